@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is set up by them.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-fast test-pg bench setup clean lint openapi
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	PORT=$(PORT) $(BIN)/python -m wallet.demo.serve
+
+test: setup
+	bash scripts/test.sh
+
+test-fast: setup
+	WALLET_TEST_DB=sqlite $(BIN)/python -m pytest -q -n 2 -m "not browser and not s3"
+
+test-pg: setup
+	WALLET_TEST_DB=postgresql $(BIN)/python -m pytest -q -n 2 -m "not browser"
+
+bench: setup
+	bash scripts/bench.sh
+
+lint: setup
+	$(BIN)/ruff check wallet signing config tests
+	$(BIN)/mypy signing
+
+openapi: setup
+	$(BIN)/python -m wallet.openapi > docs/openapi.json
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

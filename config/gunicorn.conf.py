@@ -1,0 +1,32 @@
+"""gunicorn settings: threads for I/O-bound requests, access log with share tokens redacted."""
+import os
+
+from gunicorn.glogging import Logger
+
+from wallet.security import redact
+
+bind = f"{os.environ.get('HOST', '127.0.0.1' if not os.environ.get('DATABASE_URL') else '0.0.0.0')}:" \
+       f"{os.environ.get('PORT', '5000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+timeout = 60
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+limit_request_line = 4094
+
+
+class RedactingLogger(Logger):
+    """Share tokens never reach the access log (request line, URL and referer)."""
+
+    def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U", "q", "f", "{raw_uri}e"):
+            if key in atoms and isinstance(atoms[key], str):
+                atoms[key] = redact(atoms[key])
+        return atoms
+
+
+logger_class = RedactingLogger

@@ -1,0 +1,143 @@
+"""One typed settings object, read from the environment.
+
+The embedded default (no ``DATABASE_URL``) is what ``make run`` serves: SQLite and encrypted blobs under
+``instance/``, the demo PKI generated there, in-process timestamping, in-memory rate limits. Production
+(``WALLET_ENV=production``) refuses to start without its secrets.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = ROOT / "instance"
+
+
+class SettingsError(RuntimeError):
+    """The environment does not describe a service that may start."""
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(p for p in (s.strip() for s in value.split(",")) if p)
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"  # development | test | production
+    instance_path: Path = DEFAULT_INSTANCE
+    secret_key: str = ""
+    database_url: str = ""
+    storage_url: str = ""
+    s3_endpoint_url: str | None = None
+    master_key: bytes = b""  # 32 bytes, wraps every per-document data key
+    trust_roots: tuple[str, ...] = ()  # PEM files of the trust anchors for agency signatures
+    seal_pkcs12: str | None = None
+    seal_pkcs12_password: str | None = None
+    seal_pkcs11_lib: str | None = None
+    seal_pkcs11_token: str | None = None
+    seal_pkcs11_pin: str | None = None
+    seal_pkcs11_key_label: str | None = None
+    tsa_url: str | None = None  # HTTP RFC 3161 TSA (production)
+    tsa_cert: str | None = None  # in-process TSA (embedded default)
+    tsa_key: str | None = None
+    public_base_url: str = "http://127.0.0.1:5000"
+    rate_limits: bool = True
+    rate_limit_storage: str = "memory://"
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_signatures: int = 20
+    session_idle_seconds: int = 15 * 60
+    session_absolute_seconds: int = 12 * 3600
+    secure_cookies: bool = False
+    demo: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.instance_path / "pki"
+
+    def with_(self, **changes: Any) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if environ is None else environ)
+        mode = env.get("WALLET_ENV", "development")
+        instance = Path(env.get("WALLET_INSTANCE", str(DEFAULT_INSTANCE))).resolve()
+        production = mode == "production"
+
+        values: dict[str, Any] = {"env": mode, "instance_path": instance}
+        if production:
+            missing = [k for k in ("SECRET_KEY", "DATABASE_URL", "STORAGE_URL", "MASTER_KEY", "TRUST_ROOTS",
+                                   "PUBLIC_BASE_URL") if not env.get(k)]
+            if not (env.get("TSA_URL") or (env.get("TSA_CERT") and env.get("TSA_KEY"))):
+                missing.append("TSA_URL")
+            if not (env.get("SEAL_PKCS12") or env.get("SEAL_PKCS11_LIB")):
+                missing.append("SEAL_PKCS12 or SEAL_PKCS11_LIB")
+            if missing:
+                raise SettingsError("production refuses to start without: " + ", ".join(missing))
+            if len(env["SECRET_KEY"]) < 32:
+                raise SettingsError("SECRET_KEY must be at least 32 characters")
+        values["secret_key"] = env.get("SECRET_KEY") or _instance_secret(instance, "secret_key", 48)
+        values["database_url"] = env.get("DATABASE_URL") or f"sqlite:///{instance / 'wallet.sqlite3'}"
+        if values["database_url"].startswith("postgres://"):
+            values["database_url"] = "postgresql+psycopg://" + values["database_url"][len("postgres://"):]
+        elif values["database_url"].startswith("postgresql://"):
+            values["database_url"] = "postgresql+psycopg://" + values["database_url"][len("postgresql://"):]
+        values["storage_url"] = env.get("STORAGE_URL") or f"file://{instance / 'blobs'}"
+        values["s3_endpoint_url"] = env.get("S3_ENDPOINT_URL") or None
+        raw_key = env.get("MASTER_KEY") or _instance_secret(instance, "master_key", 32)
+        try:
+            key = base64.urlsafe_b64decode(raw_key + "=" * (-len(raw_key) % 4))
+        except ValueError as exc:
+            raise SettingsError("MASTER_KEY must be base64 (32 bytes)") from exc
+        if len(key) != 32:
+            raise SettingsError("MASTER_KEY must decode to 32 bytes")
+        values["master_key"] = key
+        pki = instance / "pki"
+        values["trust_roots"] = _list(env.get("TRUST_ROOTS", "")) or (str(pki / "root.pem"),)
+        values["seal_pkcs12"] = env.get("SEAL_PKCS12") or (None if production else str(pki / "platform" / "seal.p12"))
+        values["seal_pkcs12_password"] = env.get("SEAL_PKCS12_PASSWORD")
+        values["seal_pkcs11_lib"] = env.get("SEAL_PKCS11_LIB")
+        values["seal_pkcs11_token"] = env.get("SEAL_PKCS11_TOKEN")
+        values["seal_pkcs11_pin"] = env.get("SEAL_PKCS11_PIN")
+        values["seal_pkcs11_key_label"] = env.get("SEAL_PKCS11_KEY_LABEL")
+        values["tsa_url"] = env.get("TSA_URL")
+        values["tsa_cert"] = env.get("TSA_CERT") or (None if production else str(pki / "tsa" / "tsa.pem"))
+        values["tsa_key"] = env.get("TSA_KEY") or (None if production else str(pki / "tsa" / "tsa.key.pem"))
+        port = env.get("PORT", "5000")
+        values["public_base_url"] = (env.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/")
+        values["rate_limits"] = env.get("WALLET_RATE_LIMITS", "on").lower() not in {"off", "0", "false", "no"}
+        values["rate_limit_storage"] = env.get("RATE_LIMIT_STORAGE") or env.get("REDIS_URL") or "memory://"
+        if "MAX_UPLOAD_BYTES" in env:
+            values["max_upload_bytes"] = int(env["MAX_UPLOAD_BYTES"])
+        values["secure_cookies"] = production or _bool(env.get("SECURE_COOKIES", "0"))
+        values["demo"] = _bool(env.get("WALLET_DEMO", "0"))
+        return cls(**values)
+
+
+def _instance_secret(instance: Path, name: str, nbytes: int) -> str:
+    """Embedded default only: a random secret generated once and kept under instance/ (never committed)."""
+    path = instance / name
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    value = base64.urlsafe_b64encode(secrets.token_bytes(nbytes)).decode().rstrip("=")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value

@@ -1,0 +1,37 @@
+"""Signature library of the citizen wallet: no Flask, no network.
+
+Validation of submitted PDFs (:func:`validate_pdf`, :func:`decide_issuance`),
+trust anchors (:class:`TrustStore`) and the demo PKI generator.
+"""
+
+from .demo_pki import generate_demo_pki, load_demo_pki
+from .errors import SigningLibraryError, TrustStoreError
+from .trust import TrustStore
+from .validation import (
+    WALLET_DIFF_POLICY,
+    CertInfo,
+    IssuanceDecision,
+    SignatureReport,
+    TimestampInfo,
+    ValidationReport,
+    async_validate_pdf,
+    decide_issuance,
+    validate_pdf,
+)
+
+__all__ = [
+    "WALLET_DIFF_POLICY",
+    "CertInfo",
+    "IssuanceDecision",
+    "SignatureReport",
+    "SigningLibraryError",
+    "TimestampInfo",
+    "TrustStore",
+    "TrustStoreError",
+    "ValidationReport",
+    "async_validate_pdf",
+    "decide_issuance",
+    "generate_demo_pki",
+    "load_demo_pki",
+    "validate_pdf",
+]

@@ -1,0 +1,367 @@
+"""The platform seal on shared copies (product flow 3).
+
+A shared copy is the agency's original PDF plus ONE incremental update: a PAdES
+signature (``ETSI.CAdES.detached``, RFC 3161 signature timestamp, the seal's
+chain embedded) by the platform, whose visible appearance on the first page
+carries a QR code pointing to the verification URL and the text
+"Shared copy — verify at URL — valid until DATE" in English and French.
+
+Originals certified with DocMDP P=1 ("no changes") cannot take that update;
+:meth:`Sealer.can_seal` says so up front and :meth:`Sealer.verification_sheet`
+produces a separate sealed one-page sheet carrying the same QR code instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from io import BytesIO
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from pyhanko.pdf_utils import content, generic, layout
+from pyhanko.pdf_utils.font.basic import COURIER_META, SimpleFontEngine, SimpleFontEngineFactory
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
+from pyhanko.pdf_utils.text import TextBoxStyle
+from pyhanko.pdf_utils.writer import BasePdfFileWriter, PageObject, PdfFileWriter
+from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter, enumerate_sig_fields
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.stamp import QRPosition, QRStampStyle
+
+from .errors import SigningLibraryError
+from .keys import KeyCustody
+
+__all__ = ["SealText", "Sealer", "SealingError"]
+
+#: The stamp band: height and margins (PDF points) at the bottom of the first page.
+STAMP_HEIGHT = 84
+STAMP_MARGIN_X = 24
+STAMP_MARGIN_Y = 14
+_MAX_FONT_SIZE = 8
+_MIN_FONT_SIZE = 4
+_COURIER_ADVANCE = 0.6  # Courier glyph width, in font size units
+_PADES_MD = "sha256"
+
+
+class SealingError(SigningLibraryError):
+    """The document cannot be sealed (certified without changes, unreadable, encrypted ...)."""
+
+
+@dataclass(frozen=True)
+class SealText:
+    """What the seal's visible appearance says."""
+
+    url: str
+    valid_until: datetime
+    lines: tuple[str, ...] = ()  # extra lines, printed under the standard text
+
+    def valid_until_label(self) -> str:
+        dt = self.valid_until
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    def text_lines(self) -> tuple[str, ...]:
+        date = self.valid_until_label()
+        return (
+            f"Shared copy \u2014 verify at {self.url}",
+            f"\u2014 valid until {date}",
+            f"Copie partag\u00e9e \u2014 v\u00e9rifier sur {self.url}",
+            f"\u2014 valable jusqu'au {date}",
+            *self.lines,
+        )
+
+
+# -- a Courier engine that really encodes in WinAnsi (pyHanko's writes PDFDocEncoding,
+#    which differs for the em dash and a few other characters) -----------------------
+
+
+def _pdf_literal(data: bytes) -> bytes:
+    return b"(" + data.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+
+
+class _WinAnsiCourierEngine(SimpleFontEngine):
+    def shape(self, txt: str) -> Any:
+        from pyhanko.pdf_utils.font.api import ShapeResult
+
+        data = txt.encode("cp1252", errors="replace")
+        return ShapeResult(
+            graphics_ops=_pdf_literal(data) + b" Tj",
+            x_advance=len(data) * self.avg_width,
+            y_advance=0,
+        )
+
+
+class _WinAnsiCourierFactory(SimpleFontEngineFactory):
+    def __init__(self) -> None:
+        super().__init__("Courier", _COURIER_ADVANCE, COURIER_META)
+
+    def create_font_engine(self, writer: BasePdfFileWriter, obj_stream: Any = None) -> SimpleFontEngine:
+        return _WinAnsiCourierEngine(writer, self.name, self.avg_width, self.meta)
+
+
+_FONT = _WinAnsiCourierFactory()
+
+
+def _base_stamp_style() -> QRStampStyle:
+    return QRStampStyle(
+        stamp_text="%(seal_text)s",
+        border_width=1,
+        border_color=(0.2, 0.2, 0.2),
+        innsep=4,
+        qr_position=QRPosition.LEFT_OF_TEXT,
+        text_box_style=TextBoxStyle(font=_FONT, font_size=7, leading=9),
+        inner_content_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MIN,
+            y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins(left=2, right=4, top=2, bottom=2),
+            inner_content_scaling=layout.InnerScaling.SHRINK_TO_FIT,
+        ),
+    )
+
+
+def _white_background(width: float, height: float) -> content.PdfContent:
+    return content.RawContent(
+        b"1 1 1 rg 0 0 %g %g re f" % (width, height),
+        box=layout.BoxConstraints(width, height),
+    )
+
+
+# -- checks on the original --------------------------------------------------------
+
+
+def _no_changes_reason(reader: PdfFileReader) -> str | None:
+    """Why nothing may be appended to this document, or None if a seal is acceptable."""
+    if reader.encrypted:
+        return "the document is encrypted"
+    if reader.strict and reader.xrefs.hybrid_xrefs_present:
+        return "the document has hybrid cross-reference sections"
+    root = reader.root
+    try:
+        docmdp = root["/Perms"]["/DocMDP"]
+    except KeyError:
+        docmdp = None
+    if docmdp is not None:
+        perm = _transform_p(docmdp, "/DocMDP")
+        if perm == MDPPerm.NO_CHANGES.value:
+            return "the document is certified with DocMDP P=1 (no changes allowed)"
+        # P=2/P=3 allow signing, but pyHanko's diff policy (stricter than Acrobat) rejects a new
+        # *visible* signature field after a certification signature: the agency's signature
+        # would then report a disallowed modification. Our seal is always visible.
+        return f"the document is certified (DocMDP P={perm}): a new visible signature field is not allowed"
+    # An approval signature that locked the document carries /Lock on its field: /P 1 forbids
+    # everything, /Action /All forbids new visible fields too (pyHanko's FieldMDP rule).
+    # (Reading the field, not the signature dictionary: the latter would decode its /Contents.)
+    for _name, _value, field_ref in enumerate_sig_fields(reader, filled_status=True):
+        lock = field_ref.get_object().get("/Lock")
+        if lock is None:
+            continue
+        lock = lock.get_object()
+        if lock.get("/P") == 1:
+            return "a signature field lock forbids all changes (P=1)"
+        if lock.get("/Action") == "/All":
+            return "a signature field lock (/Action /All) forbids new visible signature fields"
+    if reader.root["/Pages"].get("/Count", 0) < 1:
+        return "the document has no pages"
+    return None
+
+
+def _transform_p(sig_value: Any, method: str) -> int | None:
+    sig_dict = sig_value.get_object()
+    refs = sig_dict.get("/Reference")
+    if refs is None:
+        return None
+    for ref in refs:
+        ref = ref.get_object()
+        if ref.get("/TransformMethod") != method:
+            continue
+        try:
+            return int(ref["/TransformParams"].get_object().raw_get("/P"))
+        except KeyError:
+            return 2 if method == "/DocMDP" else None  # /P defaults to 2 for DocMDP
+    return None
+
+
+def _first_page_box(writer: IncrementalPdfFileWriter | PdfFileWriter) -> tuple[float, float, float, float]:
+    page_ref, _ = writer.find_page_for_modification(0)
+    page = page_ref.get_object()
+    box = find_inherited_value_in_tree(page, "/CropBox", "/Parent") or find_inherited_value_in_tree(
+        page, "/MediaBox", "/Parent"
+    )
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+
+class Sealer:
+    """Seals shared copies with the platform's key. One instance per process; thread-safe."""
+
+    def __init__(
+        self,
+        custody: KeyCustody,
+        timestamper: TimeStamper,
+        *,
+        field_name_prefix: str = "WalletSeal",
+    ) -> None:
+        self._custody = custody
+        self._timestamper = timestamper
+        self._prefix = field_name_prefix
+        self._style = _base_stamp_style()
+        self._bytes_reserved: int | None = None
+        self._estimate_lock = threading.Lock()
+
+    # -- public API ----------------------------------------------------------------
+
+    def can_seal(self, pdf: bytes) -> bool:
+        """True when :meth:`seal` can append its update without breaking the original.
+
+        False for unreadable or encrypted files, for certified documents (any DocMDP level:
+        a visible seal after a certification signature counts as a disallowed change) and
+        for documents whose signature locks all fields; use :meth:`verification_sheet`.
+        """
+        try:
+            reader = PdfFileReader(BytesIO(pdf))
+            return _no_changes_reason(reader) is None
+        except Exception:  # noqa: BLE001 - the PDF stack raises anything on malformed input
+            return False
+
+    def seal(self, pdf: bytes, text: SealText) -> bytes:
+        """The original plus one incremental update: the platform's visible, timestamped PAdES seal."""
+        try:
+            writer = IncrementalPdfFileWriter(BytesIO(pdf))
+            reason = _no_changes_reason(writer.prev)
+        except Exception as exc:
+            raise SealingError("the document cannot be read") from exc
+        if reason is not None:
+            raise SealingError(f"cannot seal: {reason}")
+        return self._sign(writer, text, existing_names=self._sig_field_names(writer.prev), input_buf=pdf)
+
+    def verification_sheet(self, text: SealText, *, title: str, sha256: str, issuer: str, holder: str) -> bytes:
+        """A new one-page PDF describing the original, carrying the same QR code, sealed."""
+        writer = PdfFileWriter(stream_xrefs=False)
+        width, height = 595.0, 842.0  # A4
+        lines = [
+            (16, "Verification sheet / Fiche de v\u00e9rification"),
+            (10, ""),
+            (10, "The original document is certified by its issuer and cannot take a seal."),
+            (10, "This sheet, sealed by the wallet platform, refers to it by its SHA-256."),
+            (10, "Le document original est certifi\u00e9 par son \u00e9metteur et ne peut pas"),
+            (10, "recevoir de cachet ; cette fiche scell\u00e9e y renvoie par son SHA-256."),
+            (10, ""),
+            (11, f"Document / Document : {title}"),
+            (11, f"Issuer / \u00c9metteur : {issuer}"),
+            (11, f"Holder / Titulaire : {holder}"),
+            (11, "SHA-256 of the original / de l'original :"),
+            (9, sha256[:32]),
+            (9, sha256[32:]),
+            (10, ""),
+            (10, f"Verify at / V\u00e9rifier sur : {text.url}"),
+            (10, f"Valid until / Valable jusqu'au : {text.valid_until_label()}"),
+        ]
+        ops = [b"BT 56 806 Td"]
+        for size, line in lines:
+            data = line.encode("cp1252", errors="replace")
+            ops.append(b"/F1 %d Tf 0 -%g Td %s Tj" % (size, size * 1.6, _pdf_literal(data)))
+        ops.append(b"ET")
+        stream = generic.StreamObject(stream_data=b"\n".join(ops))
+        stream.compress()
+        font = _FONT.create_font_engine(writer).as_resource()
+        resources = generic.DictionaryObject(
+            {generic.pdf_name("/Font"): generic.DictionaryObject({generic.pdf_name("/F1"): writer.add_object(font)})}
+        )
+        writer.insert_page(PageObject(writer.add_object(stream), (0, 0, width, height), resources))
+        buf = BytesIO()
+        writer.write(buf)
+        sheet = buf.getvalue()
+        return self.seal(sheet, text)
+
+    # -- internals -----------------------------------------------------------------
+
+    @staticmethod
+    def _sig_field_names(reader: PdfFileReader) -> set[str]:
+        return {name for name, _value, _ref in enumerate_sig_fields(reader)}
+
+    def _field_name(self, existing: set[str]) -> str:
+        n = 1
+        while f"{self._prefix}{n}" in existing:
+            n += 1
+        return f"{self._prefix}{n}"
+
+    def _stamp_style(self, text_lines: tuple[str, ...], box_w: float) -> QRStampStyle:
+        # the QR code is a square as high as the band; the text gets the rest of the width
+        qr_padded = STAMP_HEIGHT  # QR side (height - 2 innsep) + 2 innsep
+        available = box_w - qr_padded - 8
+        longest = max(len(line) for line in text_lines)
+        # pyHanko's text layout wants integer sizes
+        font_size = int(max(_MIN_FONT_SIZE, min(_MAX_FONT_SIZE, available / (longest * _COURIER_ADVANCE))))
+        leading = max(font_size, min(round(font_size * 1.25), (STAMP_HEIGHT - 8) // len(text_lines)))
+        return dataclasses.replace(
+            self._style,
+            text_box_style=TextBoxStyle(font=_FONT, font_size=font_size, leading=leading),
+            background=_white_background(box_w, STAMP_HEIGHT),
+            background_opacity=1.0,
+        )
+
+    def _reserved(self) -> int:
+        """Bytes to reserve for the CMS, estimated once (pyHanko would otherwise dry-run every seal)."""
+        if self._bytes_reserved is None:
+            with self._estimate_lock:
+                if self._bytes_reserved is None:
+                    self._bytes_reserved = asyncio.run(self._estimate())
+        return self._bytes_reserved
+
+    async def _estimate(self) -> int:
+        signer = self._custody.signer()
+        digest = hashes.Hash(hashes.SHA256())
+        digest.update(b"")
+        test_cms = await signer.async_sign(
+            digest.finalize(),
+            _PADES_MD,
+            use_pades=True,
+            dry_run=True,
+            timestamper=self._timestamper,
+            signed_attr_settings=PdfCMSSignedAttributes(signing_time=datetime.now(UTC)),
+        )
+        hex_len = len(test_cms.dump()) * 2
+        # timestamp tokens and signatures vary a little in size: keep a 50% margin
+        return hex_len + 2 * (hex_len // 4)
+
+    def _sign(
+        self, writer: IncrementalPdfFileWriter, text: SealText, *, existing_names: set[str], input_buf: bytes
+    ) -> bytes:
+        x0, y0, x1, _y1 = _first_page_box(writer)
+        box = (
+            round(x0) + STAMP_MARGIN_X,
+            round(y0) + STAMP_MARGIN_Y,
+            round(x1) - STAMP_MARGIN_X,
+            round(y0) + STAMP_MARGIN_Y + STAMP_HEIGHT,
+        )
+        lines = text.text_lines()
+        field_name = self._field_name(existing_names)
+        signer = PdfSigner(
+            PdfSignatureMetadata(
+                field_name=field_name,
+                md_algorithm=_PADES_MD,
+                subfilter=SigSeedSubFilter.PADES,
+                reason="Shared copy sealed by the wallet platform",
+                docmdp_permissions=MDPPerm.FILL_FORMS,
+            ),
+            signer=self._custody.signer(),
+            timestamper=self._timestamper,
+            stamp_style=self._stamp_style(lines, box[2] - box[0]),
+            new_field_spec=SigFieldSpec(sig_field_name=field_name, on_page=0, box=box),
+        )
+        out = BytesIO()
+        signer.sign_pdf(
+            writer,
+            output=out,
+            bytes_reserved=self._reserved(),
+            appearance_text_params={"url": text.url, "seal_text": "\n".join(lines)},
+        )
+        return out.getvalue()

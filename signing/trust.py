@@ -1,0 +1,82 @@
+"""Trust anchors used to validate signatures on documents from outside.
+
+Certificates are parsed once, when the store is built; every call to
+:meth:`TrustStore.validation_context` returns a fresh
+:class:`~pyhanko_certvalidator.ValidationContext` (pyHanko contexts cache
+paths and revocation data and must not be shared between signatures).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from asn1crypto import pem, x509
+from pyhanko_certvalidator import ValidationContext
+
+from .errors import TrustStoreError
+
+__all__ = ["TrustStore", "load_certificates"]
+
+
+def load_certificates(data: bytes) -> list[x509.Certificate]:
+    """Parse one DER certificate or any number of PEM certificates."""
+    try:
+        if pem.detect(data):
+            certs = [x509.Certificate.load(der) for _, _, der in pem.unarmor(data, multiple=True)]
+        else:
+            certs = [x509.Certificate.load(data)]
+        for cert in certs:
+            cert.native  # noqa: B018  -- force a full parse now, not during validation
+    except (ValueError, TypeError, KeyError) as exc:
+        raise TrustStoreError(f"not a certificate: {exc.__class__.__name__}") from exc
+    return certs
+
+
+def _load_files(paths: Iterable[str | os.PathLike[str]]) -> tuple[x509.Certificate, ...]:
+    out: list[x509.Certificate] = []
+    for path in paths:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise TrustStoreError(f"cannot read trust file {path}: {exc.strerror}") from exc
+        out.extend(load_certificates(data))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class TrustStore:
+    """Trust roots plus optional known intermediates (not trusted by themselves)."""
+
+    roots: tuple[x509.Certificate, ...]
+    intermediates: tuple[x509.Certificate, ...] = ()
+
+    @classmethod
+    def from_pem_files(
+        cls,
+        roots: Iterable[str | os.PathLike[str]],
+        intermediates: Iterable[str | os.PathLike[str]] = (),
+    ) -> TrustStore:
+        return cls(roots=_load_files(roots), intermediates=_load_files(intermediates))
+
+    @property
+    def root_fingerprints(self) -> frozenset[str]:
+        return frozenset(c.sha256.hex() for c in self.roots)
+
+    def validation_context(self, moment: datetime | None = None) -> ValidationContext:
+        """A fresh, offline validation context.
+
+        ``allow_fetching`` is always ``False``: AIA / CRL / OCSP URLs inside a
+        submitted document are attacker-controlled (SSRF).  Revocation is
+        checked in soft-fail mode against whatever the document embeds.
+        """
+        return ValidationContext(
+            trust_roots=list(self.roots),
+            other_certs=list(self.intermediates),
+            moment=moment,
+            allow_fetching=False,
+            revocation_mode="soft-fail",
+        )

@@ -1,0 +1,639 @@
+"""Validation of signed PDFs received from outside, and the issuance rule.
+
+:func:`validate_pdf` never raises for a bad file: it returns a frozen
+:class:`ValidationReport`.  :func:`decide_issuance` turns a report into the
+accept / reject decision of the agency push API (stable ``code`` strings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import datetime
+from io import BytesIO
+from typing import Any, Literal
+
+from asn1crypto import x509
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.decode_limits import (
+    DEFAULT_PURPOSE_LIMITS,
+    DecodeLimits,
+    DecodePurpose,
+    DocumentDecodeBudget,
+    StreamDecodeLimits,
+)
+from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
+from pyhanko.sign.diff_analysis import (
+    CatalogModificationRule,
+    DocInfoRule,
+    DSSCompareRule,
+    FormUpdatingRule,
+    GenericFieldModificationRule,
+    MetadataUpdateRule,
+    ModificationLevel,
+    ObjectStreamRule,
+    QualifiedWhitelistRule,
+    ReferenceUpdate,
+    SigFieldCreationRule,
+    SigFieldModificationRule,
+    StandardDiffPolicy,
+    SuspiciousModification,
+    XrefStreamRule,
+)
+from pyhanko.sign.fields import MDPPerm, enumerate_sig_fields
+from pyhanko.sign.validation import (
+    EmbeddedPdfSignature,
+    async_validate_pdf_signature,
+    async_validate_pdf_timestamp,
+    read_certification_data,
+)
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+from .trust import TrustStore
+
+__all__ = [
+    "DEFAULT_MAX_SIZE",
+    "WALLET_DIFF_POLICY",
+    "CertInfo",
+    "IssuanceDecision",
+    "SignatureReport",
+    "TimestampInfo",
+    "ValidationReport",
+    "async_validate_pdf",
+    "decide_issuance",
+    "validate_pdf",
+]
+
+logger = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+DEFAULT_MAX_SIZE = 32 * MiB
+
+# Tighter than pyHanko's defaults (256 MiB per stream, 256 MiB or 100x the file per document):
+# signature validation never needs page content, and a citizen certificate is a few hundred kB.
+WALLET_DECODE_LIMITS = DecodeLimits(
+    per_stream=StreamDecodeLimits(max_ratio=200, ratio_floor=MiB, max_output_size=32 * MiB),
+    per_purpose={
+        **DEFAULT_PURPOSE_LIMITS,
+        DecodePurpose.OBJECT_STREAM: StreamDecodeLimits(max_ratio=100, ratio_floor=MiB, max_output_size=16 * MiB),
+        DecodePurpose.XMP_METADATA: StreamDecodeLimits(max_ratio=100, ratio_floor=256 * 1024, max_output_size=4 * MiB),
+    },
+    document_budget=DocumentDecodeBudget(base_allowance=64 * MiB, max_ratio=20),
+)
+
+_METADATA_MARKER = "wallet-policy: info/XMP metadata changed without long-term-validation material"
+
+
+# --------------------------------------------------------------------------- diff policy
+
+
+def _revision_has_ltv_material(new: HistoricalResolver) -> bool:
+    """Does this revision add or update a DSS, or add a document timestamp?"""
+    refs = new.explicit_refs_in_revision()
+    root = new.root
+    if "/DSS" in root:
+        dss = root.raw_get("/DSS")
+        if isinstance(dss, generic.IndirectObject):
+            if dss.reference in refs:
+                return True
+        elif new.root_ref in refs:
+            prev_root = new.reader.get_historical_resolver(new.revision - 1).root
+            if "/DSS" not in prev_root:
+                return True
+    for ref in refs:
+        obj = new(ref)
+        if isinstance(obj, generic.DictionaryObject) and obj.get("/Type") == "/DocTimeStamp":
+            return True
+    return False
+
+
+def _raw_or_none(d: generic.DictionaryObject, key: str) -> Any:
+    return d.raw_get(key) if key in d else None
+
+
+class LtvGatedMetadataRule(QualifiedWhitelistRule):
+    """Info / XMP changes are acceptable only as a side effect of an LTV update.
+
+    pyHanko's default policy rates an Info-only or XMP-only incremental update
+    as harmless (LTA_UPDATES).  For issued documents we do not: a revision
+    that touches the Info dictionary or the XMP stream must also add DSS
+    material or a document timestamp, and the Info dictionary may then only
+    gain a new ``/ModDate`` and ``/Producer`` (what pyHanko's writer does).
+    Anything else raises :class:`SuspiciousModification`, i.e. ModificationLevel.OTHER.
+    """
+
+    _INFO_KEYS_ALLOWED_TO_CHANGE = frozenset({"/ModDate", "/Producer"})
+
+    def __init__(self) -> None:
+        self._info_rule = DocInfoRule()
+        self._xmp_rule = MetadataUpdateRule()
+
+    def apply_qualified(
+        self, old: HistoricalResolver, new: HistoricalResolver
+    ) -> Iterator[tuple[ModificationLevel, ReferenceUpdate]]:
+        prev = new.reader.get_historical_resolver(new.revision - 1) if new.revision - 1 > old.revision else old
+        refs = new.explicit_refs_in_revision()
+        new_info = _raw_or_none(new.trailer_view, "/Info")
+        new_xmp = _raw_or_none(new.root, "/Metadata")
+        info_changed = new_info != _raw_or_none(prev.trailer_view, "/Info") or (
+            isinstance(new_info, generic.IndirectObject) and new_info.reference in refs
+        )
+        xmp_changed = new_xmp != _raw_or_none(prev.root, "/Metadata") or (
+            isinstance(new_xmp, generic.IndirectObject) and new_xmp.reference in refs
+        )
+        if not (info_changed or xmp_changed):
+            return
+        ltv = _revision_has_ltv_material(new)
+        if xmp_changed and not ltv:
+            raise SuspiciousModification(_METADATA_MARKER + " (XMP)")
+        if info_changed:
+            changed = self._substantive_info_changes(old, new)
+            if changed:
+                raise SuspiciousModification(_METADATA_MARKER + f" ({', '.join(sorted(changed))})")
+            if ltv:
+                for upd in self._info_rule.apply(old, new):
+                    yield ModificationLevel.LTA_UPDATES, upd
+            # else: a bare /ModDate bump stays unexplained; the revision is judged on the rest.
+        if xmp_changed:
+            for upd in self._xmp_rule.apply(old, new):
+                yield ModificationLevel.LTA_UPDATES, upd
+
+    def _substantive_info_changes(self, old: HistoricalResolver, new: HistoricalResolver) -> set[str]:
+        old_info = _info_at(old)
+        new_info = _info_at(new)
+        if new_info is None:
+            return {"/Info"}
+        old_info = old_info if old_info is not None else generic.DictionaryObject()
+        return {
+            str(key)
+            for key in set(old_info.keys()) | set(new_info.keys())
+            if key not in self._INFO_KEYS_ALLOWED_TO_CHANGE and _raw_or_none(old_info, key) != _raw_or_none(new_info, key)
+        }
+
+
+def _info_at(rev: HistoricalResolver) -> generic.DictionaryObject | None:
+    """The Info dictionary as it was in that revision (trailer_view dereferences to the latest version)."""
+    raw = _raw_or_none(rev.trailer_view, "/Info")
+    if isinstance(raw, generic.IndirectObject):
+        raw = rev(raw.reference)
+    return raw if isinstance(raw, generic.DictionaryObject) else None
+
+
+WALLET_DIFF_POLICY = StandardDiffPolicy(
+    global_rules=[
+        CatalogModificationRule(),
+        LtvGatedMetadataRule(),
+        XrefStreamRule().as_qualified(ModificationLevel.LTA_UPDATES),
+        ObjectStreamRule().as_qualified(ModificationLevel.LTA_UPDATES),
+        DSSCompareRule().as_qualified(ModificationLevel.LTA_UPDATES),
+    ],
+    form_rule=FormUpdatingRule(
+        field_rules=[SigFieldCreationRule(), SigFieldModificationRule(), GenericFieldModificationRule()],
+    ),
+)
+"""pyHanko's default policy, minus its blanket approval of Info / XMP updates (see :class:`LtvGatedMetadataRule`)."""
+
+
+# --------------------------------------------------------------------------- report types
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class CertInfo:
+    subject: str
+    common_name: str | None
+    organisation: str | None
+    organisational_unit: str | None
+    serial: str
+    sha256: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+
+    @classmethod
+    def from_cert(cls, cert: x509.Certificate) -> CertInfo:
+        names = cert.subject.native
+
+        def one(key: str) -> str | None:
+            v = names.get(key)
+            if isinstance(v, list):
+                v = v[0] if v else None
+            return str(v) if v is not None else None
+
+        return cls(
+            subject=cert.subject.human_friendly,
+            common_name=one("common_name"),
+            organisation=one("organization_name"),
+            organisational_unit=one("organizational_unit_name"),
+            serial=format(cert.serial_number, "x"),
+            sha256=cert.sha256.hex(),
+            issuer=cert.issuer.human_friendly,
+            not_before=cert.not_valid_before,
+            not_after=cert.not_valid_after,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(self)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class TimestampInfo:
+    present: bool
+    intact: bool
+    trusted: bool
+    time: datetime | None
+    tsa: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(self)  # type: ignore[no-any-return]
+
+
+Indication = Literal["TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE"]
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    field_name: str
+    kind: Literal["signature", "doc_timestamp"]
+    intact: bool
+    valid: bool
+    trusted: bool
+    signer: CertInfo | None
+    chain_sha256: tuple[str, ...]
+    signing_time: datetime | None
+    timestamp: TimestampInfo | None
+    coverage: str
+    modification_level: str | None
+    docmdp_ok: bool | None
+    signed_revision: int
+    covers_file_end: bool
+    indication: Indication
+    sub_indication: str | None
+    problems: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return self.indication == "TOTAL_PASSED"
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(self)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    sha256: str
+    size: int
+    revisions: int
+    signatures: tuple[SignatureReport, ...]
+    error: str | None
+    error_detail: str | None
+    certified_no_changes: bool
+    trailing_bytes: int = 0
+    """Bytes after the last ``%%EOF`` marker (end-of-line characters excepted)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(self)  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _TooManySignatures(Exception):
+    pass
+
+
+def _trailing_bytes(data: bytes) -> int:
+    pos = data.rfind(b"%%EOF")
+    if pos < 0:
+        return len(data)
+    tail = data[pos + 5 :]
+    return 0 if tail.strip(b"\r\n") == b"" and len(tail) <= 2 else len(tail)
+
+
+def _broken_report(
+    field_name: str, kind: Literal["signature", "doc_timestamp"], problem: str, emb: EmbeddedPdfSignature | None = None
+) -> SignatureReport:
+    signer: CertInfo | None = None
+    chain: tuple[str, ...] = ()
+    revision = -1
+    if emb is not None:
+        revision = emb.signed_revision
+        try:
+            cert = emb.signer_cert
+            signer = CertInfo.from_cert(cert)
+            chain = (cert.sha256.hex(),) + tuple(c.sha256.hex() for c in emb.other_embedded_certs)
+        except Exception:  # noqa: BLE001 -- best effort only
+            pass
+    coverage = emb.coverage.name if emb is not None and emb.coverage is not None else "UNCLEAR"
+    return SignatureReport(
+        field_name=field_name,
+        kind=kind,
+        intact=False,
+        valid=False,
+        trusted=False,
+        signer=signer,
+        chain_sha256=chain,
+        signing_time=None,
+        timestamp=None,
+        coverage=coverage,
+        modification_level=None,
+        docmdp_ok=None,
+        signed_revision=revision,
+        covers_file_end=False,
+        indication="TOTAL_FAILED",
+        sub_indication="FORMAT_FAILURE",
+        problems=(problem,),
+    )
+
+
+def _chain(status: Any, emb: EmbeddedPdfSignature) -> tuple[str, ...]:
+    path = getattr(status, "validation_path", None)
+    if status.trusted and path is not None:
+        certs = list(path.iter_certs(include_root=True))
+        return tuple(c.sha256.hex() for c in reversed(certs))
+    signer = status.signing_cert
+    embedded = [c.sha256.hex() for c in emb.other_embedded_certs]
+    return (signer.sha256.hex(), *[fp for fp in embedded if fp != signer.sha256.hex()])
+
+
+def _indication(
+    status: Any, problems: list[str], modification: ModificationLevel | None
+) -> tuple[Indication, str | None]:
+    if not status.intact:
+        return "TOTAL_FAILED", "HASH_FAILURE"
+    if not status.valid:
+        return "TOTAL_FAILED", "SIG_CRYPTO_FAILURE"
+    if getattr(status, "revoked", False):
+        return "TOTAL_FAILED", "REVOKED"
+    if modification == ModificationLevel.OTHER or getattr(status, "docmdp_ok", None) is False:
+        return "TOTAL_FAILED", "FORMAT_FAILURE"
+    if not status.trusted:
+        indic = status.trust_problem_indic
+        return "INDETERMINATE", indic.name if indic is not None else "NO_CERTIFICATE_CHAIN_FOUND"
+    if "timestamp_invalid" in problems:
+        return "INDETERMINATE", "TIMESTAMP_ORDER_FAILURE" if "timestamp_order" in problems else "GENERIC"
+    return "TOTAL_PASSED", None
+
+
+async def _validate_one(
+    reader: PdfFileReader, fq_name: str, sig_field: Any, trust: TrustStore, moment: datetime | None
+) -> SignatureReport:
+    try:
+        emb = EmbeddedPdfSignature(reader, sig_field, fq_name)
+    except Exception as exc:  # noqa: BLE001 -- any parse failure of the signature container
+        logger.info("signature %s: malformed container (%s)", fq_name, exc.__class__.__name__)
+        return _broken_report(fq_name, "signature", "malformed_signature")
+    try:
+        kind: Literal["signature", "doc_timestamp"] = (
+            "doc_timestamp" if emb.sig_object_type == "/DocTimeStamp" else "signature"
+        )
+    except Exception:  # noqa: BLE001
+        return _broken_report(fq_name, "signature", "malformed_signature", emb)
+    status: Any
+    try:
+        if kind == "doc_timestamp":
+            status = await async_validate_pdf_timestamp(
+                emb, validation_context=trust.validation_context(moment), diff_policy=WALLET_DIFF_POLICY
+            )
+        else:
+            status = await async_validate_pdf_signature(
+                emb,
+                signer_validation_context=trust.validation_context(moment),
+                ts_validation_context=trust.validation_context(moment),
+                diff_policy=WALLET_DIFF_POLICY,
+            )
+    except Exception as exc:  # noqa: BLE001 -- pyHanko, asn1crypto, crypto backends...
+        logger.info("signature %s: validation failed (%s)", fq_name, exc.__class__.__name__)
+        sub = "unsupported_subfilter" if "SubFilter" in str(exc) else "malformed_signature"
+        return _broken_report(fq_name, kind, sub, emb)
+
+    problems: list[str] = []
+    if not status.intact:
+        problems.append("not_intact")
+    if not status.valid:
+        problems.append("crypto_invalid")
+    if getattr(status, "revoked", False):
+        problems.append("revoked")
+    if not status.trusted:
+        problems.append("untrusted")
+    coverage: SignatureCoverageLevel = status.coverage
+    if coverage not in (SignatureCoverageLevel.ENTIRE_FILE, SignatureCoverageLevel.ENTIRE_REVISION):
+        problems.append("coverage_" + coverage.name.lower())
+    diff = status.diff_result
+    modification: ModificationLevel | None = status.modification_level
+    if isinstance(diff, SuspiciousModification) and str(diff).startswith(_METADATA_MARKER):
+        problems.append("metadata_modified_after_signing")
+    if modification is not None and modification > ModificationLevel.LTA_UPDATES:
+        problems.append("modified_after_signing")
+    docmdp_ok = getattr(status, "docmdp_ok", None)
+    if docmdp_ok is False:
+        problems.append("docmdp_violation")
+
+    timestamp: TimestampInfo | None = None
+    signing_time: datetime | None
+    if kind == "signature":
+        signing_time = status.signer_reported_dt
+        tv = status.timestamp_validity
+        if tv is not None:
+            timestamp = TimestampInfo(
+                present=True,
+                intact=bool(tv.intact and tv.valid),
+                trusted=bool(tv.trusted),
+                time=tv.timestamp,
+                tsa=tv.signing_cert.subject.human_friendly,
+            )
+            if not (tv.intact and tv.valid):
+                problems.append("timestamp_invalid")
+            elif not tv.trusted:
+                problems.append("timestamp_untrusted")
+        else:
+            timestamp = TimestampInfo(present=False, intact=False, trusted=False, time=None, tsa=None)
+    else:
+        signing_time = status.timestamp
+
+    indication, sub_indication = _indication(status, problems, modification)
+    return SignatureReport(
+        field_name=fq_name,
+        kind=kind,
+        intact=bool(status.intact),
+        valid=bool(status.valid),
+        trusted=bool(status.trusted),
+        signer=CertInfo.from_cert(status.signing_cert),
+        chain_sha256=_chain(status, emb),
+        signing_time=signing_time,
+        timestamp=timestamp,
+        coverage=coverage.name,
+        modification_level=modification.name if modification is not None else None,
+        docmdp_ok=docmdp_ok,
+        signed_revision=emb.signed_revision,
+        covers_file_end=coverage == SignatureCoverageLevel.ENTIRE_FILE,
+        indication=indication,
+        sub_indication=sub_indication,
+        problems=tuple(problems),
+    )
+
+
+def _error(sha: str, size: int, code: str, detail: str, revisions: int = 0) -> ValidationReport:
+    return ValidationReport(
+        sha256=sha,
+        size=size,
+        revisions=revisions,
+        signatures=(),
+        error=code,
+        error_detail=detail,
+        certified_no_changes=False,
+    )
+
+
+async def async_validate_pdf(
+    data: bytes,
+    trust: TrustStore,
+    *,
+    max_signatures: int = 20,
+    moment: datetime | None = None,
+    max_size: int = DEFAULT_MAX_SIZE,
+) -> ValidationReport:
+    """Async variant of :func:`validate_pdf` (for callers that already run an event loop)."""
+    sha = hashlib.sha256(data).hexdigest()
+    size = len(data)
+    if size > max_size:
+        return _error(sha, size, "too_large", f"file is {size} bytes, the limit is {max_size}")
+    revisions = 0
+    try:
+        if not data.startswith(b"%PDF-"):
+            return _error(sha, size, "malformed_pdf", "the file does not start with a %PDF- header")
+        reader = PdfFileReader(BytesIO(data), strict=True, decode_limits=WALLET_DECODE_LIMITS)
+        if reader.encrypted:
+            return _error(sha, size, "encrypted_pdf", "encrypted PDF files are not accepted")
+        revisions = reader.xrefs.total_revisions
+        found: list[tuple[str, Any]] = []
+        for fq_name, _sig_obj, sig_field in enumerate_sig_fields(reader, filled_status=True):
+            found.append((fq_name, sig_field))
+            if len(found) > max_signatures:
+                raise _TooManySignatures
+        certification = read_certification_data(reader)
+        certified = certification is not None and certification.permission == MDPPerm.NO_CHANGES
+    except _TooManySignatures:
+        return _error(sha, size, "too_many_signatures", f"more than {max_signatures} signatures", revisions)
+    except RecursionError:
+        return _error(sha, size, "malformed_pdf", "object graph too deep", revisions)
+    except MemoryError:
+        return _error(sha, size, "malformed_pdf", "out of memory while parsing", revisions)
+    except Exception as exc:  # noqa: BLE001 -- the PDF stack raises everything (KeyError, ValueError, ...)
+        detail = exc.__class__.__name__
+        if "DecodeLimit" in detail:
+            detail = "stream decoding limit exceeded"
+        return _error(sha, size, "malformed_pdf", f"unreadable PDF ({detail})", revisions)
+
+    reports: list[SignatureReport] = []
+    for fq_name, sig_field in found:
+        try:
+            reports.append(await _validate_one(reader, fq_name, sig_field, trust, moment))
+        except (RecursionError, MemoryError) as exc:
+            reports.append(_broken_report(fq_name, "signature", f"resource_limit_{exc.__class__.__name__.lower()}"))
+    reports.sort(key=lambda r: r.signed_revision)
+    return ValidationReport(
+        sha256=sha,
+        size=size,
+        revisions=revisions,
+        signatures=tuple(reports),
+        error=None,
+        error_detail=None,
+        certified_no_changes=certified,
+        trailing_bytes=_trailing_bytes(data),
+    )
+
+
+def validate_pdf(
+    data: bytes,
+    trust: TrustStore,
+    *,
+    max_signatures: int = 20,
+    moment: datetime | None = None,
+    max_size: int = DEFAULT_MAX_SIZE,
+) -> ValidationReport:
+    """Validate every signature and document timestamp of ``data``; never raises for a bad file.
+
+    The file is parsed once, with tightened decoding limits; nothing is fetched
+    from the network.  Uses :func:`asyncio.run`: call :func:`async_validate_pdf`
+    from inside a running event loop instead.
+    """
+    return asyncio.run(
+        async_validate_pdf(data, trust, max_signatures=max_signatures, moment=moment, max_size=max_size)
+    )
+
+
+# --------------------------------------------------------------------------- issuance rule
+
+
+@dataclass(frozen=True)
+class IssuanceDecision:
+    accepted: bool
+    code: str | None
+    detail: str
+    signature: SignatureReport | None
+
+
+def _reject(code: str, detail: str, sig: SignatureReport | None = None) -> IssuanceDecision:
+    return IssuanceDecision(accepted=False, code=code, detail=detail, signature=sig)
+
+
+_LTV_LEVELS = {ModificationLevel.NONE.name, ModificationLevel.LTA_UPDATES.name}
+
+
+def decide_issuance(
+    report: ValidationReport, belongs_to_agency: Callable[[SignatureReport], bool]
+) -> IssuanceDecision:
+    """Apply the issuance rule to a validation report.
+
+    Take the last intact, trusted /Sig signature S that belongs to the pushing
+    agency; everything after S may only be long-term-validation material (DSS,
+    intact and trusted document timestamps), and the end of the file must be
+    covered by S or by such a timestamp -- or be a pure DSS update that ends
+    exactly at ``%%EOF`` (PAdES B-LT as written by pyHanko).
+    """
+    if report.error is not None:
+        return _reject("malformed_pdf", f"{report.error}: {report.error_detail or ''}".rstrip(": "))
+    sigs = [s for s in report.signatures if s.kind == "signature"]
+    if not sigs:
+        return _reject("unsigned", "the document carries no signature")
+    broken = [s for s in report.signatures if not (s.intact and s.valid)]
+    if broken:
+        b = broken[0]
+        return _reject("signature_invalid", f"signature {b.field_name!r} is not intact: {', '.join(b.problems)}", b)
+    trusted = [s for s in sigs if s.trusted]
+    if not trusted:
+        return _reject("untrusted_signer", "no signature chains to a trusted root", sigs[-1])
+    mine = [s for s in trusted if belongs_to_agency(s)]
+    if not mine:
+        return _reject("signer_not_agency", "no trusted signature belongs to the pushing agency", trusted[-1])
+    s = mine[-1]
+    later = [r for r in report.signatures if r.signed_revision > s.signed_revision]
+    for r in later:
+        if r.kind == "signature":
+            return _reject("modified_after_signing", f"signature {r.field_name!r} was added after signing", s)
+        if not r.trusted:
+            return _reject("modified_after_signing", f"untrusted document timestamp {r.field_name!r}", s)
+    if s.modification_level not in _LTV_LEVELS or s.docmdp_ok is False:
+        why = "metadata" if "metadata_modified_after_signing" in s.problems else (s.modification_level or "unknown")
+        return _reject("modified_after_signing", f"content changed after signing ({why})", s)
+    if report.trailing_bytes:
+        return _reject("modified_after_signing", f"{report.trailing_bytes} bytes after the end of the PDF", s)
+    if not any(r.covers_file_end for r in [s, *later]):
+        # Only a pure LTV tail (already vetted by the diff analysis: DSS material only)
+        # may remain uncovered, i.e. a post-signature DSS update (B-LT).
+        if s.modification_level != ModificationLevel.LTA_UPDATES.name:
+            return _reject("modified_after_signing", "the end of the file is not covered by a signature", s)
+    return IssuanceDecision(accepted=True, code=None, detail="accepted", signature=s)

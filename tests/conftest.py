@@ -1,0 +1,193 @@
+"""Shared fixtures: one demo PKI per run, one database per worker (SQLite or PostgreSQL), a fresh app per test.
+
+``WALLET_TEST_DB=postgresql`` runs the suite on the machine's PostgreSQL (one database per xdist worker,
+created here); the default is SQLite in a temporary folder.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from config.settings import Settings  # noqa: E402
+from wallet.demo.agencies import DEMO_AGENCIES, PKI_AGENCIES  # noqa: E402
+
+PG_ADMIN = os.environ.get("WALLET_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+TEST_DB = os.environ.get("WALLET_TEST_DB", "sqlite")
+
+
+def worker_id() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The demo PKI (certomancer), generated once per worker."""
+    from signing.demo_pki import generate_demo_pki
+
+    cache = Path(os.environ.get("WALLET_TEST_PKI_CACHE", "")) if os.environ.get("WALLET_TEST_PKI_CACHE") else None
+    out = (cache / worker_id()) if cache else tmp_path_factory.mktemp("pki")
+    return generate_demo_pki(out, PKI_AGENCIES)
+
+
+@pytest.fixture(scope="session")
+def signers(pki: dict[str, Any]) -> dict[str, Any]:
+    """Agency signers, parsed once (code -> pyHanko signer); "ROGUE" signs from an unknown root."""
+    from pdfgen import load_signer
+
+    out = {code: load_signer(a["pkcs12"], a["pkcs12_password"]) for code, a in pki["agencies"].items()}
+    out["ROGUE"] = load_signer(pki["rogue"]["pkcs12"], pki["rogue"]["pkcs12_password"])
+    return out
+
+
+@pytest.fixture(scope="session")
+def timestamper(pki: dict[str, Any]) -> Any:
+    from pdfgen import load_timestamper
+
+    return load_timestamper(pki["tsa"]["cert"], pki["tsa"]["key"])
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database for this worker."""
+    from wallet.migrate import upgrade
+
+    if TEST_DB.startswith("postgres"):
+        name = f"wallet_test_{worker_id()}_{uuid.uuid4().hex[:6]}"
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+        upgrade(url)
+        yield url
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'wallet.sqlite3'}"
+        upgrade(url)
+        yield url
+
+
+def _wipe(url: str) -> None:
+    from wallet.models import Base
+
+    engine = create_engine(url)
+    with engine.begin() as c:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            c.execute(text(f"TRUNCATE {names} CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                c.execute(table.delete())
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, pki: dict[str, Any], database_url: str) -> Settings:
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    return Settings(
+        env="test", instance_path=instance, secret_key="test-secret-" + "x" * 40, database_url=database_url,
+        storage_url=f"file://{instance / 'blobs'}", master_key=os.urandom(32), trust_roots=(pki["root"],),
+        seal_pkcs12=pki["platform"]["seal_pkcs12"], seal_pkcs12_password=pki["platform"]["seal_pkcs12_password"],
+        tsa_cert=pki["tsa"]["cert"], tsa_key=pki["tsa"]["key"], public_base_url="http://wallet.test",
+        rate_limits=False, max_upload_bytes=2 * 1024 * 1024,
+    )
+
+
+@pytest.fixture
+def make_app(settings: Settings, database_url: str) -> Iterator[Callable[..., Any]]:
+    from wallet import create_app
+
+    apps = []
+
+    def factory(**overrides: Any) -> Any:
+        app = create_app(settings, **overrides)
+        app.config["TESTING"] = True
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        app.extensions["wallet.runtime"].db.dispose()
+    _wipe(database_url)
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Any]) -> Any:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def agencies(app: Any, pki: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The three demo agencies registered with their CA; code -> {"key", "id", "types"}."""
+    from wallet import db
+    from wallet.agencies import service
+
+    out = {}
+    with app.app_context():
+        sess = db.session()
+        for spec in DEMO_AGENCIES:
+            agency = service.add_agency(sess, spec["code"], spec["name"], spec["types"], spec["names"])
+            service.add_certificate(sess, agency, Path(pki["agencies"][spec["code"]]["ca"]).read_bytes(), "ca")
+            key = service.issue_key(sess, agency)
+            out[spec["code"]] = {"key": key, "id": agency.id, "types": spec["types"]}
+        db.commit()
+    return out
+
+
+@pytest.fixture
+def signed_pdf(signers: dict[str, Any], timestamper: Any, pki: dict[str, Any]) -> Callable[..., bytes]:
+    """signed_pdf("MJ", level="B-B", text=...) -> a freshly signed PDF (unique content each call)."""
+    from pdfgen import base_pdf, offline_validation_context, signed
+
+    def make(code: str = "MJ", level: str = "B-B", text: str | None = None) -> bytes:
+        body = text or f"Extrait du casier judiciaire - Aucune condamnation - ref {uuid.uuid4().hex[:12]}"
+        return signed(base_pdf(body), signers[code], level=level,  # type: ignore[arg-type]
+                      timestamper=timestamper if level != "B-B" else None,
+                      validation_context=offline_validation_context(pki["root"]) if level in ("B-LT", "B-LTA")
+                      else None)
+
+    return make
+
+
+@pytest.fixture
+def push(client: Any, agencies: dict[str, dict[str, Any]]) -> Callable[..., Any]:
+    """push(pdf, agency="MJ", **metadata overrides) -> the test client's response."""
+
+    def do(pdf: bytes, agency: str = "MJ", key: str | None = None, **meta: Any) -> Any:
+        body = {"holder_id": "AB123456", "type": "criminal_record", "reference": f"REF-{uuid.uuid4().hex[:10]}",
+                "issued_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        body.update(meta)
+        headers = {"Authorization": f"Bearer {key if key is not None else agencies[agency]['key']}"}
+        return client.post("/api/v1/documents", headers=headers, content_type="multipart/form-data",
+                           data={"file": (__import__("io").BytesIO(pdf), "doc.pdf", "application/pdf"),
+                                 "metadata": json.dumps(body)})
+
+    return do
+
+
+NODB_DIRS = ("signing", "sealing", "storage", "demo")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
+        if parts and parts[0] in NODB_DIRS:
+            item.add_marker(pytest.mark.nodb)

@@ -1,0 +1,563 @@
+"""PDF fixtures built by code (no binary blobs of unknown origin).
+
+Every function returns ``bytes``.  Signed variants need a pyHanko signer, e.g.
+``load_signer(manifest["agencies"]["MJ"]["pkcs12"], manifest["agencies"]["MJ"]["pkcs12_password"])``,
+and, for B-T and above, a timestamper from :func:`load_timestamper`.
+
+Hostile variants take an already signed PDF and tamper with it the way an
+attacker (or a careless tool) would.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from io import BytesIO
+from pathlib import Path
+from typing import Literal
+
+import pikepdf
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from pyhanko_certvalidator import ValidationContext
+
+__all__ = [
+    "Level",
+    "add_annotation_after",
+    "add_form_field_after",
+    "add_page_after",
+    "append_bytes_after",
+    "base_pdf",
+    "byterange_covers_less",
+    "certified_no_changes",
+    "decompression_bomb",
+    "decompression_bomb_after",
+    "document_timestamp",
+    "encrypted",
+    "flip_byte_in_signed_content",
+    "info_only_update_after",
+    "load_signer",
+    "load_timestamper",
+    "malformed_signature_contents",
+    "many_signatures",
+    "not_pdf",
+    "offline_validation_context",
+    "other_agency_signed",
+    "polyglot",
+    "rogue_signed",
+    "signed",
+    "truncated",
+    "unsigned",
+    "xmp_metadata_update_after",
+    "zeroed_signature_contents",
+]
+
+Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
+
+DEFAULT_TEXT = "Extrait du casier judiciaire - Bulletin n. 3 - Aucune condamnation"
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def load_signer(pkcs12: str | Path, password: str) -> signers.SimpleSigner:
+    signer = signers.SimpleSigner.load_pkcs12(str(pkcs12), passphrase=password.encode("utf-8"))
+    assert signer is not None, f"cannot load {pkcs12}"
+    return signer
+
+
+def load_timestamper(tsa_cert: str | Path, tsa_key: str | Path) -> DummyTimeStamper:
+    from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
+
+    return DummyTimeStamper(
+        tsa_cert=load_cert_from_pemder(str(tsa_cert)),
+        tsa_key=load_private_key_from_pemder(str(tsa_key), passphrase=None),
+    )
+
+
+def offline_validation_context(root_pem: str | Path) -> ValidationContext:
+    """Context used at signing time to embed validation info (B-LT/B-LTA) with no network."""
+    from pyhanko.keys import load_cert_from_pemder
+
+    return ValidationContext(
+        trust_roots=[load_cert_from_pemder(str(root_pem))], allow_fetching=False, revocation_mode="soft-fail"
+    )
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def _pdf_string(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def base_pdf(text: str = DEFAULT_TEXT, pages: int = 1) -> bytes:
+    """A small, real, uncompressed text PDF (so that tests can find and flip signed bytes)."""
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica,
+            Encoding=pikepdf.Name.WinAnsiEncoding,
+        )
+    )
+    for n in range(pages):
+        lines = [f"Royaume du Maroc - page {n + 1}/{pages}", text, "Document de demonstration (DEMO)"]
+        ops = ["BT", "/F1 14 Tf", "72 770 Td", "18 TL"]
+        ops += [f"({_pdf_string(line)}) '" for line in lines]
+        ops.append("ET")
+        content = pdf.make_stream("\n".join(ops).encode("latin-1", "replace"))
+        page = pikepdf.Dictionary(
+            Type=pikepdf.Name.Page,
+            MediaBox=[0, 0, 595, 842],
+            Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font)),
+            Contents=content,
+        )
+        pdf.pages.append(pikepdf.Page(page))
+    pdf.docinfo["/Title"] = "Document de demonstration"
+    pdf.docinfo["/Producer"] = "tests/pdfgen.py"
+    out = BytesIO()
+    pdf.save(out, compress_streams=False, object_stream_mode=pikepdf.ObjectStreamMode.disable, deterministic_id=True)
+    return out.getvalue()
+
+
+def unsigned(text: str = DEFAULT_TEXT) -> bytes:
+    return base_pdf(text)
+
+
+def signed(
+    pdf: bytes,
+    signer: signers.Signer,
+    level: Level = "B-B",
+    timestamper: DummyTimeStamper | None = None,
+    validation_context: ValidationContext | None = None,
+    *,
+    field_name: str = "AgencySignature",
+    certify: bool = False,
+    docmdp: fields.MDPPerm | None = None,
+) -> bytes:
+    """Sign ``pdf`` as PAdES B-B / B-T / B-LT / B-LTA (incremental update)."""
+    if level != "B-B" and timestamper is None:
+        raise ValueError(f"{level} needs a timestamper")
+    if level in ("B-LT", "B-LTA") and validation_context is None:
+        raise ValueError(f"{level} needs a validation context (see offline_validation_context)")
+    meta_kwargs: dict = {}
+    if docmdp is not None:
+        meta_kwargs["docmdp_permissions"] = docmdp
+    meta = PdfSignatureMetadata(
+        field_name=field_name,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        md_algorithm="sha256",
+        embed_validation_info=level in ("B-LT", "B-LTA"),
+        use_pades_lta=level == "B-LTA",
+        validation_context=validation_context if level in ("B-LT", "B-LTA") else None,
+        certify=certify,
+        **meta_kwargs,
+    )
+    w = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+    out = signers.sign_pdf(w, meta, signer=signer, timestamper=timestamper if level != "B-B" else None)
+    return out.getvalue()
+
+
+def rogue_signed(pdf: bytes, rogue_signer: signers.Signer) -> bytes:
+    """Signed by a certificate that impersonates an agency under an unrelated root."""
+    return signed(pdf, rogue_signer)
+
+
+def other_agency_signed(pdf: bytes, other_signer: signers.Signer) -> bytes:
+    """Signed (validly) by another agency than the one pushing."""
+    return signed(pdf, other_signer)
+
+
+def certified_no_changes(pdf: bytes, signer: signers.Signer, timestamper: DummyTimeStamper | None = None) -> bytes:
+    """Certification signature with DocMDP P=1: no change at all is allowed afterwards."""
+    return signed(
+        pdf, signer, "B-T" if timestamper else "B-B", timestamper, certify=True, docmdp=fields.MDPPerm.NO_CHANGES
+    )
+
+
+def document_timestamp(pdf: bytes, timestamper: DummyTimeStamper, field_name: str = "DocTS") -> bytes:
+    """Append a PAdES document timestamp (no DSS update)."""
+    w = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+    out = signers.PdfTimeStamper(timestamper, field_name=field_name).timestamp_pdf(w, "sha256")
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- incremental tampering
+
+
+def _writer(pdf: bytes) -> IncrementalPdfFileWriter:
+    return IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+
+
+def _finish(w: IncrementalPdfFileWriter) -> bytes:
+    out = BytesIO()
+    w.write(out)
+    return out.getvalue()
+
+
+def add_page_after(pdf: bytes, text: str = "Page ajoutee apres signature") -> bytes:
+    w = _writer(pdf)
+    content = generic.StreamObject(
+        stream_data=f"BT /F1 14 Tf 72 770 Td ({_pdf_string(text)}) Tj ET".encode("latin-1")
+    )
+    first_page = w.root["/Pages"]["/Kids"][0].get_object()
+    page = generic.DictionaryObject(
+        {
+            pdf_name("/Type"): pdf_name("/Page"),
+            pdf_name("/MediaBox"): generic.ArrayObject([generic.NumberObject(x) for x in (0, 0, 595, 842)]),
+            pdf_name("/Resources"): first_page["/Resources"],
+            pdf_name("/Contents"): w.add_object(content),
+        }
+    )
+    w.insert_page(page)
+    return _finish(w)
+
+
+def _first_page_ref(w: IncrementalPdfFileWriter) -> generic.IndirectObject:
+    return w.root["/Pages"]["/Kids"].raw_get(0)  # type: ignore[no-any-return]
+
+
+def _append_annot(w: IncrementalPdfFileWriter, annot_ref: generic.IndirectObject) -> None:
+    page_ref = _first_page_ref(w)
+    page = page_ref.get_object()
+    try:
+        annots = page["/Annots"]
+    except KeyError:
+        annots = generic.ArrayObject()
+        page[pdf_name("/Annots")] = annots
+        w.update_container(page)
+    else:
+        w.update_container(annots)
+    annots.append(annot_ref)
+    w.mark_update(page_ref)
+
+
+def add_form_field_after(pdf: bytes, name: str = "Remarque", value: str = "Falsifie") -> bytes:
+    w = _writer(pdf)
+    page_ref = _first_page_ref(w)
+    field = generic.DictionaryObject(
+        {
+            pdf_name("/Type"): pdf_name("/Annot"),
+            pdf_name("/Subtype"): pdf_name("/Widget"),
+            pdf_name("/FT"): pdf_name("/Tx"),
+            pdf_name("/T"): generic.TextStringObject(name),
+            pdf_name("/V"): generic.TextStringObject(value),
+            pdf_name("/Rect"): generic.ArrayObject([generic.NumberObject(x) for x in (72, 600, 300, 620)]),
+            pdf_name("/P"): page_ref,
+        }
+    )
+    field_ref = w.add_object(field)
+    acroform = w.root["/AcroForm"] if "/AcroForm" in w.root else None
+    if acroform is None:
+        w.root[pdf_name("/AcroForm")] = generic.DictionaryObject({pdf_name("/Fields"): generic.ArrayObject([field_ref])})
+        w.update_root()
+    else:
+        flds = acroform["/Fields"]
+        flds.append(field_ref)
+        w.update_container(flds)
+    _append_annot(w, field_ref)
+    return _finish(w)
+
+
+def add_annotation_after(pdf: bytes, text: str = "Annule") -> bytes:
+    w = _writer(pdf)
+    annot = generic.DictionaryObject(
+        {
+            pdf_name("/Type"): pdf_name("/Annot"),
+            pdf_name("/Subtype"): pdf_name("/FreeText"),
+            pdf_name("/Contents"): generic.TextStringObject(text),
+            pdf_name("/DA"): generic.TextStringObject("/Helv 24 Tf 1 0 0 rg"),
+            pdf_name("/Rect"): generic.ArrayObject([generic.NumberObject(x) for x in (72, 500, 400, 560)]),
+        }
+    )
+    _append_annot(w, w.add_object(annot))
+    return _finish(w)
+
+
+def info_only_update_after(pdf: bytes, title: str = "Document falsifie") -> bytes:
+    """Incremental update that only rewrites the /Info dictionary (pyHanko's default policy shrugs at it)."""
+    w = _writer(pdf)
+    info_ref = w.trailer.raw_get("/Info")
+    info = info_ref.get_object()
+    info[pdf_name("/Title")] = generic.TextStringObject(title)
+    info[pdf_name("/Subject")] = generic.TextStringObject("Aucune condamnation (modifie)")
+    w.mark_update(info_ref)
+    return _finish(w)
+
+
+_XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>
+</rdf:Description></rdf:RDF></x:xmpmeta>
+<?xpacket end="w"?>"""
+
+
+def xmp_metadata_update_after(pdf: bytes, title: str = "Document falsifie") -> bytes:
+    """Incremental update that only adds / replaces the XMP metadata stream.
+
+    Written as raw bytes (pyHanko's writer would regenerate the XMP itself).
+    """
+    r = PdfFileReader(BytesIO(pdf), strict=False)
+    root_ref = r.trailer.raw_get("/Root")
+    size = int(r.trailer["/Size"])
+    startxref = r.last_startxref
+    root = r.root
+    xmp = _XMP.format(title=title).encode("utf-8")
+    meta_id = size
+    # re-serialise the catalog with a /Metadata entry
+    root_copy = generic.DictionaryObject(dict(root.items()))
+    for k in list(root_copy.keys()):
+        root_copy[k] = root.raw_get(k)
+    root_copy[pdf_name("/Metadata")] = generic.IndirectObject(meta_id, 0, r)
+    buf = BytesIO()
+    root_copy.write_to_stream(buf)
+    catalog = buf.getvalue()
+    body = BytesIO()
+    body.write(b"\n")
+    offsets = {}
+    base = len(pdf)
+    offsets[meta_id] = base + body.tell()
+    body.write(
+        b"%d 0 obj\n<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n" % (meta_id, len(xmp)) + xmp
+        + b"\nendstream\nendobj\n"
+    )
+    offsets[root_ref.idnum] = base + body.tell()
+    body.write(b"%d %d obj\n" % (root_ref.idnum, root_ref.generation) + catalog + b"\nendobj\n")
+    xref_pos = base + body.tell()
+    body.write(b"xref\n")
+    for idnum in sorted(offsets):
+        gen = root_ref.generation if idnum == root_ref.idnum else 0
+        body.write(b"%d 1\n%010d %05d n\r\n" % (idnum, offsets[idnum], gen))
+    trailer = generic.DictionaryObject(
+        {
+            pdf_name("/Size"): generic.NumberObject(size + 1),
+            pdf_name("/Root"): root_ref,
+            pdf_name("/Prev"): generic.NumberObject(startxref),
+        }
+    )
+    for key in ("/Info", "/ID"):
+        if key in r.trailer:
+            trailer[pdf_name(key)] = r.trailer.raw_get(key)
+    tb = BytesIO()
+    trailer.write_to_stream(tb)
+    body.write(b"trailer\n" + tb.getvalue() + b"\nstartxref\n%d\n%%%%EOF\n" % xref_pos)
+    return pdf + body.getvalue()
+
+
+def append_bytes_after(pdf: bytes, junk: bytes = b"\n% appended after the signature\n") -> bytes:
+    return pdf + junk
+
+
+# --------------------------------------------------------------------------- byte-level tampering
+
+
+def _last_contents_span(pdf: bytes) -> tuple[int, int]:
+    """(start, end) of the hex digits of the last /Contents <...> signature value."""
+    matches = list(re.finditer(rb"/Contents\s*<([0-9A-Fa-f]+)>", pdf))
+    assert matches, "no signature /Contents found"
+    m = matches[-1]
+    return m.start(1), m.end(1)
+
+
+def flip_byte_in_signed_content(pdf: bytes, needle: bytes = b"Aucune") -> bytes:
+    """Change one character of the page text, inside the signed byte range."""
+    pos = pdf.find(needle)
+    assert pos >= 0, "text not found (is the content stream compressed?)"
+    data = bytearray(pdf)
+    data[pos] = ord("X")
+    return bytes(data)
+
+
+def zeroed_signature_contents(pdf: bytes) -> bytes:
+    start, end = _last_contents_span(pdf)
+    return pdf[:start] + b"0" * (end - start) + pdf[end:]
+
+
+def malformed_signature_contents(pdf: bytes) -> bytes:
+    """Replace the CMS blob by a DER header that lies about its length, followed by junk."""
+    start, end = _last_contents_span(pdf)
+    junk = (b"3082FFFF0609" + b"DEADBEEF" * ((end - start) // 8))[: end - start]
+    return pdf[:start] + junk + pdf[end:]
+
+
+def byterange_covers_less(pdf: bytes, shrink: int = 16) -> bytes:
+    """Rewrite the last /ByteRange so that its second part stops ``shrink`` bytes early (same length on disk)."""
+    matches = list(re.finditer(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", pdf))
+    assert matches, "no /ByteRange found"
+    m = matches[-1]
+    a, b, c, d = (int(x) for x in m.groups())
+    new = b"/ByteRange [%d %d %d %d]" % (a, b, c, d - shrink)
+    old_len = m.end() - m.start()
+    new = new[:-1] + b" " * (old_len - len(new)) + b"]"
+    return pdf[: m.start()] + new + pdf[m.end() :]
+
+
+def truncated(pdf: bytes, keep: float = 0.6) -> bytes:
+    return pdf[: int(len(pdf) * keep)]
+
+
+def not_pdf() -> bytes:
+    return b"PK\x03\x04 this is a zip archive, not a PDF\n" * 20
+
+
+def polyglot(pdf: bytes) -> bytes:
+    """Junk (a GIF header) in front of %PDF: some readers tolerate it, we should not accept it."""
+    return b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\n" + pdf
+
+
+def encrypted(pdf: bytes, owner: str = "owner-secret", user: str = "") -> bytes:
+    with pikepdf.open(BytesIO(pdf)) as src:
+        out = BytesIO()
+        src.save(out, encryption=pikepdf.Encryption(owner=owner, user=user, R=6))
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- resource exhaustion
+
+
+def _deflate_zeros(prefix: bytes, total: int, chunk: int = 1 << 20) -> bytes:
+    """Deflate ``prefix`` + ``total`` zero bytes without holding (or compressing) them all.
+
+    After a full flush the compressor's window is reset and its output byte-aligned, so every
+    further chunk of zeros compresses to the same bytes: compress one chunk and repeat it.
+    """
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate; zlib header/trailer written by hand
+    head = comp.compress(prefix) + comp.flush(zlib.Z_FULL_FLUSH)
+    zeros = bytes(chunk)
+    block = comp.compress(zeros) + comp.flush(zlib.Z_FULL_FLUSH)
+    again = comp.compress(zeros) + comp.flush(zlib.Z_FULL_FLUSH)
+    assert block == again
+    tail = comp.flush()
+    count = max(1, total // chunk)
+    # Adler-32 of prefix + zeros: zeros leave A unchanged and add A to B once per byte.
+    adler = zlib.adler32(prefix)
+    a, b = adler & 0xFFFF, adler >> 16
+    b = (b + (count * chunk) * a) % 65521
+    return b"\x78\xda" + head + block * count + tail + ((b << 16) | a).to_bytes(4, "big")
+
+
+def _bomb_payload(prefix: bytes, expanded: int) -> bytes:
+    """Twice-deflated: a few kB that expand to ``expanded`` bytes through /FlateDecode /FlateDecode."""
+    return zlib.compress(_deflate_zeros(prefix, expanded), 9)
+
+
+def decompression_bomb(expanded: int = 2 << 30) -> bytes:
+    """A PDF whose catalog lives in an object stream that inflates to ``expanded`` bytes (2 GiB by default).
+
+    The reader must decode that object stream to find the catalog, so the limits are hit at parse time.
+    """
+    header = b"1 0 "
+    first = len(header)
+    catalog = b"<< /Type /Catalog /Pages 2 0 R >>"
+    # the object stream's real content is header + catalog + (expanded) zeros: we deflate the prefix
+    # and the zeros as one stream by prepending the prefix to the compressor input.
+    payload = _bomb_payload(header + catalog + b" ", expanded)
+    out = BytesIO()
+    out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets: dict[int, int] = {}
+    offsets[2] = out.tell()
+    out.write(b"2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n")
+    offsets[3] = out.tell()
+    out.write(b"3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>\nendobj\n")
+    offsets[4] = out.tell()
+    out.write(
+        b"4 0 obj\n<< /Type /ObjStm /N 1 /First %d /Filter [/FlateDecode /FlateDecode] /Length %d >>\nstream\n"
+        % (first, len(payload))
+        + payload
+        + b"\nendstream\nendobj\n"
+    )
+    xref_pos = out.tell()
+    # xref stream (object 5), uncompressed, W [1 4 2]
+    rows = [b"\x00" + (0).to_bytes(4, "big") + (65535).to_bytes(2, "big")]  # obj 0
+    rows.append(b"\x02" + (4).to_bytes(4, "big") + (0).to_bytes(2, "big"))  # obj 1 in objstm 4, index 0
+    for i in (2, 3, 4):
+        rows.append(b"\x01" + offsets[i].to_bytes(4, "big") + (0).to_bytes(2, "big"))
+    rows.append(b"\x01" + xref_pos.to_bytes(4, "big") + (0).to_bytes(2, "big"))  # obj 5 itself
+    xref_data = b"".join(rows)
+    out.write(
+        b"5 0 obj\n<< /Type /XRef /Size 6 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n" % len(xref_data)
+        + xref_data
+        + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_pos
+    )
+    return out.getvalue()
+
+
+def decompression_bomb_after(pdf: bytes, expanded: int = 2 << 30) -> bytes:
+    """A signed PDF followed by an update whose XMP metadata stream is a 2 GiB bomb."""
+    payload = _bomb_payload(b"", expanded)
+    r = PdfFileReader(BytesIO(pdf), strict=False)
+    root_ref = r.trailer.raw_get("/Root")
+    size = int(r.trailer["/Size"])
+    root = r.root
+    root_copy = generic.DictionaryObject({k: root.raw_get(k) for k in root.keys()})
+    root_copy[pdf_name("/Metadata")] = generic.IndirectObject(size, 0, r)
+    cb = BytesIO()
+    root_copy.write_to_stream(cb)
+    base = len(pdf)
+    body = BytesIO()
+    body.write(b"\n")
+    off_meta = base + body.tell()
+    body.write(
+        b"%d 0 obj\n<< /Type /Metadata /Subtype /XML /Filter [/FlateDecode /FlateDecode] /Length %d >>\nstream\n"
+        % (size, len(payload))
+        + payload
+        + b"\nendstream\nendobj\n"
+    )
+    off_root = base + body.tell()
+    body.write(b"%d %d obj\n" % (root_ref.idnum, root_ref.generation) + cb.getvalue() + b"\nendobj\n")
+    xref_pos = base + body.tell()
+    entries = sorted({size: (off_meta, 0), root_ref.idnum: (off_root, root_ref.generation)}.items())
+    body.write(b"xref\n")
+    for idnum, (off, gen) in entries:
+        body.write(b"%d 1\n%010d %05d n\r\n" % (idnum, off, gen))
+    trailer = generic.DictionaryObject(
+        {
+            pdf_name("/Size"): generic.NumberObject(size + 1),
+            pdf_name("/Root"): root_ref,
+            pdf_name("/Prev"): generic.NumberObject(r.last_startxref),
+        }
+    )
+    for key in ("/Info", "/ID"):
+        if key in r.trailer:
+            trailer[pdf_name(key)] = r.trailer.raw_get(key)
+    tb = BytesIO()
+    trailer.write_to_stream(tb)
+    body.write(b"trailer\n" + tb.getvalue() + b"\nstartxref\n%d\n%%%%EOF\n" % xref_pos)
+    return pdf + body.getvalue()
+
+
+def many_signatures(n: int = 300) -> bytes:
+    """``n`` filled signature fields with dummy (not cryptographic) /V dictionaries."""
+    pdf = pikepdf.open(BytesIO(base_pdf()))
+    page = pdf.pages[0]
+    fields_arr = pikepdf.Array()
+    annots = pikepdf.Array()
+    for i in range(n):
+        sig = pdf.make_indirect(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Sig,
+                Filter=pikepdf.Name("/Adobe.PPKLite"),
+                SubFilter=pikepdf.Name("/ETSI.CAdES.detached"),
+                ByteRange=[0, 10, 20, 10],
+                Contents=pikepdf.String(b"\x30\x03\x02\x01\x00"),
+            )
+        )
+        fld = pdf.make_indirect(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Widget, FT=pikepdf.Name.Sig,
+                T=pikepdf.String(f"Sig{i}"), V=sig, Rect=[0, 0, 0, 0], P=page.obj, F=132,
+            )
+        )
+        fields_arr.append(fld)
+        annots.append(fld)
+    page.obj.Annots = annots
+    pdf.Root.AcroForm = pdf.make_indirect(pikepdf.Dictionary(Fields=fields_arr, SigFlags=3))
+    out = BytesIO()
+    pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.disable)
+    return out.getvalue()

@@ -1,0 +1,123 @@
+"""The citizen document wallet: ``create_app`` builds the Flask application in named steps."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from apiflask import APIFlask
+from flask import Response
+
+from config.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+FRONTEND = ROOT / "frontend"
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> APIFlask:
+    settings = settings or Settings.from_env()
+    if overrides:
+        settings = settings.with_(**overrides)
+    app = APIFlask(
+        __name__,
+        title="Citizen document wallet API",
+        version="1",
+        spec_path="/api/v1/openapi.json",
+        docs_path=None,  # the docs UI would load scripts from a CDN: we serve the JSON document only
+        template_folder=str(FRONTEND / "templates"),
+        static_folder=str(FRONTEND / "static"),
+        static_url_path="/static",
+        instance_path=str(settings.instance_path),
+    )
+    configure(app, settings)
+    register_extensions(app, settings)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    from wallet.security import check_access_rules
+
+    check_access_rules(app)
+    return app
+
+
+def configure(app: APIFlask, settings: Settings) -> None:
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        WALLET_SETTINGS=settings,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 64 * 1024,
+        VALIDATION_ERROR_STATUS_CODE=400,
+        VALIDATION_ERROR_DESCRIPTION="Invalid request",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="__Host-wallet" if settings.secure_cookies else "wallet_session",
+        PERMANENT_SESSION_LIFETIME=settings.session_absolute_seconds,
+        RATELIMIT_ENABLED=settings.rate_limits,
+        RATELIMIT_STORAGE_URI=settings.rate_limit_storage,
+        RATELIMIT_HEADERS_ENABLED=True,
+        BABEL_TRANSLATION_DIRECTORIES=str(FRONTEND / "translations"),
+        BABEL_DEFAULT_LOCALE="fr",
+        JSON_SORT_KEYS=False,
+        SPEC_FORMAT="json",
+        LOCAL_SPEC_PATH=None,
+        INFO={"description": "Agency issuance, the citizen wallet, and public verification. "
+                             "Errors are RFC 9457 application/problem+json with a stable `code`."},
+        SECURITY_SCHEMES={"AgencyKey": {"type": "http", "scheme": "bearer"},
+                          "CitizenSession": {"type": "apiKey", "in": "cookie", "name": "wallet_session"}},
+    )
+    from wallet.security import RedactTokens
+
+    for name in ("werkzeug", "gunicorn.access", "gunicorn.error", "wallet"):
+        logging.getLogger(name).addFilter(RedactTokens())
+
+
+def register_extensions(app: APIFlask, settings: Settings) -> None:
+    from wallet import db
+    from wallet.extensions import Runtime, babel, limiter, select_locale
+    from wallet.security import init_request_security
+
+    rt = Runtime(settings)
+    app.extensions["wallet.runtime"] = rt
+    app.extensions["wallet.db"] = rt.db
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    init_request_security(app)
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        db.close()
+
+
+def register_blueprints(app: APIFlask) -> None:
+    from wallet.agencies.views import bp as agency_api
+    from wallet.documents.views import bp as documents_api
+    from wallet.ops import bp as ops
+
+    app.register_blueprint(ops)
+    app.register_blueprint(agency_api)
+    app.register_blueprint(documents_api)
+    for optional in ("wallet.citizens.views", "wallet.web.views", "wallet.shares.views",
+                     "wallet.verification.views"):
+        try:
+            module = __import__(optional, fromlist=["bp"])
+        except ModuleNotFoundError as exc:
+            if exc.name and optional.startswith(exc.name):
+                continue
+            raise
+        for bp in getattr(module, "blueprints", [module.bp]):
+            app.register_blueprint(bp)
+
+
+def register_error_handlers(app: APIFlask) -> None:
+    from wallet.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_commands(app: APIFlask) -> None:
+    from wallet.cli import register
+
+    register(app)
+
+
+__all__ = ["create_app", "Response"]

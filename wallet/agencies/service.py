@@ -1,0 +1,141 @@
+"""Agencies: registration, recognised certificates, API keys (shown once, stored hashed)."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from asn1crypto import pem as asn1_pem
+from asn1crypto import x509
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wallet import audit
+from wallet.agencies.models import Agency, AgencyCertificate, ApiKey
+from wallet.db import utcnow
+from wallet.documents.types import TYPES
+
+KEY_PREFIX = "wk_"
+
+
+class AgencyError(ValueError):
+    pass
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def parse_certificates(pem_data: bytes) -> list[x509.Certificate]:
+    certs = []
+    if asn1_pem.detect(pem_data):
+        for _type, _headers, der in asn1_pem.unarmor(pem_data, multiple=True):
+            certs.append(x509.Certificate.load(der))
+    else:
+        certs.append(x509.Certificate.load(pem_data))
+    return certs
+
+
+def cert_sha256(cert: x509.Certificate) -> str:
+    return hashlib.sha256(cert.dump()).hexdigest()
+
+
+def add_agency(sess: Session, code: str, name: str, types: list[str], names: dict[str, str] | None = None) -> Agency:
+    code = code.strip().upper()
+    if not code.isalnum() or len(code) > 32:
+        raise AgencyError("agency code must be letters and digits")
+    unknown = [t for t in types if t not in TYPES]
+    if unknown:
+        raise AgencyError(f"unknown document types: {', '.join(unknown)}")
+    if sess.execute(select(Agency).where(Agency.code == code)).scalar_one_or_none():
+        raise AgencyError(f"agency {code} already exists")
+    agency = Agency(code=code, name=name, names=names or {}, allowed_types=sorted(set(types)))
+    sess.add(agency)
+    sess.flush()
+    audit.record(sess, actor="operator", action="agency.add", target=f"agency:{code}",
+                 details={"types": agency.allowed_types})
+    return agency
+
+
+def add_certificate(sess: Session, agency: Agency, pem_data: bytes, kind: str) -> list[AgencyCertificate]:
+    if kind not in ("ca", "signer"):
+        raise AgencyError("kind must be ca or signer")
+    added = []
+    for cert in parse_certificates(pem_data):
+        fp = cert_sha256(cert)
+        existing = sess.execute(select(AgencyCertificate).where(AgencyCertificate.sha256 == fp)).scalar_one_or_none()
+        if existing:
+            if existing.agency_id != agency.id:
+                raise AgencyError("certificate already registered for another agency")
+            continue
+        row = AgencyCertificate(agency_id=agency.id, kind=kind, sha256=fp, subject=cert.subject.human_friendly,
+                                pem=asn1_pem.armor("CERTIFICATE", cert.dump()).decode())
+        sess.add(row)
+        added.append(row)
+        audit.record(sess, actor="operator", action="agency.certificate_add", target=f"agency:{agency.code}",
+                     details={"kind": kind, "sha256": fp})
+    sess.flush()
+    return added
+
+
+def issue_key(sess: Session, agency: Agency) -> str:
+    """Create an API key; the clear key is returned once and never stored."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    sess.add(ApiKey(agency_id=agency.id, prefix=key[:10], key_hash=hash_key(key)))
+    sess.flush()
+    audit.record(sess, actor="operator", action="agency.key_issue", target=f"agency:{agency.code}",
+                 details={"prefix": key[:10]})
+    return key
+
+
+def rotate_key(sess: Session, agency: Agency) -> str:
+    """Revoke every active key of the agency and issue a new one."""
+    now = utcnow()
+    for k in sess.execute(select(ApiKey).where(ApiKey.agency_id == agency.id,
+                                               ApiKey.revoked_at.is_(None))).scalars():
+        k.revoked_at = now
+    audit.record(sess, actor="operator", action="agency.key_rotate", target=f"agency:{agency.code}")
+    return issue_key(sess, agency)
+
+
+def revoke_key(sess: Session, prefix: str) -> int:
+    n = 0
+    for k in sess.execute(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))).scalars():
+        k.revoked_at = utcnow()
+        n += 1
+        audit.record(sess, actor="operator", action="agency.key_revoke", target=f"agency:{k.agency.code}",
+                     details={"prefix": prefix})
+    return n
+
+
+def authenticate(sess: Session, key: str) -> Agency | None:
+    if not key.startswith(KEY_PREFIX) or len(key) > 100:
+        return None
+    row = sess.execute(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).scalar_one_or_none()
+    if row is None or row.revoked_at is not None or not row.agency.active:
+        return None
+    return row.agency
+
+
+def get_by_code(sess: Session, code: str) -> Agency | None:
+    return sess.execute(select(Agency).where(Agency.code == code.upper())).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class AgencyIdentity:
+    """The fingerprints that recognise an agency's signatures (its CAs and registered signers)."""
+
+    fingerprints: frozenset[str]
+    ca_pems: tuple[str, ...]
+
+
+def identity(agency: Agency) -> AgencyIdentity:
+    live = [c for c in agency.certificates if c.removed_at is None]
+    return AgencyIdentity(frozenset(c.sha256 for c in live), tuple(c.pem for c in live if c.kind == "ca"))
+
+
+def all_ca_pems(sess: Session) -> tuple[str, ...]:
+    rows = sess.execute(select(AgencyCertificate.pem).where(AgencyCertificate.kind == "ca",
+                                                            AgencyCertificate.removed_at.is_(None))
+                        .order_by(AgencyCertificate.sha256)).scalars().all()
+    return tuple(rows)

@@ -1,0 +1,113 @@
+"""Append-only, hash-chained audit log.
+
+Each event's hash covers its content and the previous event's hash, so altering, removing or reordering a
+row breaks the chain from that point. Events are written in the same transaction as the change they record.
+Never store document content or tokens here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from sqlalchemy import JSON, BigInteger, Integer, String, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from wallet.db import Base, utcnow
+
+GENESIS = "0" * 64
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=False)
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(80))  # "agency:MJ", "citizen:<id>", "operator", "public"
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str | None] = mapped_column(String(80))
+    outcome: Mapped[str] = mapped_column(String(40))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """A single row locked while appending, so concurrent writers extend the chain one at a time."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+def _digest(prev_hash: str, seq: int, at: dt.datetime, actor: str, action: str, target: str | None,
+            outcome: str, request_id: str | None, details: dict[str, Any]) -> str:
+    body = json.dumps([prev_hash, seq, at.astimezone(dt.timezone.utc).isoformat(timespec="microseconds"), actor,
+                       action, target, outcome, request_id, details], sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def record(sess: Session, *, actor: str, action: str, outcome: str = "ok", target: str | None = None,
+           request_id: str | None = None, details: dict[str, Any] | None = None) -> AuditEvent:
+    """Append one event in the caller's transaction (locks the chain head until commit)."""
+    details = details or {}
+    head = sess.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        sess.add(head)
+        sess.flush()
+    seq = head.seq + 1
+    at = utcnow()
+    digest = _digest(head.hash, seq, at, actor, action, target, outcome, request_id, details)
+    event = AuditEvent(seq=seq, at=at, actor=actor, action=action, target=target, outcome=outcome,
+                       request_id=request_id, details=details, prev_hash=head.hash, hash=digest)
+    sess.add(event)
+    sess.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=digest))
+    sess.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    ok: bool
+    events: int
+    first_broken: int | None = None
+    reason: str | None = None
+
+
+def iter_events(sess: Session, batch: int = 1000) -> Iterator[AuditEvent]:
+    last = 0
+    while True:
+        rows = sess.execute(select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq)
+                            .limit(batch)).scalars().all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+
+
+def verify_chain(sess: Session) -> ChainCheck:
+    prev, expected_seq, count = GENESIS, 1, 0
+    for ev in iter_events(sess):
+        count += 1
+        if ev.seq != expected_seq:
+            return ChainCheck(False, count, expected_seq, f"event {expected_seq} is missing (found {ev.seq})")
+        if ev.prev_hash != prev:
+            return ChainCheck(False, count, ev.seq, "does not follow the previous event (removed or reordered)")
+        digest = _digest(ev.prev_hash, ev.seq, ev.at, ev.actor, ev.action, ev.target, ev.outcome, ev.request_id,
+                         ev.details or {})
+        if digest != ev.hash:
+            return ChainCheck(False, count, ev.seq, "content altered")
+        prev, expected_seq = ev.hash, ev.seq + 1
+    head = sess.get(AuditHead, 1)
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev):
+        return ChainCheck(False, count, expected_seq - 1 if count else None,
+                          "the newest events were removed (chain head does not match)")
+    return ChainCheck(True, count)

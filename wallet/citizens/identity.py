@@ -1,0 +1,90 @@
+"""The identity step of enrolment, behind a small interface.
+
+Today an operator hands the citizen a one-time invite code (``flask --app wallet citizen invite ID``);
+later the national digital-identity provider (OpenID Connect) proves the same thing: "the person at the
+keyboard is the holder of this national ID number". Enrolment only needs an :class:`IdentityClaim` back,
+and a way to mark the proof as spent once the account is set up.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from wallet.citizens.models import Invite
+from wallet.db import utcnow
+
+INVITE_LIFETIME = dt.timedelta(hours=72)
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over a counter
+
+
+class IdentityError(Exception):
+    """The proof of identity is unknown, expired, already used, or for another ID (one answer for all)."""
+
+
+@dataclass(frozen=True)
+class IdentityClaim:
+    national_id: str
+    proof_id: str  # what to mark as spent (the invite's id; the OIDC subject + nonce later)
+    method: str  # "invite" | "oidc"
+
+
+class IdentityProvider(Protocol):
+    method: str
+
+    def verify(self, sess: Session, national_id: str, proof: str) -> IdentityClaim:
+        """Check the proof for that national ID; raise IdentityError otherwise. Spends nothing."""
+
+    def consume(self, sess: Session, claim: IdentityClaim) -> None:
+        """Spend the proof exactly once (raise IdentityError if it was spent meanwhile)."""
+
+
+def normalise_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def code_hash(code: str) -> str:
+    # 60 random bits, single use, 72 h: a fast hash is enough (nothing to brute-force offline in time)
+    return hashlib.sha256(("wallet-invite:" + normalise_code(code)).encode()).hexdigest()
+
+
+def new_invite(sess: Session, national_id: str, now: dt.datetime | None = None) -> tuple[Invite, str]:
+    """Create an invite; returns it with the clear code (shown once, stored only hashed)."""
+    raw = "".join(secrets.choice(_ALPHABET) for _ in range(12))
+    code = f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+    now = now or utcnow()
+    invite = Invite(national_id=national_id.upper(), code_hash=code_hash(code), created_at=now,
+                    expires_at=now + INVITE_LIFETIME)
+    sess.add(invite)
+    sess.flush()
+    return invite, code
+
+
+class InviteCodeProvider:
+    method = "invite"
+
+    def verify(self, sess: Session, national_id: str, proof: str) -> IdentityClaim:
+        if not proof or len(proof) > 64:
+            raise IdentityError("invalid code")
+        invite = sess.execute(select(Invite).where(Invite.code_hash == code_hash(proof))).scalar_one_or_none()
+        if (invite is None or not secrets.compare_digest(invite.national_id, national_id.upper())
+                or invite.used_at is not None or invite.expires_at <= utcnow()):
+            raise IdentityError("invalid code")
+        return IdentityClaim(national_id=invite.national_id, proof_id=invite.id, method=self.method)
+
+    def consume(self, sess: Session, claim: IdentityClaim) -> None:
+        now = utcnow()
+        done = sess.execute(update(Invite).where(Invite.id == claim.proof_id, Invite.used_at.is_(None),
+                                                 Invite.expires_at > now).values(used_at=now))
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise IdentityError("invalid code")
+
+
+def provider() -> IdentityProvider:
+    """The configured identity step (only invite codes for now)."""
+    return InviteCodeProvider()

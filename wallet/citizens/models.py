@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wallet.db import Base, str_id, timestamp
+
+
+class Citizen(Base):
+    __tablename__ = "citizens"
+
+    id: Mapped[str_id]
+    national_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    totp_secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted under the master key
+    totp_last_step: Mapped[int] = mapped_column(default=0)  # each code usable once
+    locale: Mapped[str | None] = mapped_column(String(8))
+    enrolled_at: Mapped[dt.datetime | None]
+    created_at: Mapped[timestamp]
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    throttled_until: Mapped[dt.datetime | None]
+
+
+class Invite(Base):
+    """One-time enrolment code for a national ID (stored hashed, single use, 72 hours)."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[str_id]
+    national_id: Mapped[str] = mapped_column(String(32), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[timestamp]
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+
+
+class CitizenSession(Base):
+    """Server-side session: logout and "sign out everywhere" end it for real."""
+
+    __tablename__ = "citizen_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's session secret
+    citizen_id: Mapped[str] = mapped_column(ForeignKey("citizens.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[timestamp]
+    last_seen_at: Mapped[timestamp]
+    ended_at: Mapped[dt.datetime | None]
+    user_agent: Mapped[str | None] = mapped_column(String(200))

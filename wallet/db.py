@@ -1,0 +1,151 @@
+"""Database plumbing: the declarative base, reusable column types, and one transaction per request.
+
+Services ``flush()``; the request commits once (``commit_request``). Side effects outside the database
+(blobs) register a compensation with ``on_rollback`` so a failed commit leaves nothing behind.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Callable
+
+from flask import g, has_app_context
+from sqlalchemy import JSON, DateTime, MetaData, String, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+# reusable annotated column types
+str_id = Annotated[str, mapped_column(String(32), primary_key=True, default=new_id)]
+timestamp = Annotated[dt.datetime, mapped_column(UTCDateTime(), default=utcnow)]
+json_doc = Annotated[dict[str, Any], mapped_column(JSON, default=dict)]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime()}
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # writers serialise at BEGIN, so the audit chain and view counters never race
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def session() -> Session:
+    """The request's (or CLI command's) session, created on first use."""
+    from flask import current_app
+
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["wallet.db"].sessionmaker()
+        g.db_rollbacks = []
+    return g.db_session  # type: ignore[no-any-return]
+
+
+def on_rollback(callback: Callable[[], None]) -> None:
+    """Run ``callback`` if the current unit of work does not commit (e.g. delete a blob just written)."""
+    session()
+    g.db_rollbacks.append(callback)
+
+
+def commit() -> None:
+    """Commit the unit of work; on failure undo the side effects and re-raise."""
+    if "db_session" not in g:
+        return
+    sess: Session = g.db_session
+    try:
+        sess.commit()
+    except BaseException:
+        rollback()
+        raise
+    g.db_rollbacks = []
+
+
+def rollback() -> None:
+    if "db_session" not in g:
+        return
+    sess: Session = g.db_session
+    try:
+        sess.rollback()
+    finally:
+        callbacks, g.db_rollbacks = list(g.db_rollbacks), []
+        for cb in reversed(callbacks):
+            try:
+                cb()
+            except Exception:  # noqa: BLE001 - compensation is best effort, logged by the caller
+                pass
+
+
+def close() -> None:
+    if has_app_context() and "db_session" in g:
+        rollback()
+        g.db_session.close()
+        g.pop("db_session")

@@ -1,0 +1,17 @@
+"""The demo agencies (codes are part of the public contract of instance/demo.json)."""
+from __future__ import annotations
+
+DEMO_AGENCIES = (
+    {"code": "MJ", "name": "Ministère de la Justice", "names": {
+        "fr": "Ministère de la Justice", "ar": "وزارة العدل", "en": "Ministry of Justice"},
+     "types": ["criminal_record", "nationality"]},
+    {"code": "MEN", "name": "Ministère de l'Éducation nationale", "names": {
+        "fr": "Ministère de l'Éducation nationale", "ar": "وزارة التربية الوطنية", "en": "Ministry of Education"},
+     "types": ["school_report", "school_certificate"]},
+    {"code": "OMPIC", "name": "Office marocain de la propriété industrielle et commerciale", "names": {
+        "fr": "OMPIC — Registre central du commerce", "ar": "المكتب المغربي للملكية الصناعية والتجارية",
+        "en": "OMPIC — Central trade register"},
+     "types": ["commerce_register"]},
+)
+
+PKI_AGENCIES = tuple((a["code"], a["name"]) for a in DEMO_AGENCIES)

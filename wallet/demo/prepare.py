@@ -1,0 +1,75 @@
+"""Prepare the embedded default: migrate SQLite, generate the demo PKI, register the demo agencies and citizen.
+
+Demo material only: generated at run time under instance/, never committed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pyotp
+
+from config.settings import Settings
+from wallet.demo.agencies import DEMO_AGENCIES, PKI_AGENCIES
+
+DEMO_CITIZEN = {"national_id": "AB123456", "name": "Amina El Idrissi"}
+
+
+def _secrets(instance: Path) -> dict[str, str]:
+    path = instance / "demo-secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())  # type: ignore[no-any-return]
+    values = {"password": "demo-" + secrets.token_urlsafe(12), "totp_secret": pyotp.random_base32()}
+    path.write_text(json.dumps(values))
+    os.chmod(path, 0o600)
+    return values
+
+
+def prepare(settings: Settings | None = None) -> dict[str, Any]:
+    """Idempotent. Returns the demo description (without base_url) — API keys are rotated on every call."""
+    from signing.demo_pki import generate_demo_pki
+    from wallet import create_app, db
+    from wallet.agencies import service as agencies
+    from wallet.citizens.service import create_enrolled_citizen
+    from wallet.extensions import runtime
+    from wallet.migrate import upgrade
+
+    settings = settings or Settings.from_env()
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    pki = generate_demo_pki(settings.pki_dir, PKI_AGENCIES)
+    upgrade(settings.database_url)
+    app = create_app(settings)
+    out: dict[str, Any] = {"trust_root": str(Path(pki["root"]).resolve()), "agencies": [], "citizens": []}
+    with app.app_context():
+        sess = db.session()
+        for spec in DEMO_AGENCIES:
+            agency = agencies.get_by_code(sess, spec["code"])
+            if agency is None:
+                agency = agencies.add_agency(sess, spec["code"], spec["name"], spec["types"], spec["names"])
+                agencies.add_certificate(sess, agency, Path(pki["agencies"][spec["code"]]["ca"]).read_bytes(), "ca")
+                key = agencies.issue_key(sess, agency)
+            else:
+                key = agencies.rotate_key(sess, agency)
+            a = pki["agencies"][spec["code"]]
+            out["agencies"].append({"code": spec["code"], "name": spec["name"], "api_key": key,
+                                    "types": list(spec["types"]), "pkcs12": str(Path(a["pkcs12"]).resolve()),
+                                    "pkcs12_password": a["pkcs12_password"]})
+        sec = _secrets(settings.instance_path)
+        create_enrolled_citizen(sess, runtime().envelope, DEMO_CITIZEN["national_id"], DEMO_CITIZEN["name"],
+                                sec["password"], sec["totp_secret"])
+        db.commit()
+        out["citizens"].append({**DEMO_CITIZEN, "password": sec["password"], "totp_secret": sec["totp_secret"]})
+    runtime_db = app.extensions["wallet.runtime"].db
+    runtime_db.dispose()
+    pending = settings.instance_path / "demo.pending.json"
+    pending.write_text(json.dumps(out, indent=2))
+    os.chmod(pending, 0o600)
+    return out
+
+
+if __name__ == "__main__":
+    prepare()
+    print("embedded default prepared under instance/")

@@ -1,0 +1,83 @@
+"""Agency simulator: generate realistic documents, sign them with the agency's key, push them over HTTP.
+
+Integrators can copy this: it is exactly what an agency's system does.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import random
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import requests
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import signers
+
+from wallet.demo.agencies import DEMO_AGENCIES
+from wallet.documents.types import TYPES
+
+
+@dataclass
+class AgencyClient:
+    base_url: str
+    code: str
+    api_key: str
+    signer: signers.Signer
+    session: requests.Session
+
+    @classmethod
+    def from_demo(cls, demo: dict[str, Any], code: str) -> "AgencyClient":
+        spec = next((a for a in demo["agencies"] if a["code"] == code.upper()), None)
+        if spec is None:
+            raise KeyError(f"no demo agency {code}")
+        signer = signers.SimpleSigner.load_pkcs12(spec["pkcs12"], passphrase=spec["pkcs12_password"].encode())
+        if signer is None:
+            raise ValueError(f"cannot open {spec['pkcs12']}")
+        return cls(demo["base_url"].rstrip("/"), spec["code"], spec["api_key"], signer, requests.Session())
+
+    def sign(self, pdf: bytes) -> bytes:
+        out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)),
+                               signers.PdfSignatureMetadata(field_name="AgencySignature",
+                                                            reason="Document officiel", location="Rabat"),
+                               signer=self.signer)
+        return out.getvalue()
+
+    def push(self, pdf: bytes, metadata: dict[str, Any]) -> requests.Response:
+        return self.session.post(f"{self.base_url}/api/v1/documents",
+                                 headers={"Authorization": f"Bearer {self.api_key}"},
+                                 files={"file": ("document.pdf", pdf, "application/pdf")},
+                                 data={"metadata": json.dumps(metadata)}, timeout=120)
+
+
+def build_document(code: str, doc_type: str, holder_id: str, holder_name: str, reference: str,
+                   issued_at: dt.datetime, rng: random.Random) -> tuple[bytes, dict[str, Any]]:
+    """An unsigned realistic PDF and its metadata."""
+    from wallet.demo.documents import demo_body, make_document_pdf
+
+    spec = next(a for a in DEMO_AGENCIES if a["code"] == code)
+    t = TYPES[doc_type]
+    expires_at = t.default_expiry(issued_at)
+    pdf = make_document_pdf(agency_code=code, agency_name=spec["names"]["fr"], agency_name_ar=spec["names"]["ar"],
+                            doc_type=doc_type, type_name_fr=t.names["fr"], type_name_ar=t.names["ar"],
+                            holder_name=holder_name, holder_id=holder_id, reference=reference, issued_at=issued_at,
+                            expires_at=expires_at, body_lines_fr=demo_body(doc_type, holder_name, rng))
+    meta = {"holder_id": holder_id, "type": doc_type, "reference": reference,
+            "issued_at": issued_at.isoformat(timespec="seconds"), "title": t.names["fr"],
+            "attributes": {"holder_name": holder_name}}
+    if expires_at:
+        meta["expires_at"] = expires_at.isoformat(timespec="seconds")
+    return pdf, meta
+
+
+def generate(client: AgencyClient, holder_id: str, holder_name: str, doc_type: str, count: int,
+             seed: int | None = None, reference_prefix: str | None = None) -> Iterator[requests.Response]:
+    rng = random.Random(seed)
+    for i in range(count):
+        reference = (f"{reference_prefix}-{i + 1:04d}" if reference_prefix
+                     else f"{client.code}-{dt.date.today():%Y%m%d}-{uuid.uuid4().hex[:8].upper()}")
+        issued = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(days=rng.randint(0, 20))
+        pdf, meta = build_document(client.code, doc_type, holder_id, holder_name, reference, issued, rng)
+        yield client.push(client.sign(pdf), meta)

@@ -1,0 +1,94 @@
+"""Request and response schemas of the agency API: they validate requests and generate the OpenAPI document."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from apiflask import Schema, fields, validators
+from marshmallow import ValidationError, validates_schema
+
+from wallet.documents.types import TYPES
+
+HOLDER_ID = r"^[A-Za-z0-9]{4,32}$"
+REFERENCE = r"^[A-Za-z0-9][A-Za-z0-9._/\-]{0,127}$"
+
+
+class DocumentMetadata(Schema):
+    holder_id = fields.String(required=True, validate=validators.Regexp(HOLDER_ID),
+                              metadata={"description": "National ID number of the holder", "example": "AB123456"})
+    type = fields.String(required=True, validate=validators.OneOf(sorted(TYPES)))
+    reference = fields.String(required=True, validate=validators.Regexp(REFERENCE),
+                              metadata={"description": "The agency's own reference, unique per agency"})
+    issued_at = fields.AwareDateTime(required=True, format="iso")
+    expires_at = fields.AwareDateTime(load_default=None, allow_none=True, format="iso")
+    title = fields.String(load_default=None, allow_none=True, validate=validators.Length(max=300))
+    attributes = fields.Dict(keys=fields.String(validate=validators.Length(max=64)),
+                             load_default=dict, metadata={"description": "Free key/value data (max 4 KB)"})
+    replaces = fields.String(load_default=None, allow_none=True, validate=validators.Regexp(r"^[0-9a-f]{32}$"),
+                             metadata={"description": "id of an earlier document of this agency it replaces"})
+
+    @validates_schema
+    def _coherent(self, data: dict[str, Any], **_kw: Any) -> None:
+        if data.get("expires_at") and data["expires_at"] <= data["issued_at"]:
+            raise ValidationError("expires_at must be after issued_at", "expires_at")
+        if len(json.dumps(data.get("attributes") or {}, default=str)) > 4096:
+            raise ValidationError("attributes larger than 4 KB", "attributes")
+
+
+class PushForm(Schema):
+    file = fields.File(required=True, metadata={"description": "The agency-signed PDF (PAdES)"})
+    metadata = fields.String(required=True, validate=validators.Length(max=8192),
+                             metadata={"description": "JSON object: DocumentMetadata"})
+
+
+class RevokeIn(Schema):
+    reason = fields.String(required=True, validate=validators.Length(min=1, max=500))
+
+
+class SignatureOut(Schema):
+    signer = fields.String(allow_none=True)
+    organisation = fields.String(allow_none=True)
+    signed_at = fields.DateTime(allow_none=True)
+    timestamped = fields.Boolean()
+    indication = fields.String()
+
+
+class DocumentOut(Schema):
+    id = fields.String()
+    agency = fields.String()
+    holder_id = fields.String()
+    type = fields.String()
+    reference = fields.String()
+    title = fields.String(allow_none=True)
+    attributes = fields.Dict()
+    issued_at = fields.DateTime()
+    expires_at = fields.DateTime(allow_none=True)
+    status = fields.String(metadata={"description": "valid | expiring | expired | revoked | replaced"})
+    sha256 = fields.String()
+    size = fields.Integer()
+    created_at = fields.DateTime()
+    revoked_at = fields.DateTime(allow_none=True)
+    revocation_reason = fields.String(allow_none=True)
+    replaces = fields.String(allow_none=True)
+    replaced_by = fields.String(allow_none=True)
+    signature = fields.Nested(SignatureOut)
+
+
+class DocumentTypeOut(Schema):
+    code = fields.String()
+    names = fields.Dict(keys=fields.String(), values=fields.String())
+    agencies = fields.List(fields.String())
+    validity_days = fields.Integer(allow_none=True)
+    allowed = fields.Boolean(metadata={"description": "whether the calling agency may issue it"})
+
+
+class DocumentTypesOut(Schema):
+    document_types = fields.List(fields.Nested(DocumentTypeOut))
+
+
+class Problem(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    code = fields.String()
+    detail = fields.String()

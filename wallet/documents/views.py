@@ -1,0 +1,91 @@
+"""Agency API: push, read and revoke documents. Thin: validate input, call one service, serialise."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import g, request
+from marshmallow import ValidationError
+
+from wallet import db
+from wallet.agencies.auth import agency_auth, agency_rate_key, current_agency
+from wallet.documents import service
+from wallet.documents.schemas import DocumentMetadata, DocumentOut, Problem, PushForm, RevokeIn
+from wallet.errors import BadMetadata, TooLarge
+from wallet.extensions import limiter, runtime
+from wallet.security import access
+
+bp = APIBlueprint("documents_api", __name__, url_prefix="/api/v1", tag="Agency")
+
+AGENCY_LIMIT = "1200/minute"
+ERRORS = {400: "Bad metadata", 401: "Bad or missing API key", 403: "Type not allowed for this agency",
+          409: "Reference already used for another file", 413: "File too large", 415: "Not a PDF",
+          422: "Signature problem: unsigned, signature_invalid, untrusted_signer, signer_not_agency, "
+               "modified_after_signing, malformed_pdf"}
+_metadata_schema = DocumentMetadata()
+
+
+@bp.before_request
+def _size_limit() -> None:
+    # 413 before the body is read: the declared length is checked first (werkzeug also caps streamed bodies)
+    if request.method == "POST" and request.endpoint == "documents_api.push_document":
+        limit = runtime().settings.max_upload_bytes + 64 * 1024
+        if request.content_length is not None and request.content_length > limit:
+            raise TooLarge(f"the upload is larger than {runtime().settings.max_upload_bytes} bytes")
+
+
+@bp.post("/documents")
+@access("agency")
+@limiter.limit(AGENCY_LIMIT, key_func=agency_rate_key)
+@bp.auth_required(agency_auth)
+@bp.input(PushForm, location="form_and_files", arg_name="form")
+@bp.output(DocumentOut, status_code=201, description="Created")
+@bp.doc(summary="Push an agency-signed PDF for a citizen", responses={
+    200: "Identical replay: the existing document", **{k: {"description": v, "content": {
+        "application/problem+json": {"schema": Problem}}} for k, v in ERRORS.items()}})
+def push_document(form: dict[str, Any]) -> Any:
+    try:
+        raw = json.loads(form["metadata"])
+        if not isinstance(raw, dict):
+            raise BadMetadata("metadata must be a JSON object")
+        meta = _metadata_schema.load(raw)
+    except (ValueError, TypeError) as exc:
+        raise BadMetadata("metadata is not valid JSON") from exc
+    except ValidationError as exc:
+        raise BadMetadata("invalid metadata", extra={"errors": exc.messages}) from exc
+    upload = form["file"]
+    limit = runtime().settings.max_upload_bytes
+    data = upload.stream.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"the file is larger than {limit} bytes")
+    result = service.push(runtime(), db.session(), current_agency(), data, meta, g.get("request_id"))
+    resource = service.to_resource(result.document)
+    db.commit()
+    return resource, (201 if result.created else 200)
+
+
+@bp.get("/documents/<doc_id>")
+@access("agency")
+@limiter.limit(AGENCY_LIMIT, key_func=agency_rate_key)
+@bp.auth_required(agency_auth)
+@bp.output(DocumentOut)
+@bp.doc(summary="One of the agency's own documents (others are 404)",
+        responses={404: {"description": "Not found", "content": {"application/problem+json": {"schema": Problem}}}})
+def get_document(doc_id: str) -> Any:
+    return service.to_resource(service.get_for_agency(db.session(), current_agency(), doc_id))
+
+
+@bp.post("/documents/<doc_id>/revoke")
+@access("agency")
+@limiter.limit(AGENCY_LIMIT, key_func=agency_rate_key)
+@bp.auth_required(agency_auth)
+@bp.input(RevokeIn, arg_name="body")
+@bp.output(DocumentOut)
+@bp.doc(summary="Revoke a document with a reason; every share of it turns revoked at once",
+        responses={404: {"description": "Not found", "content": {"application/problem+json": {"schema": Problem}}}})
+def revoke_document(doc_id: str, body: dict[str, Any]) -> Any:
+    doc = service.revoke(db.session(), current_agency(), doc_id, body["reason"], g.get("request_id"))
+    resource = service.to_resource(doc)
+    db.commit()
+    return resource

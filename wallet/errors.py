@@ -1,0 +1,172 @@
+"""One error family, one translation point: problem+json under /api, a friendly localised page elsewhere."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from apiflask import APIFlask, HTTPError
+from flask import Response, g, render_template, request
+from jinja2 import TemplateNotFound
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("wallet")
+
+PROBLEM = "application/problem+json"
+
+
+class WalletError(Exception):
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None, status: int | None = None,
+                 extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+                 commit: bool = False) -> None:
+        super().__init__(detail or self.title)
+        self.commit = commit  # keep what the unit of work recorded (e.g. the audit event of a rejection)
+        self.detail = detail or self.title
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+
+class BadRequest(WalletError):
+    status, code, title = 400, "bad_request", "Bad request"
+
+
+class BadMetadata(WalletError):
+    status, code, title = 400, "bad_metadata", "Invalid metadata"
+
+
+class Unauthorized(WalletError):
+    status, code, title = 401, "unauthorized", "Authentication required"
+
+
+class Forbidden(WalletError):
+    status, code, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(WalletError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(WalletError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class TooLarge(WalletError):
+    status, code, title = 413, "too_large", "Upload too large"
+
+
+class UnsupportedMedia(WalletError):
+    status, code, title = 415, "not_a_pdf", "Not a PDF"
+
+
+class Unprocessable(WalletError):
+    status, code, title = 422, "unprocessable", "Unprocessable document"
+
+
+class RateLimited(WalletError):
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+
+class Unavailable(WalletError):
+    status, code, title = 503, "unavailable", "Service unavailable"
+
+
+STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "not_a_pdf",
+                422: "unprocessable", 429: "rate_limited", 500: "internal_error", 503: "unavailable"}
+
+
+def wants_problem() -> bool:
+    return (request.path.startswith("/api/") or request.path in ("/healthz", "/readyz")
+            or request.accept_mimetypes.best == "application/json")
+
+
+def problem(status: int, code: str, title: str, detail: str, extra: dict[str, Any] | None = None,
+            headers: dict[str, str] | None = None) -> Response:
+    body: dict[str, Any] = {"type": f"about:blank#{code}" if status != 500 else "about:blank",
+                            "title": title, "status": status, "code": code, "detail": detail}
+    rid = g.get("request_id")
+    if rid:
+        body["request_id"] = rid
+    if extra:
+        body.update(extra)
+    from flask import json
+
+    resp = Response(json.dumps(body), status=status, mimetype=PROBLEM)
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+def page(status: int, code: str, title: str, detail: str) -> Response:
+    try:
+        html = render_template("error.html", status=status, code=code, title=title, detail=detail)
+    except TemplateNotFound:
+        from markupsafe import escape
+
+        html = f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(detail)}</p>"
+    return Response(html, status=status, mimetype="text/html")
+
+
+def respond(status: int, code: str, title: str, detail: str, extra: dict[str, Any] | None = None,
+            headers: dict[str, str] | None = None) -> Response:
+    if wants_problem():
+        return problem(status, code, title, detail, extra, headers)
+    resp = page(status, code, title, detail)
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+def register_error_handlers(app: APIFlask) -> None:
+    @app.errorhandler(WalletError)
+    def _wallet_error(err: WalletError) -> Response:
+        from wallet import db
+
+        if err.commit:
+            db.commit()
+        else:
+            db.rollback()
+        return respond(err.status, err.code, err.title, err.detail, err.extra, err.headers)
+
+    @app.error_processor
+    def _apiflask_error(err: HTTPError) -> Response:
+        # validation errors from the request schemas, and abort() inside apiflask views
+        status = err.status_code
+        code = STATUS_CODES.get(status, "error")
+        extra = {}
+        detail = err.message or "Invalid request"
+        if err.detail:
+            extra["errors"] = err.detail
+            detail = "Invalid request: see errors"
+            code = "bad_request" if status == 400 else code
+        return problem(status, code, err.message or "Error", detail, extra, dict(err.headers or {}))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException) -> Response:
+        status = err.code or 500
+        code = STATUS_CODES.get(status, "error")
+        detail = err.description or err.name
+        if status == 429:
+            detail = "Too many requests: slow down and try again later."
+        resp = respond(status, code, err.name, detail)
+        if status == 405 and err.get_response().headers.get("Allow"):
+            resp.headers["Allow"] = err.get_response().headers["Allow"]
+        if status == 429:
+            resp.headers["Retry-After"] = "60"
+        return resp
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> Response:
+        from wallet import db
+
+        db.rollback()
+        log.exception("unhandled error (request %s)", g.get("request_id"))
+        return respond(500, "internal_error", "Internal error",
+                       "Something went wrong on our side. Try again later.")

@@ -1,0 +1,87 @@
+"""Access rules required by construction, request ids, secure headers, token redaction in logs."""
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from typing import Any, Callable, TypeVar
+
+from flask import Flask, Response, g, request
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# /v/<token>, /v/<token>/copy.pdf, /api/v1/verify/<token>: share tokens never reach a log line
+TOKEN_IN_PATH = re.compile(r"(/v/|/api/v1/verify/)(?!$)[^/?#\s\"]+")
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "font-src 'self'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; "
+       "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+def redact(text: str) -> str:
+    return TOKEN_IN_PATH.sub(r"\1[redacted]", text)
+
+
+class RedactTokens(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if record.args:
+            if isinstance(record.args, dict):
+                record.args = {k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
+            else:
+                record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def access(rule: str) -> Callable[[F], F]:
+    """Mark a view with its access rule: "public", "agency", "citizen", "operator"."""
+
+    def deco(fn: F) -> F:
+        fn._wallet_access = rule  # type: ignore[attr-defined]
+        return fn
+
+    return deco
+
+
+EXEMPT_ENDPOINTS = {"static", "openapi.spec", "openapi.docs", "openapi.redoc", "openapi.swagger_ui_oauth_redirect"}
+
+
+def check_access_rules(app: Flask) -> None:
+    """Refuse to start if a view forgot to declare who may call it."""
+    missing = []
+    for endpoint, fn in app.view_functions.items():
+        if endpoint in EXEMPT_ENDPOINTS or endpoint.startswith("openapi."):
+            continue
+        target = fn
+        while target is not None and not hasattr(target, "_wallet_access"):
+            target = getattr(target, "__wrapped__", None)
+        if target is None:
+            missing.append(endpoint)
+    if missing:
+        raise RuntimeError("views without an access rule: " + ", ".join(sorted(missing)))
+
+
+def init_request_security(app: Flask) -> None:
+    @app.before_request
+    def _request_id() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if re.fullmatch(r"[A-Za-z0-9_.-]{8,64}", incoming) else secrets.token_hex(8)
+
+    @app.after_request
+    def _headers(resp: Response) -> Response:
+        h = resp.headers
+        h.setdefault("Content-Security-Policy", CSP)
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Referrer-Policy", "same-origin")
+        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        h.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            h.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        if request.path.startswith("/api/") and "Cache-Control" not in h:
+            h["Cache-Control"] = "no-store"
+        if "request_id" in g:
+            h["X-Request-ID"] = g.request_id
+        return resp

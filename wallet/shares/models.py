@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from wallet.db import Base, str_id, timestamp
+from wallet.documents.models import Document
+
+
+class Share(Base):
+    __tablename__ = "shares"
+    __table_args__ = (Index("ix_shares_citizen_created", "citizen_id", "created_at"),)
+
+    id: Mapped[str_id]
+    citizen_id: Mapped[str] = mapped_column(ForeignKey("citizens.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the 128-bit token
+    label: Mapped[str | None] = mapped_column(String(120))
+    allow_download: Mapped[bool] = mapped_column(default=False)
+    max_views: Mapped[int | None]
+    views_used: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[timestamp]
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+    items: Mapped[list["ShareItem"]] = relationship(back_populates="share", lazy="selectin",
+                                                    order_by="ShareItem.position")
+
+
+class ShareItem(Base):
+    __tablename__ = "share_items"
+
+    id: Mapped[str_id]
+    share_id: Mapped[str] = mapped_column(ForeignKey("shares.id"), index=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    copy_blob_key: Mapped[str | None] = mapped_column(String(200))
+    copy_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    copy_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    copy_kind: Mapped[str | None] = mapped_column(String(16))  # "sealed" | "sheet" (DocMDP P=1 originals)
+
+    share: Mapped[Share] = relationship(back_populates="items")
+    document: Mapped[Document] = relationship(lazy="joined")
+
+
+class ShareView(Base):
+    __tablename__ = "share_views"
+    __table_args__ = (Index("ix_share_views_share_at", "share_id", "at"),)
+
+    id: Mapped[str_id]
+    share_id: Mapped[str] = mapped_column(ForeignKey("shares.id"))
+    citizen_id: Mapped[str] = mapped_column(ForeignKey("citizens.id"), index=True)
+    at: Mapped[timestamp]
+    channel: Mapped[str] = mapped_column(String(8))  # page | json | copy
+    result: Mapped[str] = mapped_column(String(24))
+    ip_prefix: Mapped[str | None] = mapped_column(String(64))  # truncated: /24 or /48
+    browser: Mapped[str | None] = mapped_column(String(40))  # family only

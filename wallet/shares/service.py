@@ -1,0 +1,203 @@
+"""Shares: a time-limited, optionally view-limited link to one or more of a citizen's documents.
+
+Each share gets its sealed copies made ONCE, at creation: the original plus one incremental update (the
+platform's visible, timestamped PAdES seal carrying the QR code), encrypted into the blob store like every
+other blob. An original certified "no changes" (DocMDP P=1) cannot take the seal: it is served unchanged
+and a separate sealed verification sheet carries the QR code (``copy_kind = "sheet"``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import qrcode
+import qrcode.image.svg
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from signing.seal import SealText
+from wallet import audit, db
+from wallet.citizens.models import Citizen
+from wallet.crypto import Sealed
+from wallet.db import new_id, utcnow
+from wallet.documents.models import Document
+from wallet.documents.service import effective_status, read_original
+from wallet.documents.types import TYPES
+from wallet.errors import BadRequest, Conflict, NotFound, Unavailable
+from wallet.extensions import Runtime
+from wallet.shares.models import Share, ShareItem, ShareView
+from wallet.shares.tokens import new_token, token_hash
+
+MIN_LIFETIME = 60
+MAX_LIFETIME = 30 * 24 * 3600
+DEFAULT_LIFETIME = 600
+MAX_DOCUMENTS = 10
+MAX_VIEWS = 10_000
+
+
+def share_url(rt: Runtime, token: str) -> str:
+    return rt.settings.public_base_url.rstrip("/") + "/v/" + token
+
+
+def copy_aad(share_id: str, item_id: str) -> str:
+    return f"share:{share_id}:item:{item_id}:copy"
+
+
+def qr_svg(data: str) -> str:
+    """An SVG QR code (medium error correction: still reads from a cracked screen, stays coarse)."""
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, box_size=10,
+                       image_factory=qrcode.image.svg.SvgPathFillImage)
+    qr.add_data(data)
+    qr.make(fit=True)
+    return qr.make_image().to_string(encoding="unicode")  # type: ignore[no-any-return]
+
+
+def share_status(share: Share, now: dt.datetime | None = None) -> str:
+    """active | revoked | expired | exhausted (the share itself; document state is separate)."""
+    now = now or utcnow()
+    if share.revoked_at is not None:
+        return "revoked"
+    if share.expires_at <= now:
+        return "expired"
+    if share.max_views is not None and share.views_used >= share.max_views:
+        return "exhausted"
+    return "active"
+
+
+@dataclass(frozen=True)
+class CreatedShare:
+    share: Share
+    token: str  # shown to the holder once, never stored
+    url: str
+
+
+def _owned_documents(sess: Session, citizen: Citizen, document_ids: Sequence[str]) -> list[Document]:
+    ids = list(dict.fromkeys(document_ids))  # de-duplicated, order kept
+    if len(ids) > MAX_DOCUMENTS:
+        raise BadRequest(f"a share holds at most {MAX_DOCUMENTS} documents", code="too_many_documents")
+    found = {d.id: d for d in sess.execute(select(Document).where(Document.id.in_(ids))).scalars()} if ids else {}
+    docs = []
+    for doc_id in ids:
+        doc = found.get(doc_id)
+        if doc is None or doc.holder_id != citizen.national_id:
+            raise NotFound("no such document", code="document_not_found")  # others' documents look absent
+        status = effective_status(doc)
+        if status in ("revoked", "replaced"):
+            raise Conflict("this document was revoked by its issuer and cannot be shared", code="document_revoked")
+        if status == "expired":
+            raise Conflict("this document has expired and cannot be shared", code="document_expired")
+        docs.append(doc)
+    return docs
+
+
+def create_share(rt: Runtime, sess: Session, citizen: Citizen, document_ids: Sequence[str], *,
+                 expires_in: int = DEFAULT_LIFETIME, max_views: int | None = None, label: str | None = None,
+                 allow_download: bool = False, request_id: str | None = None) -> CreatedShare:
+    docs = _owned_documents(sess, citizen, document_ids)
+    token = new_token()
+    url = share_url(rt, token)
+    now = utcnow()
+    share = Share(id=new_id(), citizen_id=citizen.id, token_hash=token_hash(token), label=label or None,
+                  allow_download=allow_download, max_views=max_views, views_used=0, created_at=now,
+                  expires_at=(now + dt.timedelta(seconds=expires_in)).replace(microsecond=0))
+    sess.add(share)
+    text = SealText(url=url, valid_until=share.expires_at)
+    for position, doc in enumerate(docs):
+        item = ShareItem(id=new_id(), share_id=share.id, document_id=doc.id, position=position)
+        item.document = doc
+        copy, item.copy_kind = _make_copy(rt, doc, text)
+        sealed = rt.envelope.encrypt(copy, copy_aad(share.id, item.id))
+        key = f"shares/{share.id}/{item.id}"
+        rt.store.put(key, sealed.ciphertext)
+        db.on_rollback(lambda key=key: rt.store.delete(key))
+        item.copy_blob_key, item.copy_wrapped_key = key, sealed.wrapped_key
+        item.copy_sha256 = hashlib.sha256(copy).hexdigest()
+        share.items.append(item)
+    sess.flush()
+    audit.record(sess, actor=f"citizen:{citizen.id}", action="share.create", target=f"share:{share.id}",
+                 request_id=request_id, details={"documents": [d.id for d in docs], "expires_at": share.expires_at
+                                                 .isoformat(), "max_views": max_views,
+                                                 "allow_download": allow_download})
+    return CreatedShare(share, token, url)
+
+
+def _make_copy(rt: Runtime, doc: Document, text: SealText) -> tuple[bytes, str]:
+    from signing.seal import SealingError
+
+    original = read_original(rt, doc)
+    sealer = rt.sealer
+    if sealer.can_seal(original):
+        try:
+            return sealer.seal(original, text), "sealed"
+        except SealingError:
+            pass  # fall back to the verification sheet below
+    doc_type = TYPES.get(doc.type)
+    try:
+        sheet = sealer.verification_sheet(
+            text, title=doc_type.name("fr") if doc_type else doc.type, sha256=doc.sha256,
+            issuer=doc.agency.name, holder=doc.holder_id)
+    except SealingError as exc:
+        raise Unavailable("the shared copy could not be sealed", code="sealing_failed") from exc
+    return sheet, "sheet"
+
+
+def read_copy(rt: Runtime, item: ShareItem) -> bytes:
+    if not item.copy_blob_key or item.copy_wrapped_key is None:
+        raise NotFound("no copy for this share")
+    return rt.envelope.decrypt(Sealed(item.copy_wrapped_key, rt.store.get(item.copy_blob_key)),
+                               copy_aad(item.share_id, item.id))
+
+
+def get_own_share(sess: Session, citizen: Citizen, share_id: str) -> Share:
+    share = sess.get(Share, share_id) if len(share_id) <= 64 else None
+    if share is None or share.citizen_id != citizen.id:
+        raise NotFound("no such share")
+    return share
+
+
+def list_shares(sess: Session, citizen: Citizen, limit: int = 200) -> list[Share]:
+    return list(sess.execute(select(Share).where(Share.citizen_id == citizen.id)
+                             .order_by(Share.created_at.desc(), Share.id).limit(limit)).scalars())
+
+
+def revoke_share(sess: Session, citizen: Citizen, share_id: str, request_id: str | None = None) -> Share:
+    share = get_own_share(sess, citizen, share_id)
+    if share.revoked_at is None:
+        share.revoked_at = utcnow()
+        audit.record(sess, actor=f"citizen:{citizen.id}", action="share.revoke", target=f"share:{share.id}",
+                     request_id=request_id)
+        sess.flush()
+    return share
+
+
+def activity(sess: Session, citizen: Citizen, limit: int = 500) -> list[tuple[ShareView, Share]]:
+    rows = sess.execute(select(ShareView, Share).join(Share, Share.id == ShareView.share_id)
+                        .where(ShareView.citizen_id == citizen.id)
+                        .order_by(ShareView.at.desc(), ShareView.id.desc()).limit(limit)).all()
+    return [(v, s) for v, s in rows]
+
+
+def to_resource(share: Share, lang: str = "fr", now: dt.datetime | None = None) -> dict[str, Any]:
+    now = now or utcnow()
+    views_left = None if share.max_views is None else max(0, share.max_views - share.views_used)
+    return {
+        "id": share.id, "label": share.label, "status": share_status(share, now), "created_at": share.created_at,
+        "expires_at": share.expires_at, "revoked_at": share.revoked_at, "max_views": share.max_views,
+        "views_used": share.views_used, "views_left": views_left, "allow_download": share.allow_download,
+        "documents": [item_resource(item, lang) for item in share.items],
+        "sheet": any(item.copy_kind == "sheet" for item in share.items),
+    }
+
+
+def item_resource(item: ShareItem, lang: str) -> dict[str, Any]:
+    doc = item.document
+    doc_type = TYPES.get(doc.type)
+    return {"id": doc.id, "type": doc.type, "type_name": doc_type.name(lang) if doc_type else doc.type,
+            "status": effective_status(doc), "copy_kind": item.copy_kind, "copy_sha256": item.copy_sha256}
+
+
+def view_resource(view: ShareView, share: Share) -> dict[str, Any]:
+    return {"id": view.id, "at": view.at, "share_id": share.id, "share_label": share.label,
+            "channel": view.channel, "result": view.result, "ip": view.ip_prefix, "browser": view.browser}

@@ -1,0 +1,406 @@
+"""Blob storage behind one small interface (in the spirit of warehouse's ``IFileStorage``).
+
+The wallet keeps encrypted document blobs (the app encrypts with AES-GCM before calling
+``put``); a store only moves opaque bytes under a key.  Two implementations:
+
+* :class:`LocalStore` -- a directory on local disk (development, single-node deployments);
+* :class:`S3Store` -- any S3-compatible server (AWS, Ceph RGW, MinIO, moto in tests).
+
+``open_store("file:///abs/path")`` / ``open_store("s3://bucket/prefix", endpoint_url=...)``
+picks one from a URL.  This module must not import Flask.
+
+Keys are validated identically by both backends so that a key accepted in development is
+accepted in production: 1..1024 characters of ``[A-Za-z0-9/_.-]``, no ``..``, no leading or
+trailing ``/``, no empty path segment (``//``), no ``.`` segment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import unquote, urlsplit
+
+__all__ = [
+    "BlobStore",
+    "BlobNotFound",
+    "StorageUnavailable",
+    "InvalidKey",
+    "LocalStore",
+    "S3Store",
+    "open_store",
+    "validate_key",
+]
+
+MAX_KEY_LENGTH = 1024
+_KEY_RE = re.compile(r"[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+)*")
+
+
+class BlobNotFound(KeyError):
+    """No blob is stored under this key."""
+
+
+class StorageUnavailable(RuntimeError):
+    """The storage backend cannot be reached or used (for /readyz and 503 answers)."""
+
+
+class InvalidKey(ValueError):
+    """The key is not acceptable (hostile path, bad characters, too long...)."""
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    def put(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key`` atomically: readers never see a partial blob."""
+
+    def get(self, key: str) -> bytes:
+        """Return the blob; raise :class:`BlobNotFound` if there is none."""
+
+    def delete(self, key: str) -> None:
+        """Remove the blob; deleting a missing key is not an error."""
+
+    def exists(self, key: str) -> bool:
+        """Whether a blob is stored under ``key``."""
+
+    def ping(self) -> None:
+        """Raise :class:`StorageUnavailable` if the backend is not usable."""
+
+
+def validate_key(key: object) -> str:
+    """Return ``key`` if it is an acceptable blob key, else raise :class:`InvalidKey`."""
+    if not isinstance(key, str):
+        raise InvalidKey(f"blob key must be str, not {type(key).__name__}")
+    if not key:
+        raise InvalidKey("blob key is empty")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidKey(f"blob key longer than {MAX_KEY_LENGTH} characters")
+    if ".." in key:
+        raise InvalidKey("blob key contains '..'")
+    if not _KEY_RE.fullmatch(key):
+        # covers NUL and other control characters, '\\', leading/trailing '/', '//', spaces, non-ASCII
+        raise InvalidKey("blob key must be [A-Za-z0-9_.-] segments separated by single '/', "
+                         "without leading or trailing '/'")
+    if any(seg == "." for seg in key.split("/")):
+        raise InvalidKey("blob key contains a '.' segment")
+    return key
+
+
+def _as_bytes(data: object) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    raise TypeError(f"blob data must be bytes, not {type(data).__name__}")
+
+
+# --------------------------------------------------------------------------------------------
+# Local directory
+# --------------------------------------------------------------------------------------------
+
+
+class LocalStore:
+    """Blobs as files under ``root``.
+
+    A key is stored at ``root/<h0h1>/<h2h3>/<sha256(key) hex>`` (two levels of 256-way fan-out),
+    so any valid key maps to exactly one regular file: no file/directory clashes between
+    ``a`` and ``a/b``, no file-name length limits, and no key can name a path outside ``root``.
+
+    Writes go to a temporary file in the destination directory, are fsync'ed, then renamed
+    over the destination with ``os.replace`` (atomic on POSIX) and the directory is fsync'ed.
+    On any failure the temporary file is removed.
+    """
+
+    _TMP_PREFIX = ".tmp-"
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        if not self.root.is_absolute():
+            raise ValueError(f"LocalStore root must be an absolute path: {root!r}")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # reported by ping() / the first operation
+
+    def __repr__(self) -> str:
+        return f"LocalStore({str(self.root)!r})"
+
+    def _path(self, key: str) -> Path:
+        validate_key(key)
+        digest = hashlib.sha256(key.encode("ascii")).hexdigest()
+        return self.root / digest[0:2] / digest[2:4] / digest
+
+    def put(self, key: str, data: bytes) -> None:
+        data = _as_bytes(data)
+        dest = self._path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=self._TMP_PREFIX, dir=dest.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp_name, dest)
+        except BaseException:
+            try:
+                os.unlink(tmp_name)
+            except FileNotFoundError:
+                pass
+            raise
+        _fsync_dir(dest.parent)
+
+    def get(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            with open(path, "rb") as fh:
+                return fh.read()
+        except (FileNotFoundError, NotADirectoryError):
+            raise BlobNotFound(key) from None
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink()
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        _fsync_dir(path.parent)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def ping(self) -> None:
+        root = self.root
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageUnavailable(f"cannot create storage root {root}: {exc}") from exc
+        if not root.is_dir():
+            raise StorageUnavailable(f"storage root {root} is not a directory")
+        if not os.access(root, os.R_OK | os.W_OK | os.X_OK):
+            raise StorageUnavailable(f"storage root {root} is not readable and writable")
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------------------------
+# S3
+# --------------------------------------------------------------------------------------------
+
+# Operations: fail fast when the server is down (short connect timeout, 3 attempts in all with
+# jittered back-off for throttling/5xx), but give a loaded server time to answer.
+_OP_CONFIG = dict(connect_timeout=3, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"})
+# ping(): for /readyz; one attempt, answer within a few seconds whatever happens.
+_PING_CONFIG = dict(connect_timeout=1, read_timeout=3, retries={"max_attempts": 1, "mode": "standard"})
+
+_NOT_FOUND_CODES = {"404", "NoSuchKey", "NotFound"}
+
+
+class S3Store:
+    """Blobs as objects in an S3 bucket, under an optional key prefix.
+
+    One boto3 client is created in ``__init__`` and reused (boto3 clients are thread-safe;
+    sessions are not, so none is kept).  A second client with tighter timeouts and no retries
+    serves ``ping``.  S3 ``PutObject`` is atomic: readers see the old object or the new one.
+
+    Connection failures and timeouts surface as :class:`StorageUnavailable`; a missing
+    object as :class:`BlobNotFound`; other S3 errors (access denied, bad signature...) as
+    botocore's ``ClientError``.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        prefix: str = "",
+        session_token: str | None = None,
+    ) -> None:
+        import boto3
+        from botocore.config import Config
+
+        if not bucket:
+            raise ValueError("S3Store needs a bucket name")
+        self.bucket = bucket
+        prefix = prefix.strip("/")
+        if prefix:
+            validate_key(prefix)
+            prefix += "/"
+        self.prefix = prefix
+        self.endpoint_url = endpoint_url
+
+        common: dict[str, Any] = dict(
+            signature_version="s3v4",
+            # botocore >= 1.36 adds CRC checksums / aws-chunked uploads by default, which
+            # older S3-compatible servers (Ceph RGW < 19, some MinIO) reject: only when required.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            max_pool_connections=20,
+            user_agent_extra="citizen-wallet",
+        )
+        if endpoint_url:
+            # custom endpoints (Ceph, MinIO, moto) rarely have wildcard DNS for virtual hosts
+            common["s3"] = {"addressing_style": "path"}
+        kwargs: dict[str, Any] = dict(
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            aws_session_token=session_token,
+        )
+        self._client = boto3.client("s3", config=Config(**common, **_OP_CONFIG), **kwargs)
+        self._ping_client = boto3.client("s3", config=Config(**common, **_PING_CONFIG), **kwargs)
+
+    def __repr__(self) -> str:
+        where = f" at {self.endpoint_url}" if self.endpoint_url else ""
+        return f"S3Store(s3://{self.bucket}/{self.prefix}{where})"
+
+    @property
+    def client(self) -> Any:
+        """The underlying boto3 client (e.g. for presigned URLs)."""
+        return self._client
+
+    def object_key(self, key: str) -> str:
+        return self.prefix + validate_key(key)
+
+    # -- errors --------------------------------------------------------------------------
+
+    @staticmethod
+    def _is_unavailable(exc: BaseException) -> bool:
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import HTTPClientError, ReadTimeoutError
+
+        return isinstance(exc, (BotoConnectionError, HTTPClientError, ReadTimeoutError))
+
+    @staticmethod
+    def _error_code(exc: BaseException) -> str:
+        response = getattr(exc, "response", None) or {}
+        return str(response.get("Error", {}).get("Code", ""))
+
+    def _call(self, op: str, key: str, **params: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        try:
+            return getattr(self._client, op)(Bucket=self.bucket, **params)
+        except ClientError as exc:
+            if self._error_code(exc) in _NOT_FOUND_CODES:
+                raise BlobNotFound(key) from None
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+                raise StorageUnavailable(f"S3 {op} failed: {exc}") from exc
+            raise
+        except Exception as exc:
+            if self._is_unavailable(exc):
+                raise StorageUnavailable(f"S3 {op} failed: {exc}") from exc
+            raise
+
+    # -- BlobStore -------------------------------------------------------------------------
+
+    def put(self, key: str, data: bytes) -> None:
+        data = _as_bytes(data)
+        self._call("put_object", key, Key=self.object_key(key), Body=data,
+                   ContentType="application/octet-stream")
+
+    def get(self, key: str) -> bytes:
+        from botocore.exceptions import ClientError
+
+        resp = self._call("get_object", key, Key=self.object_key(key))
+        try:
+            with resp["Body"] as body:
+                return body.read()
+        except ClientError:
+            raise
+        except Exception as exc:
+            if self._is_unavailable(exc) or isinstance(exc, OSError):
+                raise StorageUnavailable(f"S3 get_object body read failed: {exc}") from exc
+            raise
+
+    def delete(self, key: str) -> None:
+        try:
+            self._call("delete_object", key, Key=self.object_key(key))
+        except BlobNotFound:
+            pass  # S3 answers 204 for a missing key; some servers 404 -- both mean "gone"
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._call("head_object", key, Key=self.object_key(key))
+        except BlobNotFound:
+            return False
+        return True
+
+    def ping(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._ping_client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            code = self._error_code(exc)
+            raise StorageUnavailable(f"S3 bucket {self.bucket!r} not usable: {code or exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable(f"S3 endpoint unreachable: {exc}") from exc
+
+    # -- admin -----------------------------------------------------------------------------
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist yet (idempotent)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+            return
+        except ClientError as exc:
+            if self._error_code(exc) not in _NOT_FOUND_CODES | {"NoSuchBucket"}:
+                raise
+        params: dict[str, Any] = {"Bucket": self.bucket}
+        region = self._client.meta.region_name
+        if region and region != "us-east-1" and not self.endpoint_url:
+            params["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            self._client.create_bucket(**params)
+        except ClientError as exc:
+            if self._error_code(exc) not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                raise
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def open_store(url: str, **s3_options: Any) -> BlobStore:
+    """``file:///abs/path`` -> :class:`LocalStore`; ``s3://bucket[/prefix]`` -> :class:`S3Store`.
+
+    ``s3_options`` (``endpoint_url``, ``region``, ``access_key``, ``secret_key``...) are passed
+    to :class:`S3Store`; they are an error for ``file:`` URLs.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if parts.query or parts.fragment:
+        raise ValueError(f"storage URL must not have a query or fragment: {url!r}")
+    if scheme == "file":
+        if s3_options:
+            raise ValueError(f"S3 options given for a file: storage URL: {sorted(s3_options)}")
+        if parts.netloc not in ("", "localhost"):
+            raise ValueError(f"file: storage URL must be file:///absolute/path, got {url!r}")
+        path = unquote(parts.path)
+        if not path.startswith("/") or "\x00" in path:
+            raise ValueError(f"file: storage URL must be file:///absolute/path, got {url!r}")
+        return LocalStore(Path(path))
+    if scheme == "s3":
+        if not parts.netloc:
+            raise ValueError(f"s3: storage URL must be s3://bucket[/prefix], got {url!r}")
+        return S3Store(parts.netloc, prefix=unquote(parts.path).strip("/"), **s3_options)
+    raise ValueError(f"unsupported storage URL {url!r}: use file:///abs/path or s3://bucket[/prefix]")
+
