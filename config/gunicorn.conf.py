@@ -30,3 +30,4 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+control_socket_disable = True  # several servers (make run, bench) may run side by side

@@ -121,6 +121,10 @@ mon_allow_pool_size_one = true
 mon_warn_on_pool_no_redundancy = false
 mon_max_pg_per_osd = 1000
 osd_crush_chooseleaf_type = 0
+# the script places osd.0 in the CRUSH map itself: the OSD's own start-up update races with the
+# monitor session on a cold start ("wrong fsid", OSD exits)
+osd_crush_update_on_start = false
+osd_class_update_on_start = false
 mon_data_avail_crit = 1
 mon_data_avail_warn = 2
 # a one-node test cluster: commit monitor changes (pool creation by radosgw...) at once
@@ -209,6 +213,8 @@ cmd_start() {
     mkdir -p "$STATE_DIR"/{run,log,crash,mon.a,osd.0,rgw.a}
     chmod 700 "$STATE_DIR"
 
+    # on failure: stop what was started (logs stay in $STATE_DIR; the next start clears it)
+    trap 'rc=$?; [ "$rc" = 0 ] || stop_daemons' EXIT
     local mon_port fsid out
     mon_port=$(pick_mon_port)
     port_open "$S3_PORT" && die "port 127.0.0.1:$S3_PORT is in use by something that is not an HTTP server"
@@ -224,10 +230,17 @@ cmd_start() {
 
     out=$(ceph_cli osd create 2>>"$step_log") || { dump_logs; die "monitor not answering on 127.0.0.1:$mon_port"; }
     [ "$out" = 0 ] || die "unexpected OSD id '$out'"
-    {
-        ceph-osd -c "$CONF" -i 0 --mkfs
-        ceph-osd -c "$CONF" -i 0 9>&-  # daemons must not inherit the lock
-    } >>"$step_log" 2>&1 || { dump_logs; die "OSD failed to start"; }
+    ceph_cli osd crush add osd.0 1.0 root=default host=localhost >>"$step_log" 2>&1 \
+        || { dump_logs; die "cannot place osd.0 in the CRUSH map"; }
+    ceph-osd -c "$CONF" -i 0 --mkfs >>"$step_log" 2>&1 || { dump_logs; die "OSD mkfs failed"; }
+    local attempt
+    for attempt in 1 2 3; do
+        # daemons must not inherit the lock (fd 9)
+        ceph-osd -c "$CONF" -i 0 >>"$step_log" 2>&1 9>&- && break
+        [ "$attempt" = 3 ] && { dump_logs; die "OSD failed to start"; }
+        log "OSD failed to start, retrying ($attempt)"
+        sleep 1
+    done
     wait_for 30 osd_up || { dump_logs; die "OSD did not come up"; }
 
     radosgw -c "$CONF" -n client.rgw.a >>"$step_log" 2>&1 9>&- || { dump_logs; die "radosgw failed to start"; }
@@ -241,6 +254,7 @@ cmd_start() {
         || { dump_logs; die "radosgw-admin user create failed"; }
 
     : >"$STATE_DIR/ready"
+    trap - EXIT
     log "Ceph RGW ready on http://127.0.0.1:$S3_PORT in $(( $(date +%s) - t0 ))s (state: $STATE_DIR)"
 }
 

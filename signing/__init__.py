@@ -1,11 +1,15 @@
 """Signature library of the citizen wallet: no Flask, no network.
 
-Validation of submitted PDFs (:func:`validate_pdf`, :func:`decide_issuance`),
+Sealing (:class:`Sealer`, key custody, timestamps),
+validation of submitted PDFs (:func:`validate_pdf`, :func:`decide_issuance`),
 trust anchors (:class:`TrustStore`) and the demo PKI generator.
 """
 
 from .demo_pki import generate_demo_pki, load_demo_pki
 from .errors import SigningLibraryError, TrustStoreError
+from .keys import KeyCustody, KeyCustodyError, Pkcs11Custody, Pkcs12Custody
+from .seal import Sealer, SealingError, SealText
+from .timestamps import http_timestamper, in_process_timestamper
 from .trust import TrustStore
 from .validation import (
     WALLET_DIFF_POLICY,
@@ -20,6 +24,15 @@ from .validation import (
 )
 
 __all__ = [
+    "KeyCustody",
+    "KeyCustodyError",
+    "Pkcs11Custody",
+    "Pkcs12Custody",
+    "SealText",
+    "Sealer",
+    "SealingError",
+    "http_timestamper",
+    "in_process_timestamper",
     "WALLET_DIFF_POLICY",
     "CertInfo",
     "IssuanceDecision",

@@ -23,14 +23,14 @@ import os
 import secrets
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-__all__ = ["ROOT_NAME", "PLATFORM_SEAL_NAME", "generate_demo_pki", "load_demo_pki"]
+__all__ = ["PLATFORM_SEAL_NAME", "ROOT_NAME", "generate_demo_pki", "load_demo_pki"]
 
 ROOT_NAME = "Royaume du Maroc - Autorité de certification racine (DEMO)"
 PLATFORM_CA_NAME = "Portefeuille électronique du citoyen - CA plateforme (DEMO)"
@@ -219,7 +219,7 @@ def generate_demo_pki(
         return existing
 
     key_dir = out_dir / "keys"
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     config, labels = _certomancer_config(key_dir, agencies, now - _VALIDITY_BACKDATE, now + _VALIDITY_SPAN)
     _generate_keys(key_dir, labels)
     arch = CertomancerConfig(config, key_search_dir=str(key_dir)).get_pki_arch(ArchLabel(_ARCH))

@@ -201,9 +201,8 @@ class Pkcs11Custody:
     def close(self) -> None:
         session, self._session = getattr(self, "_session", None), None
         if session is not None:
-            with self._lock:
-                with contextlib.suppress(Exception):  # closing a dead session
-                    session.close()
+            with self._lock, contextlib.suppress(Exception):  # closing a dead session
+                session.close()
 
     def __enter__(self) -> Self:
         return self

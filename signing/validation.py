@@ -170,7 +170,8 @@ class LtvGatedMetadataRule(QualifiedWhitelistRule):
         return {
             str(key)
             for key in set(old_info.keys()) | set(new_info.keys())
-            if key not in self._INFO_KEYS_ALLOWED_TO_CHANGE and _raw_or_none(old_info, key) != _raw_or_none(new_info, key)
+            if key not in self._INFO_KEYS_ALLOWED_TO_CHANGE
+            and _raw_or_none(old_info, key) != _raw_or_none(new_info, key)
         }
 
 
@@ -334,8 +335,8 @@ def _broken_report(
             cert = emb.signer_cert
             signer = CertInfo.from_cert(cert)
             chain = (cert.sha256.hex(),) + tuple(c.sha256.hex() for c in emb.other_embedded_certs)
-        except Exception:  # noqa: BLE001 -- best effort only
-            pass
+        except Exception as exc:  # noqa: BLE001 -- best effort only
+            logger.debug("signature %s: no readable signer certificate (%s)", field_name, exc.__class__.__name__)
     coverage = emb.coverage.name if emb is not None and emb.coverage is not None else "UNCLEAR"
     return SignatureReport(
         field_name=field_name,
@@ -570,9 +571,7 @@ def validate_pdf(
     from the network.  Uses :func:`asyncio.run`: call :func:`async_validate_pdf`
     from inside a running event loop instead.
     """
-    return asyncio.run(
-        async_validate_pdf(data, trust, max_signatures=max_signatures, moment=moment, max_size=max_size)
-    )
+    return asyncio.run(async_validate_pdf(data, trust, max_signatures=max_signatures, moment=moment, max_size=max_size))
 
 
 # --------------------------------------------------------------------------- issuance rule
@@ -593,9 +592,7 @@ def _reject(code: str, detail: str, sig: SignatureReport | None = None) -> Issua
 _LTV_LEVELS = {ModificationLevel.NONE.name, ModificationLevel.LTA_UPDATES.name}
 
 
-def decide_issuance(
-    report: ValidationReport, belongs_to_agency: Callable[[SignatureReport], bool]
-) -> IssuanceDecision:
+def decide_issuance(report: ValidationReport, belongs_to_agency: Callable[[SignatureReport], bool]) -> IssuanceDecision:
     """Apply the issuance rule to a validation report.
 
     Take the last intact, trusted /Sig signature S that belongs to the pushing
@@ -631,9 +628,8 @@ def decide_issuance(
         return _reject("modified_after_signing", f"content changed after signing ({why})", s)
     if report.trailing_bytes:
         return _reject("modified_after_signing", f"{report.trailing_bytes} bytes after the end of the PDF", s)
-    if not any(r.covers_file_end for r in [s, *later]):
-        # Only a pure LTV tail (already vetted by the diff analysis: DSS material only)
-        # may remain uncovered, i.e. a post-signature DSS update (B-LT).
-        if s.modification_level != ModificationLevel.LTA_UPDATES.name:
-            return _reject("modified_after_signing", "the end of the file is not covered by a signature", s)
+    # Only a pure LTV tail (already vetted by the diff analysis: DSS material only) may remain
+    # uncovered, i.e. a post-signature DSS update (B-LT, and the TSA's data at the end of B-LTA).
+    if not any(r.covers_file_end for r in [s, *later]) and s.modification_level != ModificationLevel.LTA_UPDATES.name:
+        return _reject("modified_after_signing", "the end of the file is not covered by a signature", s)
     return IssuanceDecision(accepted=True, code=None, detail="accepted", signature=s)

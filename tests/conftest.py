@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.append(str(ROOT / "tests"))  # for pdfgen; appended so tests/signing never shadows signing/
 
 from config.settings import Settings  # noqa: E402
 from wallet.demo.agencies import DEMO_AGENCIES, PKI_AGENCIES  # noqa: E402

@@ -101,7 +101,9 @@ def base_pdf(text: str = DEFAULT_TEXT, pages: int = 1) -> bytes:
     pdf = pikepdf.new()
     font = pdf.make_indirect(
         pikepdf.Dictionary(
-            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica,
+            Type=pikepdf.Name.Font,
+            Subtype=pikepdf.Name.Type1,
+            BaseFont=pikepdf.Name.Helvetica,
             Encoding=pikepdf.Name.WinAnsiEncoding,
         )
     )
@@ -202,9 +204,7 @@ def _finish(w: IncrementalPdfFileWriter) -> bytes:
 
 def add_page_after(pdf: bytes, text: str = "Page ajoutee apres signature") -> bytes:
     w = _writer(pdf)
-    content = generic.StreamObject(
-        stream_data=f"BT /F1 14 Tf 72 770 Td ({_pdf_string(text)}) Tj ET".encode("latin-1")
-    )
+    content = generic.StreamObject(stream_data=f"BT /F1 14 Tf 72 770 Td ({_pdf_string(text)}) Tj ET".encode("latin-1"))
     first_page = w.root["/Pages"]["/Kids"][0].get_object()
     page = generic.DictionaryObject(
         {
@@ -252,12 +252,13 @@ def add_form_field_after(pdf: bytes, name: str = "Remarque", value: str = "Falsi
         }
     )
     field_ref = w.add_object(field)
-    acroform = w.root["/AcroForm"] if "/AcroForm" in w.root else None
-    if acroform is None:
-        w.root[pdf_name("/AcroForm")] = generic.DictionaryObject({pdf_name("/Fields"): generic.ArrayObject([field_ref])})
+    if "/AcroForm" not in w.root:
+        w.root[pdf_name("/AcroForm")] = generic.DictionaryObject(
+            {pdf_name("/Fields"): generic.ArrayObject([field_ref])}
+        )
         w.update_root()
     else:
-        flds = acroform["/Fields"]
+        flds = w.root["/AcroForm"]["/Fields"]  # __getitem__ dereferences, .get() does not
         flds.append(field_ref)
         w.update_container(flds)
     _append_annot(w, field_ref)
@@ -324,7 +325,8 @@ def xmp_metadata_update_after(pdf: bytes, title: str = "Document falsifie") -> b
     base = len(pdf)
     offsets[meta_id] = base + body.tell()
     body.write(
-        b"%d 0 obj\n<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n" % (meta_id, len(xmp)) + xmp
+        b"%d 0 obj\n<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n" % (meta_id, len(xmp))
+        + xmp
         + b"\nendstream\nendobj\n"
     )
     offsets[root_ref.idnum] = base + body.tell()
@@ -495,7 +497,7 @@ def decompression_bomb_after(pdf: bytes, expanded: int = 2 << 30) -> bytes:
     root_ref = r.trailer.raw_get("/Root")
     size = int(r.trailer["/Size"])
     root = r.root
-    root_copy = generic.DictionaryObject({k: root.raw_get(k) for k in root.keys()})
+    root_copy = generic.DictionaryObject({k: root.raw_get(k) for k in root})
     root_copy[pdf_name("/Metadata")] = generic.IndirectObject(size, 0, r)
     cb = BytesIO()
     root_copy.write_to_stream(cb)
@@ -550,8 +552,14 @@ def many_signatures(n: int = 300) -> bytes:
         )
         fld = pdf.make_indirect(
             pikepdf.Dictionary(
-                Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Widget, FT=pikepdf.Name.Sig,
-                T=pikepdf.String(f"Sig{i}"), V=sig, Rect=[0, 0, 0, 0], P=page.obj, F=132,
+                Type=pikepdf.Name.Annot,
+                Subtype=pikepdf.Name.Widget,
+                FT=pikepdf.Name.Sig,
+                T=pikepdf.String(f"Sig{i}"),
+                V=sig,
+                Rect=[0, 0, 0, 0],
+                P=page.obj,
+                F=132,
             )
         )
         fields_arr.append(fld)

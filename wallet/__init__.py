@@ -69,6 +69,8 @@ def configure(app: APIFlask, settings: Settings) -> None:
 
     for name in ("werkzeug", "gunicorn.access", "gunicorn.error", "wallet"):
         logging.getLogger(name).addFilter(RedactTokens())
+    # hostile uploads make pyHanko's diff analysis log full tracebacks at WARNING; the report already says why
+    logging.getLogger("pyhanko.sign.diff_analysis").setLevel(logging.ERROR)
 
 
 def register_extensions(app: APIFlask, settings: Settings) -> None:
@@ -104,7 +106,7 @@ def register_blueprints(app: APIFlask) -> None:
             if exc.name and optional.startswith(exc.name):
                 continue
             raise
-        for bp in getattr(module, "blueprints", [module.bp]):
+        for bp in getattr(module, "blueprints", None) or [module.bp]:
             app.register_blueprint(bp)
 
 

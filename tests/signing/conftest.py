@@ -51,9 +51,7 @@ def original() -> bytes:
 
 
 @pytest.fixture(scope="session")
-def signed_by_level(
-    demo_pki: dict[str, Any], mj_signer: Any, timestamper: Any, original: bytes
-) -> dict[str, bytes]:
+def signed_by_level(demo_pki: dict[str, Any], mj_signer: Any, timestamper: Any, original: bytes) -> dict[str, bytes]:
     """The same original signed by MJ at each PAdES baseline level."""
     return {
         level: signed(original, mj_signer, level, timestamper, offline_validation_context(demo_pki["root"]))

@@ -22,7 +22,9 @@ def test_every_pades_level_is_accepted(level: str, signed_by_level: dict[str, by
     assert decision.signature is not None and decision.signature.field_name == "AgencySignature"
 
 
-def test_document_timestamp_after_signature_is_accepted(signed_bb: bytes, timestamper: Any, trust: Any, is_mj: Any) -> None:
+def test_document_timestamp_after_signature_is_accepted(
+    signed_bb: bytes, timestamper: Any, trust: Any, is_mj: Any
+) -> None:
     assert decide(g.document_timestamp(signed_bb, timestamper), trust, is_mj).accepted
 
 
@@ -57,12 +59,19 @@ def test_tampered_b_b(variant: str, signed_bb: bytes, trust: Any, is_mj: Any) ->
 
 @pytest.mark.parametrize(
     "variant",
-    ["add_page_after", "add_annotation_after", "info_only_update_after", "xmp_metadata_update_after",
-     "append_bytes_after", "add_form_field_after"],
+    [
+        "add_page_after",
+        "add_annotation_after",
+        "info_only_update_after",
+        "xmp_metadata_update_after",
+        "append_bytes_after",
+        "add_form_field_after",
+    ],
 )
 @pytest.mark.parametrize("level", ["B-LT", "B-LTA"])
-def test_tampered_after_ltv_material(variant: str, level: str, signed_by_level: dict[str, bytes], trust: Any,
-                                     is_mj: Any) -> None:
+def test_tampered_after_ltv_material(
+    variant: str, level: str, signed_by_level: dict[str, bytes], trust: Any, is_mj: Any
+) -> None:
     decision = decide(getattr(g, variant)(signed_by_level[level]), trust, is_mj)
     assert decision.code == "modified_after_signing", decision.detail
 
@@ -81,26 +90,30 @@ def test_other_agency(original: bytes, men_signer: Any, trust: Any, is_mj: Any) 
     assert decide(g.other_agency_signed(original, men_signer), trust, is_mj).code == "signer_not_agency"
 
 
-def test_rogue_signature_added_after_agency_signature(signed_bb: bytes, rogue_signer: Any, trust: Any,
-                                                     is_mj: Any) -> None:
+def test_rogue_signature_added_after_agency_signature(
+    signed_bb: bytes, rogue_signer: Any, trust: Any, is_mj: Any
+) -> None:
     data = g.signed(signed_bb, rogue_signer, field_name="Second")
     assert decide(data, trust, is_mj).code == "modified_after_signing"
 
 
-def test_other_agency_countersignature_after_agency_signature(signed_bb: bytes, men_signer: Any, trust: Any,
-                                                              is_mj: Any) -> None:
+def test_other_agency_countersignature_after_agency_signature(
+    signed_bb: bytes, men_signer: Any, trust: Any, is_mj: Any
+) -> None:
     data = g.signed(signed_bb, men_signer, field_name="Second")
     assert decide(data, trust, is_mj).code == "modified_after_signing"
 
 
-def test_agency_signature_last_is_accepted(original: bytes, men_signer: Any, mj_signer: Any, trust: Any,
-                                           is_mj: Any) -> None:
+def test_agency_signature_last_is_accepted(
+    original: bytes, men_signer: Any, mj_signer: Any, trust: Any, is_mj: Any
+) -> None:
     data = g.signed(g.signed(original, men_signer, field_name="First"), mj_signer)
     assert decide(data, trust, is_mj).accepted
 
 
-def test_untrusted_document_timestamp_after_signature(signed_bb: bytes, demo_pki: dict[str, Any], trust: Any,
-                                                      is_mj: Any) -> None:
+def test_untrusted_document_timestamp_after_signature(
+    signed_bb: bytes, demo_pki: dict[str, Any], trust: Any, is_mj: Any
+) -> None:
     # a "TSA" using the rogue signer's key and certificate: intact, but not trusted (and no timeStamping EKU)
     from pathlib import Path
 
@@ -118,8 +131,13 @@ def test_untrusted_document_timestamp_after_signature(signed_bb: bytes, demo_pki
 
 @pytest.mark.parametrize(
     ("make", "code"),
-    [(lambda: g.not_pdf(), "malformed_pdf"), (lambda: b"", "malformed_pdf"), (lambda: b"%PDF-1.7\n", "malformed_pdf"),
-     (lambda: g.decompression_bomb(), "malformed_pdf"), (lambda: g.many_signatures(300), "malformed_pdf")],
+    [
+        (lambda: g.not_pdf(), "malformed_pdf"),
+        (lambda: b"", "malformed_pdf"),
+        (lambda: b"%PDF-1.7\n", "malformed_pdf"),
+        (lambda: g.decompression_bomb(), "malformed_pdf"),
+        (lambda: g.many_signatures(300), "malformed_pdf"),
+    ],
     ids=["not_pdf", "empty", "header_only", "decompression_bomb", "many_signatures"],
 )
 def test_garbage_is_malformed(make: Any, code: str, trust: Any, is_mj: Any) -> None:

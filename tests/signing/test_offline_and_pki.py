@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from cryptography import x509 as cx509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
 from signing.demo_pki import generate_demo_pki
 from signing.errors import TrustStoreError
@@ -35,34 +35,56 @@ def _signer_with_urls(demo_pki: dict[str, Any], tmp_path: Path) -> Any:
     root_cert = cx509.load_pem_x509_certificate(Path(demo_pki["root"]).read_bytes())
     ca_key = serialization.load_pem_private_key((Path(demo_pki["keys_dir"]) / "mj-ca.key.pem").read_bytes(), None)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cert = (
         cx509.CertificateBuilder()
-        .subject_name(cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, "MJ signer with URLs"),
-                                  cx509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "MJ")]))
+        .subject_name(
+            cx509.Name(
+                [
+                    cx509.NameAttribute(NameOID.COMMON_NAME, "MJ signer with URLs"),
+                    cx509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "MJ"),
+                ]
+            )
+        )
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(cx509.random_serial_number())
         .not_valid_before(now - timedelta(hours=1))
         .not_valid_after(now + timedelta(days=30))
         .add_extension(cx509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
-        .add_extension(cx509.AuthorityInformationAccess([
-            cx509.AccessDescription(AuthorityInformationAccessOID.OCSP, cx509.UniformResourceIdentifier(base + "/ocsp")),
-            cx509.AccessDescription(AuthorityInformationAccessOID.CA_ISSUERS,
-                                    cx509.UniformResourceIdentifier(base + "/ca.crt")),
-        ]), critical=False)
-        .add_extension(cx509.CRLDistributionPoints([cx509.DistributionPoint(
-            [cx509.UniformResourceIdentifier(base + "/ca.crl")], None, None, None)]), critical=False)
+        .add_extension(
+            cx509.AuthorityInformationAccess(
+                [
+                    cx509.AccessDescription(
+                        AuthorityInformationAccessOID.OCSP, cx509.UniformResourceIdentifier(base + "/ocsp")
+                    ),
+                    cx509.AccessDescription(
+                        AuthorityInformationAccessOID.CA_ISSUERS, cx509.UniformResourceIdentifier(base + "/ca.crt")
+                    ),
+                ]
+            ),
+            critical=False,
+        )
+        .add_extension(
+            cx509.CRLDistributionPoints(
+                [cx509.DistributionPoint([cx509.UniformResourceIdentifier(base + "/ca.crl")], None, None, None)]
+            ),
+            critical=False,
+        )
         .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
     )
     p12 = tmp_path / "url-signer.p12"
-    p12.write_bytes(pkcs12.serialize_key_and_certificates(
-        None, key, cert, [ca_cert, root_cert], serialization.BestAvailableEncryption(b"pw")))
+    p12.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            None, key, cert, [ca_cert, root_cert], serialization.BestAvailableEncryption(b"pw")
+        )
+    )
     return g.load_signer(p12, "pw")
 
 
-def test_validation_never_touches_the_network(demo_pki: dict[str, Any], trust: TrustStore, is_mj: Any,
-                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_validation_never_touches_the_network(
+    demo_pki: dict[str, Any], trust: TrustStore, is_mj: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = g.signed(g.base_pdf(), _signer_with_urls(demo_pki, tmp_path))
     attempts: list[Any] = []
 
@@ -92,9 +114,17 @@ def test_demo_pki_layout(demo_pki: dict[str, Any]) -> None:
     from asn1crypto import x509 as ax509
 
     assert set(demo_pki["agencies"]) >= {"MJ", "MEN", "OMPIC"}
-    for path in [demo_pki["root"], demo_pki["platform"]["ca"], demo_pki["platform"]["seal_cert"],
-                 demo_pki["platform"]["seal_key"], demo_pki["platform"]["seal_pkcs12"], demo_pki["tsa"]["cert"],
-                 demo_pki["tsa"]["key"], demo_pki["rogue"]["root"], demo_pki["rogue"]["pkcs12"]]:
+    for path in [
+        demo_pki["root"],
+        demo_pki["platform"]["ca"],
+        demo_pki["platform"]["seal_cert"],
+        demo_pki["platform"]["seal_key"],
+        demo_pki["platform"]["seal_pkcs12"],
+        demo_pki["tsa"]["cert"],
+        demo_pki["tsa"]["key"],
+        demo_pki["rogue"]["root"],
+        demo_pki["rogue"]["pkcs12"],
+    ]:
         assert Path(path).is_absolute() and Path(path).is_file()
 
     def load(path: str) -> ax509.Certificate:
@@ -114,8 +144,7 @@ def test_demo_pki_layout(demo_pki: dict[str, Any]) -> None:
 
 def test_pkcs12_embeds_the_chain(demo_pki: dict[str, Any]) -> None:
     a = demo_pki["agencies"]["MJ"]
-    key, cert, extra = pkcs12.load_key_and_certificates(Path(a["pkcs12"]).read_bytes(),
-                                                        a["pkcs12_password"].encode())
+    key, cert, extra = pkcs12.load_key_and_certificates(Path(a["pkcs12"]).read_bytes(), a["pkcs12_password"].encode())
     assert key is not None and cert is not None and len(extra) == 2
     assert demo_pki["platform"]["seal_pkcs12_password"] != a["pkcs12_password"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pdfgen as g
@@ -169,8 +169,8 @@ def test_decompression_bomb_after_signature_is_bounded(signed_bb: bytes, trust: 
 
 
 def test_moment_in_the_future_expires_certificates(signed_bb: bytes, trust: Any) -> None:
-    from datetime import timedelta, timezone
+    from datetime import timedelta
 
-    later = datetime.now(timezone.utc) + timedelta(days=20 * 365)
+    later = datetime.now(UTC) + timedelta(days=20 * 365)
     sig = agency_sig(validate_pdf(signed_bb, trust, moment=later))
     assert sig.intact and not sig.trusted and sig.indication == "INDETERMINATE"

@@ -1,0 +1,126 @@
+"""Row 4 — share creation over HTTP (citizen login with TOTP, then `POST /api/v1/me/shares`, which seals a
+copy) against pyHanko sealing the same PDF in one process (the wallet's Sealer: key kept parsed, same QR
+stamp, same in-process timestamper); then the cached sealed-copy download `GET /v/{token}/copy.pdf`."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import requests
+
+from bench import wrk
+from bench.report import Section
+from bench.stats import fmt_ms, median, percentile
+
+RATIO_TARGET = 1.5
+COPY_P50_TARGET = 0.010
+LIFETIME = 30 * 24 * 3600
+
+
+@dataclass
+class CitizenSession:
+    base_url: str
+    cookie: str  # the Cookie header value (the session cookie is Secure in production: sent by hand on http)
+    csrf: str
+    http: requests.Session = field(default_factory=requests.Session)
+
+    def post(self, path: str, body: dict[str, Any]) -> requests.Response:
+        return self.http.post(self.base_url + path, json=body, timeout=120,
+                              headers={"Cookie": self.cookie, "X-CSRF-Token": self.csrf, "Origin": self.base_url})
+
+    def get(self, path: str) -> requests.Response:
+        return self.http.get(self.base_url + path, headers={"Cookie": self.cookie}, timeout=60)
+
+
+def login(base_url: str, citizen: dict[str, Any]) -> CitizenSession:
+    import pyotp
+
+    r = requests.post(f"{base_url}/api/v1/auth/login", timeout=60, headers={"Origin": base_url},
+                      json={"national_id": citizen["national_id"], "password": citizen["password"],
+                            "otp": pyotp.TOTP(citizen["totp_secret"]).now()})
+    if r.status_code != 200:
+        raise RuntimeError(f"citizen login failed: {r.status_code} {r.text[:300]}")
+    cookie = "; ".join(f"{c.name}={c.value}" for c in r.cookies)
+    return CitizenSession(base_url, cookie, r.json()["csrf_token"])
+
+
+def create_share(cs: CitizenSession, doc_ids: list[str], *, label: str = "bench",
+                 max_views: int | None = None) -> dict[str, Any]:
+    r = cs.post("/api/v1/me/shares", {"document_ids": doc_ids, "expires_in": LIFETIME, "max_views": max_views,
+                                      "label": label, "allow_download": True})
+    if r.status_code not in (200, 201):
+        raise RuntimeError(f"share creation failed: {r.status_code} {r.text[:300]}")
+    return r.json()  # type: ignore[no-any-return]
+
+
+def reference_sealer(settings: Any) -> Any:
+    """The wallet's Sealer built exactly as the server builds it (Runtime.sealer)."""
+    from signing.keys import Pkcs12Custody
+    from signing.seal import Sealer
+    from signing.timestamps import in_process_timestamper
+
+    return Sealer(Pkcs12Custody(settings.seal_pkcs12, settings.seal_pkcs12_password),
+                  in_process_timestamper(settings.tsa_cert, settings.tsa_key))
+
+
+def run(base_url: str, cs: CitizenSession, doc_id: str, original_pdf: bytes, settings: Any, *, n: int,
+        server_cpu: Callable[[], float] | None, wrk_duration: float) -> tuple[Section, dict[str, Any]]:
+    from signing.seal import SealText
+
+    sec = Section("shares", "4. Share creation and the sealed copy")
+    for _ in range(2):  # warm-up: each worker estimates the seal's size once (excluded)
+        create_share(cs, [doc_id], label="warm-up")
+    lats, cpu0 = [], server_cpu() if server_cpu else 0.0
+    share: dict[str, Any] = {}
+    for i in range(n):
+        t = time.perf_counter()
+        share = create_share(cs, [doc_id], label=f"bench {i}")
+        lats.append(time.perf_counter() - t)
+    cpu = ((server_cpu() - cpu0) / n) if server_cpu else float("nan")
+
+    sealer = reference_sealer(settings)
+    valid_until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=LIFETIME)
+    text = SealText(url=share.get("url") or f"{base_url}/v/x", valid_until=valid_until)
+    sealer.seal(original_pdf, text)  # warm-up (size estimate), excluded like the server's
+    ref_wall, ref_cpu = [], []
+    for _ in range(n):
+        t, c = time.perf_counter(), time.process_time()
+        sealed = sealer.seal(original_pdf, text)
+        ref_wall.append(time.perf_counter() - t)
+        ref_cpu.append(time.process_time() - c)
+    assert sealed.startswith(original_pdf)
+
+    ratio = median(lats) / median(ref_wall)
+    sec.add("share creation over HTTP (login done; one document, sealed copy)", fmt_ms(median(lats)),
+            fmt_ms(percentile(lats, 99)))
+    sec.add("reference: `Sealer.seal` in one process (pyHanko PdfSigner, parsed key, QR stamp, in-process TSA)",
+            fmt_ms(median(ref_wall)), fmt_ms(percentile(ref_wall, 99)))
+    sec.add("ratio HTTP share creation / pyHanko seal (wall)", f"{ratio:.2f}×", target=f"≤ {RATIO_TARGET}×",
+            met=ratio <= RATIO_TARGET)
+    if server_cpu:
+        sec.add("server CPU per share / pyHanko seal CPU", f"{fmt_ms(cpu)} / {fmt_ms(median(ref_cpu))} = "
+                f"{cpu / median(ref_cpu):.2f}×")
+
+    token = share["token"]
+    copy_path = f"/v/{token}/copy.pdf"
+    r = requests.get(base_url + copy_path, timeout=60)
+    if r.status_code != 200 or not r.content.startswith(b"%PDF"):
+        sec.notes.append(f"`GET /v/{{token}}/copy.pdf` answered {r.status_code}: download not measured.")
+    elif wrk.available():
+        single = [wrk.run(base_url, [copy_path], threads=1, connections=1, duration=wrk_duration) for _ in range(3)]
+        s1 = wrk.summarize(single)
+        sec.add("cached copy download, one client (wrk -t1 -c1)", fmt_ms(s1["p50"]), fmt_ms(s1["p99"]),
+                target="p50 ≤ 10 ms", met=s1["p50"] <= COPY_P50_TARGET and not s1["errors"])
+        loaded = wrk.summarize([wrk.run(base_url, [copy_path], duration=wrk_duration)])
+        sec.add("cached copy download under load (wrk -t2 -c16)", fmt_ms(loaded["p50"]), fmt_ms(loaded["p99"]))
+        sec.add("cached copy download under load, req/s", f"{loaded['rps']:.0f}/s")
+        sec.raw["copy_size"] = len(r.content)
+    sec.notes.append(f"{n} shares created one after the other by a signed-in citizen (the session cookie and "
+                     "`X-CSRF-Token`), each of one ~100 kB document, `allow_download: true`, 30-day lifetime; 2 "
+                     "warm-up requests excluded (each worker estimates the seal size once). The reference seals the "
+                     "same original with the same key file, stamp and TSA key, after one warm-up seal.")
+    sec.raw.update(http=lats, ref_wall=ref_wall, ref_cpu=ref_cpu, server_cpu_per_share=cpu)
+    return sec, share

@@ -1,0 +1,54 @@
+"""Row 2 — verification: `/api/v1/verify/{token}` and `/v/{token}` against `/healthz` on the same server,
+wrk -t2 -c16 -d10s --latency; and the helpers row 3 (scale) reuses."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from bench import wrk
+from bench.report import Section
+from bench.stats import fmt_ms
+
+RATIO_TARGET = 0.5
+P99_TARGET = 0.030
+
+
+def endpoints(tokens: Sequence[str]) -> dict[str, list[str]]:
+    return {"JSON `/api/v1/verify/{token}`": [f"/api/v1/verify/{t}" for t in tokens],
+            "page `/v/{token}`": [f"/v/{t}" for t in tokens]}
+
+
+def measure(base_url: str, targets: dict[str, list[str]], *, runs: int, duration: float) -> dict[str, list[wrk.WrkResult]]:
+    """Interleaved: run 1 of every target, then run 2 ... (drift on a shared machine hits them alike)."""
+    out: dict[str, list[wrk.WrkResult]] = {name: [] for name in targets}
+    for _ in range(runs):
+        for name, paths in targets.items():
+            out[name].append(wrk.run(base_url, paths, duration=duration))
+    return out
+
+
+def run(base_url: str, token: str, *, runs: int, duration: float) -> Section:
+    sec = Section("verification", "2. Verification")
+    targets = {"`/healthz`": ["/healthz"], **endpoints([token])}
+    results = measure(base_url, targets, runs=runs, duration=duration)
+    health = results["`/healthz`"]
+    hs = wrk.summarize(health)
+    sec.add("`/healthz` req/s", f"{hs['rps']:.0f}/s")
+    sec.add("`/healthz` latency", fmt_ms(hs["p50"]), fmt_ms(hs["p99"]))
+    for name in list(targets)[1:]:
+        res = results[name]
+        s = wrk.summarize(res)
+        ratio = sorted(r.rps / h.rps for r, h in zip(res, health))[len(res) // 2]
+        sec.add(f"{name} req/s", f"{s['rps']:.0f}/s")
+        sec.add(f"{name} latency (p99 target)", fmt_ms(s["p50"]), fmt_ms(s["p99"]), target="p99 ≤ 30 ms",
+                met=s["p99"] <= P99_TARGET)
+        sec.add(f"{name} rate / `/healthz` rate", f"{ratio:.2f}×", target=f"≥ {RATIO_TARGET}×", met=ratio >= RATIO_TARGET)
+        if s["errors"]:
+            sec.notes.append(f"{name}: {int(s['errors'])} of {int(s['requests'])} responses were errors (non-2xx/3xx "
+                             "or socket errors): the figures are not valid.")
+            for row in sec.rows[-2:]:
+                row.met = False
+        sec.raw[name] = [r.__dict__ | {"raw": ""} for r in res]
+    sec.notes.append(f"wrk -t2 -c16 -d{duration:g}s --latency on loopback against the gunicorn server (2 workers × 4 "
+                     f"threads), one valid share (no view limit, 30-day lifetime, each look is a logged view); {runs} "
+                     "interleaved runs per endpoint, medians of the per-run figures (p99 = median of the runs' p99).")
+    return sec

@@ -1,0 +1,89 @@
+/* Citizen wallet: progressive enhancement only. Every page works without this file. */
+(function () {
+  "use strict";
+  var doc = document;
+
+  // --- service worker (offline reading of opened documents)
+  if ("serviceWorker" in navigator && !doc.querySelector("[data-no-sw]")) {
+    window.addEventListener("load", function () {
+      navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+    });
+  }
+
+  // --- offline indicator
+  var banner = doc.getElementById("offline");
+  function showOnline() { if (banner) { banner.hidden = navigator.onLine; } }
+  window.addEventListener("online", showOnline);
+  window.addEventListener("offline", showOnline);
+  showOnline();
+
+  // --- sign-out: wipe everything this browser kept before asking the server to end the session
+  function wipe() {
+    var jobs = [];
+    try { window.localStorage.clear(); window.sessionStorage.clear(); } catch (e) { /* private mode */ }
+    if (window.caches) {
+      jobs.push(caches.keys().then(function (keys) {
+        return Promise.all(keys.map(function (k) { return caches.delete(k); }));
+      }));
+    }
+    if ("serviceWorker" in navigator) {
+      jobs.push(navigator.serviceWorker.getRegistrations().then(function (regs) {
+        return Promise.all(regs.map(function (r) { return r.unregister(); }));
+      }));
+    }
+    return Promise.all(jobs).catch(function () {});
+  }
+  Array.prototype.forEach.call(doc.querySelectorAll("form[data-logout]"), function (form) {
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var button = form.querySelector("button");
+      if (button) { button.disabled = true; }
+      var done = false;
+      function go() { if (!done) { done = true; form.submit(); } }
+      wipe().then(go, go);
+      setTimeout(go, 3000);
+    });
+  });
+
+  // --- read aloud (speech synthesis in the page's language)
+  Array.prototype.forEach.call(doc.querySelectorAll("[data-speak]"), function (button) {
+    if (!("speechSynthesis" in window) || typeof SpeechSynthesisUtterance === "undefined") { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var synth = window.speechSynthesis;
+      if (synth.speaking) { synth.cancel(); return; }
+      var u = new SpeechSynthesisUtterance(button.getAttribute("data-speak"));
+      var lang = doc.documentElement.lang || "fr";
+      u.lang = { ar: "ar-MA", fr: "fr-FR", en: "en-GB" }[lang] || lang;
+      var voices = synth.getVoices().filter(function (v) { return v.lang && v.lang.indexOf(lang) === 0; });
+      if (voices.length) { u.voice = voices[0]; }
+      synth.speak(u);
+    });
+  });
+
+  // --- activity list (the shares feature fills /api/v1/me/activity)
+  var act = doc.getElementById("activity");
+  if (act && window.fetch) {
+    fetch(act.getAttribute("data-activity-url"), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        var items = data && (data.items || data.activity || data.views || (Array.isArray(data) ? data : null));
+        if (!items || !items.length) { return; }
+        var ul = doc.createElement("ul");
+        ul.className = "cards";
+        items.forEach(function (it) {
+          var li = doc.createElement("li");
+          li.className = "card";
+          var when = it.at || it.viewed_at || it.created_at || "";
+          var d = when ? new Date(when) : null;
+          var text = (d && !isNaN(d) ? d.toLocaleString(doc.documentElement.lang) + " — " : "") +
+            [it.label, it.document_type || it.type, it.kind || it.channel].filter(Boolean).join(" · ");
+          li.textContent = text;
+          ul.appendChild(li);
+        });
+        act.textContent = "";
+        act.appendChild(ul);
+      })
+      .catch(function () {});
+  }
+})();

@@ -1,0 +1,84 @@
+/* Service worker of the citizen wallet.
+ * - app shell (CSS, JS, icons, offline page) cached at install, served cache-first;
+ * - /wallet, /documents/<id> and their previews: network first, a copy kept in a per-citizen cache
+ *   (named by the X-Wallet-Cache header of the response) so opened documents read offline;
+ * - a response that is not the signed-in page (redirect to sign-in) wipes the per-citizen caches;
+ * - sign-out deletes every cache and unregisters this worker (page JS + Clear-Site-Data).
+ */
+"use strict";
+var VERSION = "__VERSION__";
+var SHELL_CACHE = "shell-" + VERSION;
+var SHELL = "__SHELL__";
+var USER_PREFIX = "user-";
+var PERSONAL = /^\/(wallet\/?$|documents\/[0-9a-f]{8,64}(\/preview\/\d+\.png)?$)/;
+
+self.addEventListener("install", function (event) {
+  event.waitUntil(caches.open(SHELL_CACHE).then(function (c) { return c.addAll(SHELL); })
+    .then(function () { return self.skipWaiting(); }));
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(caches.keys().then(function (keys) {
+    return Promise.all(keys.filter(function (k) { return k.indexOf("shell-") === 0 && k !== SHELL_CACHE; })
+      .map(function (k) { return caches.delete(k); }));
+  }).then(function () { return self.clients.claim(); }));
+});
+
+function dropUserCaches() {
+  return caches.keys().then(function (keys) {
+    return Promise.all(keys.filter(function (k) { return k.indexOf(USER_PREFIX) === 0; })
+      .map(function (k) { return caches.delete(k); }));
+  });
+}
+
+function fromUserCaches(request) {
+  return caches.keys().then(function (keys) {
+    var names = keys.filter(function (k) { return k.indexOf(USER_PREFIX) === 0; });
+    return names.reduce(function (found, name) {
+      return found.then(function (hit) {
+        return hit || caches.open(name).then(function (c) { return c.match(request, { ignoreVary: true }); });
+      });
+    }, Promise.resolve(undefined));
+  });
+}
+
+function personal(event, request) {
+  return fetch(request).then(function (response) {
+    var owner = response.headers.get("X-Wallet-Cache");
+    if (response.ok && owner && !response.redirected) {
+      var copy = response.clone();
+      event.waitUntil(caches.open(USER_PREFIX + owner).then(function (c) { return c.put(request, copy); }));
+    } else if (response.type === "opaqueredirect" || response.redirected || response.status === 401) {
+      event.waitUntil(dropUserCaches());  // signed out or session ended: nothing personal stays behind
+    }
+    return response;
+  }, function () {
+    return fromUserCaches(request).then(function (hit) {
+      if (hit) { return hit; }
+      if (request.mode === "navigate") { return caches.match("/offline"); }
+      return Response.error();
+    });
+  });
+}
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  if (request.method !== "GET") { return; }
+  var url = new URL(request.url);
+  if (url.origin !== self.location.origin) { return; }
+  if (PERSONAL.test(url.pathname)) {
+    event.respondWith(personal(event, request));
+    return;
+  }
+  if (url.pathname.indexOf("/static/") === 0) {
+    event.respondWith(caches.match(request).then(function (hit) { return hit || fetch(request); }));
+    return;
+  }
+  if (request.mode === "navigate") {
+    event.respondWith(fetch(request).catch(function () { return caches.match("/offline"); }));
+  }
+});
+
+self.addEventListener("message", function (event) {
+  if (event.data === "sign-out") { event.waitUntil(dropUserCaches()); }
+});

@@ -1,0 +1,46 @@
+"""A real server in a thread (werkzeug, 127.0.0.1, port 0) and Debian's Chromium driven by Playwright."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def pytest_collection_modifyitems(items: list[Any]) -> None:
+    if not os.path.exists(CHROMIUM):
+        skip = pytest.mark.skip(reason=f"Debian's Chromium is not installed at {CHROMIUM}")
+        for item in items:
+            if "browser" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture
+def live_server(app: Any) -> Iterator[str]:
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def playwright_browser() -> Iterator[Any]:
+    # function scope, and requested after the data fixtures: Playwright's sync API runs an event loop in
+    # this thread, and pyHanko's sync wrappers (asyncio.run) must have finished before it starts
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield p, browser
+        browser.close()

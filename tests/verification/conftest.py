@@ -1,0 +1,6 @@
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "shares"))
+
+from share_fixtures import holder, issue, other, revoke  # noqa: E402,F401 - fixtures

@@ -1,0 +1,209 @@
+"""Citizen JSON API (the PWA's contract): sign-in, session, sign-out, own documents, enrolment.
+
+Thin: validate input, call one service function, serialise. Every state-changing call is same-origin
+only and, once signed in, needs the session's ``X-CSRF-Token``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import Response, g, json
+from flask_babel import get_locale
+
+from wallet import db
+from wallet.citizens import auth, service
+from wallet.citizens.models import Citizen, CitizenSession
+from wallet.citizens.present import document_resource, qr_svg
+from wallet.citizens.schemas import (AuthOut, CitizenDocumentOut, DocumentsOut, EnrolConfirmIn, EnrolPasswordIn, EnrolPasswordOut,
+                                     EnrolStartIn, LoginIn, LogoutIn, SessionsOut, TicketOut)
+from wallet.citizens.throttle import ENROL_LIMIT, LOGIN_ID_LIMIT, LOGIN_IP_LIMIT, login_id_key
+from wallet.documents.schemas import Problem
+from wallet.documents.service import read_original
+from wallet.errors import NotFound
+from wallet.extensions import limiter, runtime
+from wallet.security import access
+
+bp = APIBlueprint("citizen_api", __name__, url_prefix="/api/v1", tag="Citizen")
+
+PROBLEMS = {k: {"description": v, "content": {"application/problem+json": {"schema": Problem}}} for k, v in {
+    400: "Invalid request", 401: "Not signed in", 403: "Cross-site request or missing CSRF token (csrf_failed)",
+    404: "Not found (also: another citizen's document)", 429: "Too many attempts: wait and retry"}.items()}
+
+
+@bp.before_request
+def _same_origin() -> None:
+    auth.check_same_origin()
+
+
+def lang() -> str:
+    return str(get_locale() or "fr")
+
+
+def _auth_body(citizen: Citizen, row: CitizenSession) -> dict[str, Any]:
+    return {"csrf_token": row.csrf_token, "citizen": service.citizen_resource(citizen),
+            "session": {"created_at": row.created_at, "expires_at": service.session_expiry(row, auth.limits())}}
+
+
+def _signed_in(citizen: Citizen) -> Response:
+    resp = Response(mimetype="application/json")
+    row = auth.login(resp, citizen)
+    body = AuthOut().dump(_auth_body(citizen, row))
+    db.commit()
+    resp.set_data(json.dumps(body))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.post("/auth/login")
+@access("public")
+@limiter.limit(LOGIN_IP_LIMIT)
+@limiter.limit(LOGIN_ID_LIMIT, key_func=login_id_key)
+@bp.input(LoginIn, arg_name="body")
+@bp.doc(summary="Sign in: national ID, password and a TOTP code (each code once)",
+        responses={200: {"description": "Signed in; sets the session cookie",
+                         "content": {"application/json": {"schema": AuthOut}}},
+                   **{k: v for k, v in PROBLEMS.items() if k in (400, 401, 403, 429)}})
+def login(body: dict[str, Any]) -> Response:
+    s = runtime().settings
+    citizen = service.authenticate(db.session(), runtime().envelope, body["national_id"], body["password"],
+                                   body["otp"], throttle=s.rate_limits, request_id=g.get("request_id"))
+    return _signed_in(citizen)
+
+
+@bp.get("/auth/session")
+@access("citizen")
+@auth.citizen_required(api=True)
+@bp.output(AuthOut)
+@bp.doc(summary="Who is signed in, and the CSRF token", responses={401: PROBLEMS[401]})
+def session_info() -> Any:
+    citizen, row = auth.current_citizen(), auth.current_session()
+    assert citizen is not None and row is not None
+    return _auth_body(citizen, row)
+
+
+@bp.post("/auth/logout")
+@access("citizen")
+@auth.citizen_required(api=True)
+@bp.input(LogoutIn, arg_name="body")
+@bp.output({}, status_code=204)
+@bp.doc(summary="Sign out: the session ends on the server (everywhere=true: every session)",
+        responses={k: v for k, v in PROBLEMS.items() if k in (401, 403)})
+def logout(body: dict[str, Any]) -> Response:
+    row = auth.current_session()
+    assert row is not None
+    if body.get("everywhere"):
+        service.end_all_sessions(db.session(), row.citizen_id, g.get("request_id"))
+    else:
+        service.end_session(db.session(), row)
+    db.commit()
+    resp = Response(status=204)
+    auth.logout(resp)
+    return resp
+
+
+@bp.get("/auth/sessions")
+@access("citizen")
+@auth.citizen_required(api=True)
+@bp.output(SessionsOut)
+@bp.doc(summary="The citizen's active sessions", responses={401: PROBLEMS[401]})
+def sessions() -> Any:
+    row = auth.current_session()
+    assert row is not None
+    rows = service.active_sessions(db.session(), row.citizen_id, auth.limits())
+    return {"sessions": [{"created_at": r.created_at, "last_seen_at": r.last_seen_at, "user_agent": r.user_agent,
+                          "current": r.id == row.id} for r in rows]}
+
+
+@bp.get("/me/documents")
+@access("citizen")
+@auth.citizen_required(api=True)
+@bp.output(DocumentsOut)
+@bp.doc(summary="The signed-in citizen's documents, newest first", responses={401: PROBLEMS[401]})
+def my_documents() -> Any:
+    citizen = auth.current_citizen()
+    assert citizen is not None
+    return {"documents": [document_resource(d, lang()) for d in service.documents_for(db.session(), citizen)]}
+
+
+@bp.get("/me/documents/<doc_id>")
+@access("citizen")
+@auth.citizen_required(api=True)
+@bp.output(CitizenDocumentOut)
+@bp.doc(summary="One of the citizen's documents (anyone else's: 404)", responses={
+    401: PROBLEMS[401], 404: PROBLEMS[404]})
+def my_document(doc_id: str) -> Any:
+    citizen = auth.current_citizen()
+    assert citizen is not None
+    return document_resource(service.document_for(db.session(), citizen, doc_id), lang())
+
+
+@bp.get("/me/documents/<doc_id>/file")
+@access("citizen")
+@auth.citizen_required(api=True)
+@bp.doc(summary="The original signed PDF", responses={
+    200: {"description": "The PDF", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+    401: PROBLEMS[401], 404: PROBLEMS[404]})
+def my_document_file(doc_id: str) -> Response:
+    citizen = auth.current_citizen()
+    assert citizen is not None
+    return pdf_response(service.document_for(db.session(), citizen, doc_id))
+
+
+def pdf_response(doc: Any) -> Response:
+    try:
+        data = read_original(runtime(), doc)
+    except KeyError as exc:  # BlobNotFound
+        raise NotFound("the file is not available") from exc
+    resp = Response(data, mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{doc.type}-{doc.reference.replace("/", "-")}.pdf"'
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+# ------------------------------------------------------------------------------------------- enrolment
+
+@bp.post("/enrol/start")
+@access("public")
+@limiter.limit(ENROL_LIMIT)
+@bp.input(EnrolStartIn, arg_name="body")
+@bp.output(TicketOut)
+@bp.doc(summary="Enrolment, step 1: national ID + one-time enrolment code",
+        responses={k: v for k, v in PROBLEMS.items() if k in (400, 403, 429)})
+def enrol_start(body: dict[str, Any]) -> Any:
+    state = service.enrol_start(db.session(), body["national_id"], body["code"])
+    return {"ticket": service.dump_ticket(runtime().settings.secret_key, runtime().envelope, state)}
+
+
+@bp.post("/enrol/password")
+@access("public")
+@limiter.limit(ENROL_LIMIT)
+@bp.input(EnrolPasswordIn, arg_name="body")
+@bp.output(EnrolPasswordOut)
+@bp.doc(summary="Enrolment, step 2: choose a password; get the TOTP secret to add to an authenticator",
+        responses={k: v for k, v in PROBLEMS.items() if k in (400, 403, 429)})
+def enrol_password(body: dict[str, Any]) -> Any:
+    rt = runtime()
+    state = service.enrol_password(service.load_ticket(rt.settings.secret_key, rt.envelope, body["ticket"]),
+                                   body["password"])
+    return {"ticket": service.dump_ticket(rt.settings.secret_key, rt.envelope, state),
+            "totp_secret": state.totp_secret, "otpauth_uri": state.otpauth_uri(),
+            "qr_svg": qr_svg(state.otpauth_uri())}
+
+
+@bp.post("/enrol/confirm")
+@access("public")
+@limiter.limit(ENROL_LIMIT)
+@bp.input(EnrolConfirmIn, arg_name="body")
+@bp.doc(summary="Enrolment, step 3: confirm with a first code; signs in",
+        responses={200: {"description": "Enrolled and signed in; sets the session cookie",
+                         "content": {"application/json": {"schema": AuthOut}}},
+                   **{k: v for k, v in PROBLEMS.items() if k in (400, 403, 429)}})
+def enrol_confirm(body: dict[str, Any]) -> Response:
+    rt = runtime()
+    state = service.load_ticket(rt.settings.secret_key, rt.envelope, body["ticket"])
+    citizen = service.enrol_confirm(db.session(), rt.envelope, state, body["otp"], g.get("request_id"))
+    return _signed_in(citizen)
+
+
+__all__ = ["bp", "pdf_response"]

@@ -1,0 +1,25 @@
+"""Print the OpenAPI document generated from the request/response schemas (``make openapi``)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+
+
+def spec() -> dict:  # type: ignore[type-arg]
+    from config.settings import Settings
+    from wallet import create_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings.from_env({"WALLET_INSTANCE": tmp, "PATH": os.environ.get("PATH", "")})
+        app = create_app(settings)
+        with app.app_context():
+            doc = app.spec
+        app.extensions["wallet.runtime"].db.dispose()
+        return doc  # type: ignore[no-any-return]
+
+
+if __name__ == "__main__":
+    json.dump(spec(), sys.stdout, indent=2, sort_keys=True, ensure_ascii=False)
+    sys.stdout.write("\n")

@@ -1,0 +1,126 @@
+"""Citizen shares: the JSON API (create, list, revoke, activity) and the PWA's share screen.
+
+Thin: validate input, call one service function, serialise. Every state-changing call needs the
+session's ``X-CSRF-Token`` (enforced by ``citizen_required``). The token is returned once, never logged.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import Blueprint, Response, g, json, render_template, request
+from flask_babel import get_locale
+
+from wallet import db
+from wallet.citizens import auth
+from wallet.documents.schemas import Problem
+from wallet.extensions import limiter, runtime
+from wallet.security import access
+from wallet.shares import service
+from wallet.shares.schemas import ActivityOut, CreatedShareOut, ShareIn, ShareOut, SharesOut
+
+bp = APIBlueprint("shares_api", __name__, url_prefix="/api/v1", tag="Shares")
+web = Blueprint("shares_web", __name__)
+blueprints = [bp, web]
+
+CREATE_LIMIT = "30/minute"
+PROBLEMS = {k: {"description": v, "content": {"application/problem+json": {"schema": Problem}}} for k, v in {
+    400: "Invalid request (no document, lifetime out of 60 s .. 30 days, bad view limit)",
+    401: "Not signed in", 403: "Cross-site request or missing CSRF token (csrf_failed)",
+    404: "No such document or share (also: another citizen's)",
+    409: "A document is revoked or expired and cannot be shared", 429: "Too many requests"}.items()}
+
+
+def lang() -> str:
+    return str(get_locale() or "fr")
+
+
+def _citizen() -> Any:
+    citizen = auth.current_citizen()
+    assert citizen is not None  # citizen_required ran
+    return citizen
+
+
+@bp.post("/me/shares")
+@access("citizen")
+@auth.citizen_required(api=True)
+@limiter.limit(CREATE_LIMIT, key_func=lambda: f"share-create:{getattr(g.get('citizen'), 'id', 'anon')}")
+@bp.input(ShareIn, arg_name="body")
+@bp.doc(summary="Share documents: a time-limited link and QR code to a sealed copy",
+        description="The sealed copy (original + the platform's timestamped PAdES seal with the QR code) is made "
+                    "once, here. The token is returned once and never stored in clear.",
+        responses={201: {"description": "Created", "content": {"application/json": {"schema": CreatedShareOut}}},
+                   **{k: v for k, v in PROBLEMS.items() if k in (400, 401, 403, 404, 409, 429)}})
+def create_share(body: dict[str, Any]) -> Response:
+    created = service.create_share(runtime(), db.session(), _citizen(), body["document_ids"],
+                                    expires_in=body["expires_in"], max_views=body["max_views"],
+                                    label=(body.get("label") or "").strip() or None,
+                                    allow_download=body["allow_download"], request_id=g.get("request_id"))
+    out = service.to_resource(created.share, lang())
+    out.update(token=created.token, url=created.url, qr_svg=service.qr_svg(created.url))
+    payload = CreatedShareOut().dump(out)
+    db.commit()
+    resp = Response(json.dumps(payload), status=201, mimetype="application/json")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/me/shares")
+@access("citizen")
+@auth.citizen_required(api=True)
+@bp.output(SharesOut)
+@bp.doc(summary="The citizen's shares, newest first, with their status and views used",
+        responses={401: PROBLEMS[401]})
+def list_shares() -> Any:
+    now = db.utcnow()
+    return {"shares": [service.to_resource(s, lang(), now) for s in service.list_shares(db.session(), _citizen())]}
+
+
+@bp.delete("/me/shares/<share_id>")
+@access("citizen")
+@auth.citizen_required(api=True)
+@bp.output(ShareOut)
+@bp.doc(summary="Revoke a share at once (another citizen's: 404)",
+        responses={k: v for k, v in PROBLEMS.items() if k in (401, 403, 404)})
+def revoke_share(share_id: str) -> Any:
+    share = service.revoke_share(db.session(), _citizen(), share_id, g.get("request_id"))
+    out = service.to_resource(share, lang())
+    db.commit()
+    return out
+
+
+@bp.get("/me/activity")
+@access("citizen")
+@auth.citizen_required(api=True)
+@bp.output(ActivityOut)
+@bp.doc(summary="Every look at every share of the citizen, newest first (when, share, channel, result, "
+                "truncated IP, browser family)", responses={401: PROBLEMS[401]})
+def activity() -> Any:
+    return {"events": [service.view_resource(v, s) for v, s in service.activity(db.session(), _citizen())]}
+
+
+# ------------------------------------------------------------------------------------------- the PWA screen
+
+@web.get("/share")
+@access("citizen")
+@auth.citizen_required(api=False)
+def share_page() -> Any:
+    from wallet.citizens.present import document_view
+    from wallet.citizens.service import document_for
+
+    sess = db.session()
+    citizen = _citizen()
+    doc_ids = [d for d in request.args.getlist("doc") if d][: service.MAX_DOCUMENTS]
+    docs = [document_view(document_for(sess, citizen, d), lang()) for d in doc_ids]
+    now = db.utcnow()
+    shares = [service.to_resource(s, lang(), now) for s in service.list_shares(sess, citizen, limit=50)]
+    row = auth.current_session()
+    resp = Response(render_template("share.html", docs=docs, shares=shares, csrf=row.csrf_token if row else "",
+                                    lifetimes=LIFETIMES))
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+# (seconds, msgid) — the counter default first
+LIFETIMES = ((600, "10 minutes (at a counter)"), (3600, "1 hour"), (86400, "1 day"), (7 * 86400, "7 days"),
+             (30 * 86400, "30 days"))

@@ -1,0 +1,75 @@
+"""Schemas of the public verification API (they generate the OpenAPI document)."""
+from __future__ import annotations
+
+from apiflask import Schema, fields
+
+
+class SignatureSummaryOut(Schema):
+    signer = fields.String(allow_none=True)
+    organisation = fields.String(allow_none=True)
+    signed_at = fields.DateTime(allow_none=True)
+    timestamped = fields.Boolean()
+    timestamp_time = fields.Raw(allow_none=True)
+    timestamp_authority = fields.String(allow_none=True)
+    indication = fields.String()
+    intact = fields.Boolean()
+    trusted = fields.Boolean()
+    checked_at = fields.DateTime(allow_none=True)
+    checks = fields.List(fields.String())
+
+
+class VerifiedDocumentOut(Schema):
+    id = fields.String()
+    type = fields.String()
+    type_name = fields.String()
+    issuer = fields.String()
+    issuer_code = fields.String()
+    holder_name = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    issued_at = fields.DateTime()
+    expires_at = fields.DateTime(allow_none=True)
+    status = fields.String(metadata={"description": "valid | expiring | expired | revoked | replaced"})
+    sha256 = fields.String(metadata={"description": "SHA-256 of the agency's original"})
+    signature = fields.Nested(SignatureSummaryOut)
+    revoked_at = fields.DateTime(allow_none=True)
+    revocation_reason = fields.String(allow_none=True)
+    copy_kind = fields.String(allow_none=True)
+    copy_sha256 = fields.String(allow_none=True)
+    download_url = fields.String(metadata={"description": "the sealed copy, when the holder allowed it"})
+    original_url = fields.String(metadata={"description": "the unchanged original (certified 'no changes')"})
+
+
+class SharedOut(Schema):
+    expires_at = fields.DateTime()
+    label = fields.String(allow_none=True)
+    views_left = fields.Integer(allow_none=True)
+    max_views = fields.Integer(allow_none=True)
+    allow_download = fields.Boolean()
+    status = fields.String()
+
+
+class LookOut(Schema):
+    result = fields.String(metadata={"description": "valid | share_expired | share_revoked | views_exhausted | "
+                                                    "document_revoked | document_expired | unknown"})
+    documents = fields.List(fields.Nested(VerifiedDocumentOut))
+    share = fields.Nested(SharedOut, allow_none=True)
+
+
+class UploadForm(Schema):
+    file = fields.File(required=True, metadata={"description": "the PDF to verify"})
+
+
+class UploadReportOut(Schema):
+    verdict = fields.String(metadata={"description": "valid | revoked | replaced | expired | modified | "
+                                                     "invalid_signature | unsigned | unknown_document | unreadable"})
+    sha256 = fields.String()
+    size = fields.Integer()
+    revisions = fields.Integer()
+    error = fields.String(allow_none=True)
+    error_detail = fields.String(allow_none=True)
+    certified_no_changes = fields.Boolean()
+    trailing_bytes = fields.Integer()
+    signatures = fields.List(fields.Dict(), metadata={"description": "every signature: intact, valid, trusted, "
+                                                                     "signer, coverage, modification level, "
+                                                                     "timestamp, ETSI indication, role"})
+    registry = fields.Dict(metadata={"description": "known, document_id, sha256 (original), status, share"})

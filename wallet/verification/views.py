@@ -1,0 +1,248 @@
+"""Public verification: the QR link's page and JSON twin, the sealed copy, and PDF upload checks.
+
+No account; rate-limited per IP; ``Cache-Control: no-store`` and ``Referrer-Policy: no-referrer`` on every
+answer (the URL carries the share token). The token is never logged: the access log is redacted by
+``wallet.security.RedactTokens`` and nothing here logs it.
+"""
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import Blueprint, Response, render_template, request, url_for
+from flask_babel import get_locale
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from wallet import db
+from wallet.documents.schemas import Problem
+from wallet.documents.service import read_original
+from wallet.errors import Forbidden, NotFound, TooLarge, UnsupportedMedia
+from wallet.extensions import limiter, runtime
+from wallet.security import access
+from wallet.shares.service import read_copy
+from wallet.verification import service
+from wallet.verification.schemas import LookOut, UploadForm, UploadReportOut
+
+api = APIBlueprint("verification_api", __name__, url_prefix="/api/v1", tag="Verification")
+web = Blueprint("verification_web", __name__)
+blueprints = [api, web]
+
+LOOK_LIMIT = "60/minute"
+UPLOAD_LIMIT = "20/minute"
+GRANT_SECONDS = 15 * 60
+FORM_COOKIE = "wallet_verify_form"
+LANGUAGES = (("ar", "العربية"), ("fr", "Français"), ("en", "English"))
+PROBLEM = {"application/problem+json": {"schema": Problem}}
+
+
+def look_limit() -> Any:
+    return limiter.shared_limit(LOOK_LIMIT, scope="verify-look")
+
+
+def lang() -> str:
+    return str(get_locale() or "fr")
+
+
+@api.after_request
+@web.after_request
+def _private(resp: Response) -> Response:
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    resp.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return resp
+
+
+# -- download grants: a counted look covers the copy downloads that follow it for a while ----------------
+
+def _grants() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(runtime().settings.secret_key, salt="wallet.share-download")
+
+
+def grant_for(look: service.Look) -> str:
+    assert look.share is not None
+    return _grants().dumps({"s": look.share.id, "v": look.view_id})
+
+
+def _grant_ok(share_id: str) -> bool:
+    value = request.args.get("g", "")
+    if not value or len(value) > 300:
+        return False
+    try:
+        data = _grants().loads(value, max_age=GRANT_SECONDS)
+    except BadSignature:
+        return False
+    return isinstance(data, dict) and data.get("s") == share_id
+
+
+def _look(token: str, channel: str, count: bool = True, share: Any = None) -> service.Look:
+    sess = db.session()
+    share = share or service.find_share(sess, token)
+    if share is not None and channel in ("copy", "page") and _grant_ok(share.id):
+        count = False
+    result = service.look(sess, token, channel, ip=request.remote_addr, user_agent=request.user_agent.string,
+                          count=count, share=share)
+    return result
+
+
+def look_payload(look: service.Look, token: str, base: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"result": look.result, "documents": [], "share": None}
+    if look.share is None:
+        return out
+    now = db.utcnow()
+    out["share"] = service.share_view(look.share, now)
+    if not look.shows_documents:
+        return out
+    full = look.result == "valid"
+    grant = grant_for(look) if full else ""
+    for pos, item in enumerate(look.items):
+        doc = service.document_view(item, lang(), full=full, holder_name=look.holder_name, now=now)
+        if full and look.share.allow_download:
+            doc["download_url"] = f"{base}/v/{token}/copy.pdf?item={pos}&g={grant}"
+            if item.copy_kind == "sheet":
+                doc["original_url"] = f"{base}/v/{token}/original.pdf?item={pos}&g={grant}"
+        out["documents"].append(doc)
+    return out
+
+
+# -- the QR link ----------------------------------------------------------------------------------------
+
+@api.get("/verify/<path:token>")
+@access("public")
+@look_limit()
+@api.output(LookOut, description="valid, or why not")
+@api.doc(summary="Verify a shared link (the JSON twin of /v/{token}); a valid look counts as one view",
+         responses={404: {"description": "Unknown link (result: unknown)", "content": {"application/json": {
+             "schema": LookOut}}}, 429: {"description": "Too many requests", "content": PROBLEM}})
+def verify_token(token: str) -> Any:
+    look = _look(token, "json")
+    payload = look_payload(look, token, runtime().settings.public_base_url.rstrip("/"))
+    db.commit()
+    return payload, (404 if look.result == "unknown" else 200)
+
+
+@web.get("/v/<token>")
+@access("public")
+@look_limit()
+def verify_page(token: str) -> Response:
+    look = _look(token, "page")
+    payload = look_payload(look, token, "")
+    db.commit()
+    grant = grant_for(look) if look.result == "valid" else ""
+    html = render_template("verify_result.html", look=payload, lang=lang(), text_dir="rtl" if lang() == "ar" else "ltr",
+                           page_path=request.path, grant=grant, languages=LANGUAGES)
+    return Response(html, status=404 if look.result == "unknown" else 200, mimetype="text/html")
+
+
+def _download(token: str, kind: str) -> Response:
+    try:
+        pos = int(request.args.get("item", "0"))
+    except ValueError:
+        pos = -1
+    sess = db.session()
+    share = service.find_share(sess, token)
+    if share is None or not share.allow_download or not 0 <= pos < len(share.items):
+        raise NotFound("no such copy")  # no view is counted for what cannot be served
+    item = share.items[pos]
+    if kind == "original" and item.copy_kind != "sheet":
+        raise NotFound("no such copy")
+    look = _look(token, "copy", share=share)
+    if look.result != "valid":  # the look is logged for the holder (commit=True keeps it)
+        raise NotFound(f"this link no longer gives access to the document ({look.result})",
+                       code=look.result, extra={"result": look.result}, commit=True)
+    data = read_copy(runtime(), item) if kind == "copy" else read_original(runtime(), item.document)
+    db.commit()
+    name = f"{item.document.type}-{'verification-sheet' if item.copy_kind == 'sheet' and kind == 'copy' else kind}"
+    resp = Response(data, mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
+    return resp
+
+
+@web.get("/v/<token>/copy.pdf")
+@access("public")
+@look_limit()
+def copy_pdf(token: str) -> Response:
+    """The sealed copy (or, for an original certified 'no changes', the sealed verification sheet)."""
+    return _download(token, "copy")
+
+
+@web.get("/v/<token>/original.pdf")
+@access("public")
+@look_limit()
+def original_pdf(token: str) -> Response:
+    """The unchanged original, for documents certified 'no changes' (served with a verification sheet)."""
+    return _download(token, "original")
+
+
+# -- uploaded files -------------------------------------------------------------------------------------
+
+def _read_upload(upload: Any) -> bytes:
+    limit = runtime().settings.max_upload_bytes
+    if upload is None:
+        raise UnsupportedMedia("send the PDF as the multipart field 'file'", code="not_a_pdf")
+    data = upload.stream.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"the file is larger than {limit} bytes")
+    if b"%PDF-" not in data[:1024]:
+        raise UnsupportedMedia("the file is not a PDF", code="not_a_pdf")
+    return data
+
+
+@api.before_request
+@web.before_request
+def _size_limit() -> None:
+    if request.method == "POST" and request.endpoint in ("verification_api.verify_upload",
+                                                          "verification_web.verify_form"):
+        limit = runtime().settings.max_upload_bytes + 64 * 1024
+        if request.content_length is not None and request.content_length > limit:
+            raise TooLarge(f"the upload is larger than {runtime().settings.max_upload_bytes} bytes")
+
+
+@api.post("/verify")
+@access("public")
+@limiter.limit(UPLOAD_LIMIT)
+@api.input(UploadForm, location="form_and_files", arg_name="form")
+@api.output(UploadReportOut)
+@api.doc(summary="Verify a PDF: every signature, and whether the registry knows the document and its status",
+         responses={413: {"description": "Too large", "content": PROBLEM},
+                    415: {"description": "Not a PDF", "content": PROBLEM},
+                    429: {"description": "Too many requests", "content": PROBLEM}})
+def verify_upload(form: dict[str, Any]) -> Any:
+    data = _read_upload(form.get("file"))
+    return service.verify_upload(runtime(), db.session(), data, lang())
+
+
+def _form_token(nonce: str) -> str:
+    key = runtime().settings.secret_key.encode()
+    return hmac.new(key, b"verify-form:" + nonce.encode(), "sha256").hexdigest()
+
+
+@web.route("/verify", methods=["GET", "POST"])
+@access("public")
+@limiter.limit(UPLOAD_LIMIT, methods=["POST"])
+def verify_form() -> Response:
+    """The upload page. CSRF: double-submit — a random cookie and the HMAC of it in the form."""
+    report = None
+    error = None
+    status = 200
+    nonce = request.cookies.get(FORM_COOKIE, "")
+    if request.method == "POST":
+        given = request.form.get("csrf_token", "")
+        if not nonce or len(nonce) > 64 or not hmac.compare_digest(given.encode(), _form_token(nonce).encode()):
+            raise Forbidden("the form expired: reload the page and try again", code="csrf_failed")
+        try:
+            data = _read_upload(request.files.get("file"))
+            report = service.verify_upload(runtime(), db.session(), data, lang())
+        except (UnsupportedMedia, TooLarge) as exc:
+            error, status = exc.code, exc.status
+    new_nonce = nonce if nonce and len(nonce) <= 64 else secrets.token_urlsafe(24)
+    html = render_template("verify_upload.html", report=report, error=error, csrf_token=_form_token(new_nonce),
+                           lang=lang(), text_dir="rtl" if lang() == "ar" else "ltr",
+                           action=url_for("verification_web.verify_form"))
+    resp = Response(html, status=status, mimetype="text/html")
+    if new_nonce != nonce:
+        resp.set_cookie(FORM_COOKIE, new_nonce, httponly=True, samesite="Strict", path="/verify",
+                        secure=runtime().settings.secure_cookies)
+    return resp
+

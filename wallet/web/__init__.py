@@ -1,0 +1,1 @@
+"""The citizen PWA: server-rendered pages, the manifest and the service worker."""

@@ -1,0 +1,352 @@
+"""HTML pages of the citizen PWA (Jinja + Flask-Babel), the web app manifest and the service worker.
+
+Thin: every rule lives in ``wallet.citizens.service``; these views only turn forms into calls and results
+into pages. Pages with personal data are ``private, no-store`` for the HTTP cache; the service worker keeps
+its own per-citizen copy (the Cache API ignores ``no-store`` on ``put``), wiped at sign-out.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from apiflask import APIBlueprint
+from flask import Response, g, redirect, render_template, request, url_for
+from flask_babel import format_date, format_datetime, get_locale, gettext as _
+from werkzeug.wrappers import Response as BaseResponse
+
+from wallet import db
+from wallet.citizens import auth, previews, service
+from wallet.citizens.present import document_view, qr_data_uri
+from wallet.citizens.throttle import ENROL_LIMIT, LOGIN_ID_LIMIT, LOGIN_IP_LIMIT, login_id_key
+from wallet.citizens.views import pdf_response
+from wallet.errors import RateLimited, WalletError
+from wallet.extensions import LANGUAGES, limiter, runtime
+from wallet.security import access
+from wallet.web.assets import SHELL, asset, shell_version, sw_source
+
+bp = APIBlueprint("web", __name__, enable_openapi=False)
+
+LANGUAGE_NAMES = (("ar", "العربية"), ("fr", "Français"), ("en", "English"))
+PERSONAL = "private, no-store"
+ONE_YEAR = 365 * 24 * 3600
+
+
+def lang() -> str:
+    return str(get_locale() or "fr")
+
+
+@bp.app_context_processor
+def _template_globals() -> dict[str, Any]:
+    code = lang()
+    return {"lang": code, "text_dir": "rtl" if code == "ar" else "ltr", "asset": asset,
+            "languages": LANGUAGE_NAMES, "current_citizen": g.get("citizen"), "csrf_token": _csrf_token,
+            "format_date": format_date, "format_datetime": format_datetime}
+
+
+def _csrf_token() -> str:
+    row = g.get("citizen_session")
+    return row.csrf_token if row is not None else auth.pre_csrf_token()
+
+
+@bp.before_request
+def _same_origin() -> None:
+    auth.check_same_origin()
+
+
+@bp.after_app_request
+def _after(resp: Response) -> Response:
+    auth.apply_pre_cookie(resp)
+    if request.endpoint == "static" and request.args.get("v"):
+        resp.headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
+    return resp
+
+
+def personal(resp: Response | str) -> Response:
+    """Mark a response that carries personal data; tell the service worker whose cache it belongs to."""
+    if isinstance(resp, str):
+        resp = Response(resp, mimetype="text/html")
+    resp.headers["Cache-Control"] = PERSONAL
+    resp.headers["Vary"] = "Cookie"
+    citizen = auth.current_citizen()
+    if citizen is not None:
+        resp.headers["X-Wallet-Cache"] = auth.user_cache_key(citizen)
+    return resp
+
+
+def safe_next(target: str | None) -> str | None:
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+# ------------------------------------------------------------------------------------------- sign-in
+
+@bp.get("/")
+@access("public")
+def index() -> BaseResponse:
+    if auth.current_citizen() is not None:
+        return redirect(url_for("web.wallet"))
+    resp = Response(render_template("login.html", next=safe_next(request.args.get("next"))))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _login_error(message: str, status: int, national_id: str = "") -> Response:
+    resp = Response(render_template("login.html", error=message, national_id=national_id,
+                                    next=safe_next(request.form.get("next"))), status=status)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.post("/login")
+@access("public")
+@limiter.limit(LOGIN_IP_LIMIT)
+@limiter.limit(LOGIN_ID_LIMIT, key_func=login_id_key)
+def login() -> BaseResponse:
+    auth.check_pre_csrf()
+    form = request.form
+    nid = form.get("national_id", "")[:64]
+    try:
+        citizen = service.authenticate(db.session(), runtime().envelope, nid, form.get("password", "")[:1024],
+                                       form.get("otp", "")[:16], throttle=runtime().settings.rate_limits,
+                                       request_id=g.get("request_id"))
+    except service.InvalidCredentials as exc:
+        db.commit() if exc.commit else db.rollback()
+        return _login_error(_("The national ID, password or code is wrong. Check them and try again."), 401, nid)
+    except RateLimited as exc:
+        db.rollback()
+        resp = _login_error(_("Too many attempts. Wait a moment and try again."), 429, nid)
+        resp.headers.update(exc.headers)
+        return resp
+    resp = redirect(safe_next(form.get("next")) or url_for("web.wallet"), code=303)
+    auth.login(resp, citizen)
+    db.commit()
+    return resp
+
+
+@bp.post("/logout")
+@access("citizen")
+@auth.citizen_required(api=False)
+def logout() -> BaseResponse:
+    row = auth.current_session()
+    assert row is not None
+    if request.form.get("everywhere"):
+        service.end_all_sessions(db.session(), row.citizen_id, g.get("request_id"))
+    else:
+        service.end_session(db.session(), row)
+    db.commit()
+    resp = redirect(url_for("web.index"), code=303)
+    auth.logout(resp)
+    return resp
+
+
+# ------------------------------------------------------------------------------------------- enrolment
+
+@bp.route("/enrol", methods=["GET", "POST"])
+@access("public")
+@limiter.limit(ENROL_LIMIT, methods=["POST"])
+def enrol() -> BaseResponse:
+    if request.method == "GET":
+        return _enrol_page("start")
+    auth.check_pre_csrf()
+    rt, form = runtime(), request.form
+    step = form.get("step", "start")
+    try:
+        if step == "start":
+            state = service.enrol_start(db.session(), form.get("national_id", "")[:64], form.get("code", "")[:64])
+            return _enrol_page("password", ticket=service.dump_ticket(rt.settings.secret_key, rt.envelope, state))
+        state = service.load_ticket(rt.settings.secret_key, rt.envelope, form.get("ticket", "")[:4096])
+        if step == "password":
+            password = form.get("password", "")[:1024]
+            if password != form.get("confirm", "")[:1024]:
+                return _enrol_page("password", ticket=form.get("ticket"), status=400,
+                                   error=_("The two passwords are different."))
+            state = service.enrol_password(state, password)
+            return _totp_page(state)
+        citizen = service.enrol_confirm(db.session(), rt.envelope, state, form.get("otp", "")[:16],
+                                        g.get("request_id"))
+    except service.EnrolmentError as exc:
+        db.rollback()
+        return _enrol_error(exc, step, form)
+    resp = redirect(url_for("web.wallet"), code=303)
+    auth.login(resp, citizen)
+    db.commit()
+    return resp
+
+
+ENROL_MESSAGES = {
+    "invalid_invite": lambda: _("This national ID and enrolment code do not match a valid invitation. "
+                                "A code works once, for 72 hours."),
+    "enrolment_expired": lambda: _("The activation took too long. Start again with your code."),
+    "invalid_code": lambda: _("The code does not match. Check the time on your phone and try again."),
+    "too_short": lambda: _("The password must have at least 10 characters."),
+    "too_long": lambda: _("The password is too long."),
+    "too_common": lambda: _("This password is too common. Choose another one."),
+    "contains_id": lambda: _("The password must not contain your national ID number."),
+}
+
+
+def _enrol_error(exc: WalletError, step: str, form: Any) -> Response:
+    key = exc.extra.get("reason") or exc.code
+    message = ENROL_MESSAGES.get(key, ENROL_MESSAGES["invalid_invite"])()
+    rt = runtime()
+    if exc.code == "weak_password":
+        return _enrol_page("password", ticket=form.get("ticket"), error=message, status=400)
+    if exc.code == "invalid_code":
+        state = service.load_ticket(rt.settings.secret_key, rt.envelope, form.get("ticket", ""))
+        return _totp_page(state, error=message, status=400)
+    return _enrol_page("start", error=message, status=400, national_id=form.get("national_id", ""))
+
+
+def _totp_page(state: service.Enrolment, error: str | None = None, status: int = 200) -> Response:
+    rt = runtime()
+    secret = state.totp_secret or ""
+    return _enrol_page("totp", ticket=service.dump_ticket(rt.settings.secret_key, rt.envelope, state),
+                       qr=qr_data_uri(state.otpauth_uri()), error=error, status=status,
+                       secret_groups=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)))
+
+
+def _enrol_page(step: str, status: int = 200, **ctx: Any) -> Response:
+    resp = Response(render_template("enrol.html", step=step, **ctx), status=status)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+# ------------------------------------------------------------------------------------------- the wallet
+
+@bp.get("/wallet")
+@access("citizen")
+@auth.citizen_required(api=False)
+def wallet() -> Response:
+    citizen = auth.current_citizen()
+    assert citizen is not None
+    docs = [document_view(d, lang()) for d in service.documents_for(db.session(), citizen)]
+    return personal(render_template("wallet.html", documents=docs))
+
+
+@bp.get("/documents/<doc_id>")
+@access("citizen")
+@auth.citizen_required(api=False)
+def document(doc_id: str) -> Response:
+    citizen = auth.current_citizen()
+    assert citizen is not None
+    doc = service.document_for(db.session(), citizen, doc_id)
+    d = document_view(doc, lang())
+    try:
+        sizes = previews.page_sizes(runtime(), doc)
+    except Exception:  # noqa: BLE001 - a broken preview must not hide the document (download still works)
+        sizes = []
+    pages = []
+    for n, size in enumerate(sizes, start=1):
+        base = url_for("web.preview", doc_id=doc.id, page=n)
+        pages.append({"src": f"{base}?w={previews.DEFAULT_WIDTH}",
+                      "srcset": ", ".join(f"{base}?w={w} {w}w" for w in previews.WIDTHS),
+                      "width": previews.DEFAULT_WIDTH, "height": size.height_for(previews.DEFAULT_WIDTH)})
+    status_words = {"valid": _("Valid"), "expiring": _("Expires soon"), "expired": _("Expired"),
+                    "revoked": _("Revoked"), "replaced": _("Replaced")}
+    spoken = ". ".join(filter(None, [
+        d["type_name"], _("Issued by %(issuer)s", issuer=d["issuer"]),
+        _("on %(date)s", date=format_date(d["issued_at"], "long")),
+        (_("valid until %(date)s", date=format_date(d["expires_at"], "long")) if d["expires_at"] else None),
+        _("Status: %(status)s", status=status_words[d["status"]])]))
+    return personal(render_template("document.html", d=d, pages=pages, spoken=spoken))
+
+
+@bp.get("/documents/<doc_id>/preview/<int:page>.png")
+@access("citizen")
+@auth.citizen_required(api=False)
+def preview(doc_id: str, page: int) -> Response:
+    citizen = auth.current_citizen()
+    assert citizen is not None
+    doc = service.document_for(db.session(), citizen, doc_id)
+    width = request.args.get("w", type=int) or previews.DEFAULT_WIDTH
+    png = previews.preview(runtime(), doc, page, width)
+    return personal(Response(png, mimetype="image/png"))
+
+
+@bp.get("/documents/<doc_id>/file")
+@access("citizen")
+@auth.citizen_required(api=False)
+def document_file(doc_id: str) -> Response:
+    citizen = auth.current_citizen()
+    assert citizen is not None
+    return personal(pdf_response(service.document_for(db.session(), citizen, doc_id)))
+
+
+@bp.get("/activity")
+@access("citizen")
+@auth.citizen_required(api=False)
+def activity() -> Response:
+    return personal(render_template("activity.html"))
+
+
+@bp.get("/settings/sessions")
+@access("citizen")
+@auth.citizen_required(api=False)
+def sessions() -> Response:
+    row = auth.current_session()
+    assert row is not None
+    rows = service.active_sessions(db.session(), row.citizen_id, auth.limits())
+    items = [{"user_agent": r.user_agent, "created_at": r.created_at, "last_seen_at": r.last_seen_at,
+              "current": r.id == row.id} for r in rows]
+    return personal(render_template("sessions.html", sessions=items))
+
+
+# ------------------------------------------------------------------------------------------- language, PWA
+
+@bp.get("/lang/<code>")
+@access("public")
+def set_language(code: str) -> BaseResponse:
+    target = safe_next(request.args.get("next"))
+    if target is None and request.referrer:
+        ref = urlsplit(request.referrer)
+        if ref.netloc == request.host:
+            target = safe_next(ref.path + (f"?{ref.query}" if ref.query else ""))
+    resp = redirect(target or url_for("web.index"))
+    if code in LANGUAGES:
+        resp.set_cookie("lang", code, max_age=ONE_YEAR, samesite="Lax", path="/",
+                        secure=runtime().settings.secure_cookies)
+    return resp
+
+
+@bp.get("/offline")
+@access("public")
+def offline() -> Response:
+    resp = Response(render_template("offline.html"))
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+@bp.get("/manifest.webmanifest")
+@access("public")
+def manifest() -> Response:
+    code = lang()
+    body = {
+        "name": _("Wallet — my official documents"), "short_name": _("Wallet"),
+        "description": _("Your official documents, signed by the issuing administration, on your phone."),
+        "lang": code, "dir": "rtl" if code == "ar" else "ltr",
+        "id": "/wallet", "start_url": "/wallet", "scope": "/", "display": "standalone",
+        "background_color": "#ffffff", "theme_color": "#0b5d3b",
+        "icons": [
+            {"src": asset("icons/icon-192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": asset("icons/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {"src": asset("icons/maskable-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+            {"src": asset("icons/icon.svg"), "sizes": "any", "type": "image/svg+xml"},
+        ],
+    }
+    resp = Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+@bp.get("/sw.js")
+@access("public")
+def service_worker() -> Response:
+    shell = [asset(p) for p in SHELL] + [url_for("web.offline")]
+    source = (sw_source().replace("__VERSION__", shell_version())
+              .replace('"__SHELL__"', json.dumps(shell)))
+    resp = Response(source, mimetype="text/javascript")
+    resp.headers["Service-Worker-Allowed"] = "/"
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
