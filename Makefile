@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+	$(BIN)/python scripts/compile-translations
 
 run: setup
 	PORT=$(PORT) $(BIN)/python -m wallet.demo.serve

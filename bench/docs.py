@@ -155,7 +155,7 @@ def sign_agency(pdf: bytes, code: str) -> bytes:
     out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)),
                            signers.PdfSignatureMetadata(field_name="AgencySignature", reason="Document officiel",
                                                         location="Rabat"),
-                           signer=_SIGNERS[code], bytes_reserved=12_288)
+                           signer=_SIGNERS[code])
     return out.getvalue()  # type: ignore[no-any-return]
 
 

@@ -27,7 +27,7 @@ def big_pdf(path: Path, agency: dict[str, Any], target_bytes: int = 50 * 10**6) 
 
     side = 1024  # raw RGB image per page: 3 MiB, Flate-compressed noise stays ~3 MiB
     per_page = side * side * 3
-    pages = max(1, target_bytes // per_page)
+    pages = max(1, -(-target_bytes // per_page))
     pdf = pikepdf.new()
     rnd = os.urandom(per_page)
     for n in range(pages):
@@ -84,14 +84,26 @@ _CHILD = {
 }
 
 
+_MEASURE = """
+import json, resource, subprocess, sys
+proc = subprocess.run([sys.executable, "-c", sys.stdin.read()], capture_output=True, text=True)
+print(json.dumps({"maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "rc": proc.returncode,
+                  "out": proc.stdout.strip(), "err": proc.stderr[-300:]}))
+"""
+
+
 def child_peak_rss(kind: str, pdf: Path, roots: list[str], cas: list[str]) -> tuple[int, str]:
+    """Peak RSS of one validation in a fresh child. A small intermediate Python process runs it and reads
+    ``getrusage(RUSAGE_CHILDREN).ru_maxrss``: forking the (big) bench process directly would make the child's
+    high-water mark start at the parent's size."""
+    import json
+
     code = f"PATH = {str(pdf)!r}\nROOTS = {roots!r}\nCAS = {cas!r}\n" + textwrap.dedent(_CHILD[kind])
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    verdict = out.decode().strip() or err.decode()[-300:]
-    return usage.ru_maxrss * 1024, verdict
+    proc = subprocess.run([sys.executable, "-c", _MEASURE], input=code, capture_output=True, text=True, cwd=ROOT,
+                          timeout=600, check=True)
+    res = json.loads(proc.stdout)
+    verdict = res["out"] if res["rc"] == 0 else f"exit {res['rc']}: {res['err']}"
+    return int(res["maxrss_kb"]) * 1024, verdict
 
 
 def run(pdf: Path, roots: list[str], cas: list[str]) -> Section:

@@ -69,7 +69,7 @@ class Routes:
 def phone_pages(routes: Routes, doc_id: str, token: str) -> dict[str, tuple[str, bool]]:
     pages: dict[str, tuple[str, bool]] = {}
     candidates = {
-        "login": ([routes.url_for("web.login"), "/login"], False),
+        "login": (["/login", "/"], False),  # signed out, the home page is the sign-in form
         "wallet": ([routes.url_for("web.wallet"), "/wallet"], True),
         "document": ([routes.url_for("web.document", doc_id=doc_id), f"/documents/{doc_id}"], True),
         "share": ([routes.url_for("web.share", doc=doc_id), f"/share?doc={doc_id}", f"/documents/{doc_id}/share"], True),

@@ -125,7 +125,7 @@ class BulkLoader:
         now = dt.datetime.now(dt.timezone.utc)
         rng = self.rng
         batch = uuid.uuid4().hex[:6]
-        n_cit = max(1, n // CITIZENS_PER)
+        n_cit = -(-n // CITIZENS_PER)
         cit_ids = [uuid.uuid4().hex for _ in range(n_cit)]
         nat_ids = [f"BL{batch}{i:08d}" for i in range(n_cit)]
         doc_ids = [uuid.uuid4().hex for _ in range(n)]

@@ -55,7 +55,7 @@ def available() -> bool:
 def run(base_url: str, paths: Sequence[str], *, threads: int = 2, connections: int = 16, duration: float = 10,
         headers: dict[str, str] | None = None) -> WrkResult:
     """wrk -tT -cC -dDs --latency; several paths are requested in turn (a Lua script)."""
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency", "--timeout", "10s"]
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "10s"]
     for k, v in (headers or {}).items():
         cmd += ["-H", f"{k}: {v}"]
     script = None

@@ -20,7 +20,7 @@ if [ -x scripts/s3-server.sh ]; then
 fi
 
 # translations and browser test assets
-[ -x scripts/compile-translations.sh ] && scripts/compile-translations.sh
+$BIN/python scripts/compile-translations || exit 1
 if [ -f frontend/package.json ] && [ ! -d frontend/node_modules/axe-core ]; then
   (cd frontend && npm ci --no-audit --no-fund --silent >/dev/null 2>&1 || npm install --no-audit --no-fund --silent >/dev/null 2>&1) || true
 fi

@@ -63,7 +63,7 @@ def configure(app: APIFlask, settings: Settings) -> None:
         INFO={"description": "Agency issuance, the citizen wallet, and public verification. "
                              "Errors are RFC 9457 application/problem+json with a stable `code`."},
         SECURITY_SCHEMES={"AgencyKey": {"type": "http", "scheme": "bearer"},
-                          "CitizenSession": {"type": "apiKey", "in": "cookie", "name": "wallet_session"}},
+                          "CitizenSession": {"type": "apiKey", "in": "cookie", "name": "wallet_sid"}},
     )
     from wallet.security import RedactTokens
 

@@ -25,12 +25,12 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
 
 __all__ = [
-    "BlobStore",
     "BlobNotFound",
-    "StorageUnavailable",
+    "BlobStore",
     "InvalidKey",
     "LocalStore",
     "S3Store",
+    "StorageUnavailable",
     "open_store",
     "validate_key",
 ]
@@ -81,8 +81,9 @@ def validate_key(key: object) -> str:
         raise InvalidKey("blob key contains '..'")
     if not _KEY_RE.fullmatch(key):
         # covers NUL and other control characters, '\\', leading/trailing '/', '//', spaces, non-ASCII
-        raise InvalidKey("blob key must be [A-Za-z0-9_.-] segments separated by single '/', "
-                         "without leading or trailing '/'")
+        raise InvalidKey(
+            "blob key must be [A-Za-z0-9_.-] segments separated by single '/', without leading or trailing '/'"
+        )
     if any(seg == "." for seg in key.split("/")):
         raise InvalidKey("blob key contains a '.' segment")
     return key
@@ -201,9 +202,9 @@ def _fsync_dir(path: Path) -> None:
 
 # Operations: fail fast when the server is down (short connect timeout, 3 attempts in all with
 # jittered back-off for throttling/5xx), but give a loaded server time to answer.
-_OP_CONFIG = dict(connect_timeout=3, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"})
+_OP_CONFIG = {"connect_timeout": 3, "read_timeout": 30, "retries": {"max_attempts": 3, "mode": "standard"}}
 # ping(): for /readyz; one attempt, answer within a few seconds whatever happens.
-_PING_CONFIG = dict(connect_timeout=1, read_timeout=3, retries={"max_attempts": 1, "mode": "standard"})
+_PING_CONFIG = {"connect_timeout": 1, "read_timeout": 3, "retries": {"max_attempts": 1, "mode": "standard"}}
 
 _NOT_FOUND_CODES = {"404", "NoSuchKey", "NotFound"}
 
@@ -244,27 +245,29 @@ class S3Store:
         self.prefix = prefix
         self.endpoint_url = endpoint_url
 
-        common: dict[str, Any] = dict(
-            signature_version="s3v4",
-            # botocore >= 1.36 adds CRC checksums / aws-chunked uploads by default, which
-            # older S3-compatible servers (Ceph RGW < 19, some MinIO) reject: only when required.
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-            max_pool_connections=20,
-            user_agent_extra="citizen-wallet",
-        )
+        common: dict[str, Any] = {
+            "signature_version": "s3v4",
+            # botocore >= 1.36 adds CRC32 checksums (aws-chunked trailers) to uploads by default;
+            # some S3-compatible servers mishandle them.  Plain requests only (Ceph 16 accepts both).
+            "request_checksum_calculation": "when_required",
+            "response_checksum_validation": "when_required",
+            "max_pool_connections": 20,
+            "user_agent_extra": "citizen-wallet",
+        }
         if endpoint_url:
             # custom endpoints (Ceph, MinIO, moto) rarely have wildcard DNS for virtual hosts
             common["s3"] = {"addressing_style": "path"}
-        kwargs: dict[str, Any] = dict(
-            endpoint_url=endpoint_url,
-            region_name=region,
-            aws_access_key_id=access_key,
-            aws_secret_access_key=secret_key,
-            aws_session_token=session_token,
-        )
-        self._client = boto3.client("s3", config=Config(**common, **_OP_CONFIG), **kwargs)
-        self._ping_client = boto3.client("s3", config=Config(**common, **_PING_CONFIG), **kwargs)
+        kwargs: dict[str, Any] = {
+            "endpoint_url": endpoint_url,
+            "region_name": region,
+            "aws_access_key_id": access_key,
+            "aws_secret_access_key": secret_key,
+            "aws_session_token": session_token,
+        }
+        # a session of its own: boto3's default session caches the first credentials it resolves for the process
+        session = boto3.session.Session()
+        self._client = session.client("s3", config=Config(**common, **_OP_CONFIG), **kwargs)
+        self._ping_client = session.client("s3", config=Config(**common, **_PING_CONFIG), **kwargs)
 
     def __repr__(self) -> str:
         where = f" at {self.endpoint_url}" if self.endpoint_url else ""
@@ -312,8 +315,7 @@ class S3Store:
 
     def put(self, key: str, data: bytes) -> None:
         data = _as_bytes(data)
-        self._call("put_object", key, Key=self.object_key(key), Body=data,
-                   ContentType="application/octet-stream")
+        self._call("put_object", key, Key=self.object_key(key), Body=data, ContentType="application/octet-stream")
 
     def get(self, key: str) -> bytes:
         from botocore.exceptions import ClientError
@@ -403,4 +405,3 @@ def open_store(url: str, **s3_options: Any) -> BlobStore:
             raise ValueError(f"s3: storage URL must be s3://bucket[/prefix], got {url!r}")
         return S3Store(parts.netloc, prefix=unquote(parts.path).strip("/"), **s3_options)
     raise ValueError(f"unsupported storage URL {url!r}: use file:///abs/path or s3://bucket[/prefix]")
-

@@ -7,9 +7,9 @@ from typing import Any
 
 import pyotp
 import pytest
+from citizens.citizen_support import make_person
 
 from browser.conftest import AXE
-from citizens.citizen_support import make_person
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,7 +24,7 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
 
 
 def field(page: Any, rx: str) -> Any:
-    return page.get_by_label(re.compile(rx, re.I)).and_(page.locator(
+    return page.get_by_label(re.compile(rx, re.IGNORECASE)).and_(page.locator(
         "input:not([type=checkbox]):not([type=radio]):not([type=hidden]):not([type=submit])"))
 
 
@@ -76,7 +76,7 @@ def test_citizen_journey(invite_code: str, live_server: str, playwright_browser:
     field(page, "national id").fill(nid)
     field(page, "password").fill("my long pass phrase")
     field(page, "code").fill(fresh(secret, 1))
-    page.get_by_role("button", name=re.compile("sign in", re.I)).click()
+    page.get_by_role("button", name=re.compile("sign in", re.IGNORECASE)).click()
     page.wait_for_url(base + "/wallet")
     page.wait_for_load_state("networkidle")
     body = page.inner_text("body")
@@ -137,7 +137,7 @@ def test_citizen_journey(invite_code: str, live_server: str, playwright_browser:
     for url in (base + "/wallet", doc_url):
         try:
             page.goto(url)
-        except Exception:  # noqa: BLE001 - Chromium's own offline error page is fine
+        except Exception:  # noqa: BLE001, S112 - Chromium's own offline error page is fine
             continue
         assert "Criminal record extract" not in page.inner_text("body")
         assert page.locator(f"img[src='{preview_src}']").count() == 0

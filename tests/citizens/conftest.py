@@ -1,7 +1,8 @@
 """Citizen fixtures: enrolled citizens and a sign-in helper."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

@@ -53,9 +53,9 @@ def test_session_id_changes_at_login(client: Any, alice: Person, login: Any) -> 
     second = session_cookie(client)
     assert first and second and first != second
     # the previous session of this browser ended with the rotation
-    from wallet.citizens.service import session_key
-    from wallet.citizens.models import CitizenSession
     from wallet import db
+    from wallet.citizens.models import CitizenSession
+    from wallet.citizens.service import session_key
 
     with client.application.app_context():
         assert db.session().get(CitizenSession, session_key(first)).ended_at is not None
@@ -120,7 +120,7 @@ def test_idle_and_absolute_timeouts(make_app: Any, alice: Person) -> None:
     c = app.test_client()
     body = {"national_id": alice.national_id, "password": alice.password, "otp": alice.code()}
     assert c.post("/api/v1/auth/login", json=body).status_code == 200
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with time_machine.travel(now + dt.timedelta(seconds=300), tick=False):
         assert c.get("/api/v1/auth/session").status_code == 200  # touched: idle clock restarts
     with time_machine.travel(now + dt.timedelta(seconds=850), tick=False):
@@ -165,7 +165,7 @@ def test_growing_delay_without_lock_out(client: Any, app: Any, alice: Person) ->
 
     with app.app_context():
         sess = db.session()
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         for _ in range(6):
             now += service.THROTTLE_CAP  # each attempt after the previous delay is over
             with pytest.raises(service.InvalidCredentials):

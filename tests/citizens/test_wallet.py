@@ -47,7 +47,7 @@ def test_invite_is_stored_hashed_and_works_once(app: Any, client: Any) -> None:
     # and the new account signs in with its password and a later code
     other = app.test_client().post("/api/v1/auth/login", json={
         "national_id": "EF112233", "password": "a long enough passphrase",
-        "otp": pyotp.TOTP(secret).at(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=30))})
+        "otp": pyotp.TOTP(secret).at(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30))})
     assert other.status_code == 200
 
 
@@ -56,7 +56,7 @@ def test_expired_or_foreign_invite_refused(app: Any, client: Any) -> None:
 
     code = invite(app, "GH445566")
     assert client.post("/api/v1/enrol/start", json={"national_id": "GH445567", "code": code}).status_code == 400
-    with time_machine.travel(dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=72, minutes=1)):
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(hours=72, minutes=1)):
         r = client.post("/api/v1/enrol/start", json={"national_id": "GH445566", "code": code})
     assert r.status_code == 400 and r.json["code"] == "invalid_invite"
 
@@ -161,7 +161,8 @@ def test_html_login_wallet_document_logout(client: Any, docs: dict[str, str], al
     page = client.get("/", headers={"Accept-Language": "en-US"}).get_data(as_text=True)
     assert 'lang="en"' in page and "National ID" in page and "One-time code" in page
     bad = client.post("/login", data={"csrf_token": form_token(page), "national_id": alice.national_id,
-                                      "password": "nope nope nope", "otp": "000000"})
+                                      "password": "nope nope nope", "otp": "000000"},
+                      headers={"Accept-Language": "en"})
     assert bad.status_code == 401 and "wrong" in bad.get_data(as_text=True)
     r = client.post("/login", data={"csrf_token": form_token(page), "national_id": alice.national_id,
                                     "password": alice.password, "otp": alice.code()})

@@ -7,19 +7,22 @@ S3 backends:
   in the environment: ``scripts/s3-server.sh start && eval "$(scripts/s3-server.sh env)"``.
   Otherwise those tests are skipped with the reason.
 """
+
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-
 from storage_support import S3Backend
+
 from wallet.storage import LocalStore, S3Store
 
-CEPH_MISSING = "S3_ENDPOINT_URL not set: start scripts/s3-server.sh (eval \"$(scripts/s3-server.sh env)\")"
+CEPH_MISSING = 'S3_ENDPOINT_URL not set: start scripts/s3-server.sh (eval "$(scripts/s3-server.sh env)")'
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +45,7 @@ def ceph_backend() -> S3Backend:
         pytest.skip(CEPH_MISSING)
     access, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
     if not access or not secret:
-        pytest.skip("AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY not set: eval \"$(scripts/s3-server.sh env)\"")
+        pytest.skip('AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY not set: eval "$(scripts/s3-server.sh env)"')
     return S3Backend("ceph", endpoint, access, secret, os.environ.get("AWS_DEFAULT_REGION", "us-east-1"), real=True)
 
 
@@ -70,13 +73,12 @@ class _Buckets:
     def cleanup(self) -> None:
         for backend, bucket in self._made.values():
             client = backend.store(bucket).client
-            try:
+            # best-effort clean-up of a throwaway server
+            with contextlib.suppress(Exception):
                 for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
                     for obj in page.get("Contents", []):
                         client.delete_object(Bucket=bucket, Key=obj["Key"])
                 client.delete_bucket(Bucket=bucket)
-            except Exception:  # noqa: BLE001 -- best-effort clean-up of a throwaway server
-                pass
 
 
 @pytest.fixture(scope="session")

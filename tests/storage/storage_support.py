@@ -1,4 +1,5 @@
 """Helpers shared by the storage tests (imported by name: tests/storage is on sys.path under pytest)."""
+
 from __future__ import annotations
 
 import socket
@@ -18,8 +19,12 @@ class S3Backend:
     real: bool  # enforces signatures (a real S3 server, not moto)
 
     def store(self, bucket: str, **overrides: Any) -> S3Store:
-        opts: dict[str, Any] = dict(endpoint_url=self.endpoint_url, region=self.region,
-                                    access_key=self.access_key, secret_key=self.secret_key)
+        opts: dict[str, Any] = {
+            "endpoint_url": self.endpoint_url,
+            "region": self.region,
+            "access_key": self.access_key,
+            "secret_key": self.secret_key,
+        }
         opts.update(overrides)
         return S3Store(bucket, **opts)
 

@@ -1,4 +1,5 @@
 """Behaviour every BlobStore must share: LocalStore, S3Store on moto, S3Store on Ceph RGW."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,24 @@ import pytest
 
 from wallet.storage import BlobNotFound, BlobStore, InvalidKey
 
-HOSTILE_KEYS = ["", "../x", "a/../b", "..", "/abs", "/etc/passwd", "a\x00b", "a//b", "a/", "./a", "a/./b",
-                "a\\b", "a b", "é", "a\nb", "x" * 1025]
+HOSTILE_KEYS = [
+    "",
+    "../x",
+    "a/../b",
+    "..",
+    "/abs",
+    "/etc/passwd",
+    "a\x00b",
+    "a//b",
+    "a/",
+    "./a",
+    "a/./b",
+    "a\\b",
+    "a b",
+    "é",
+    "a\nb",
+    "x" * 1025,
+]
 
 
 def test_implements_protocol(any_store: Any) -> None:
@@ -38,8 +55,8 @@ def test_overwrite_replaces(any_store: BlobStore) -> None:
 
 
 def test_bytearray_and_memoryview_accepted_str_refused(any_store: BlobStore) -> None:
-    any_store.put("ba", bytearray(b"abc"))
-    any_store.put("mv", memoryview(b"def"))
+    any_store.put("ba", bytearray(b"abc"))  # type: ignore[arg-type]
+    any_store.put("mv", memoryview(b"def"))  # type: ignore[arg-type]
     assert any_store.get("ba") == b"abc" and any_store.get("mv") == b"def"
     with pytest.raises(TypeError):
         any_store.put("s", "text")  # type: ignore[arg-type]
@@ -70,8 +87,12 @@ def test_file_and_folder_like_keys_coexist(any_store: BlobStore) -> None:
 
 @pytest.mark.parametrize("key", HOSTILE_KEYS, ids=repr)
 def test_hostile_keys_refused(any_store: BlobStore, key: str) -> None:
-    for op in (lambda: any_store.put(key, b"x"), lambda: any_store.get(key),
-               lambda: any_store.delete(key), lambda: any_store.exists(key)):
+    for op in (
+        lambda: any_store.put(key, b"x"),
+        lambda: any_store.get(key),
+        lambda: any_store.delete(key),
+        lambda: any_store.exists(key),
+    ):
         with pytest.raises(InvalidKey):
             op()
 

@@ -1,4 +1,5 @@
 """LocalStore specifics: atomic writes, no debris, keys confined to the root."""
+
 from __future__ import annotations
 
 import os
@@ -106,8 +107,19 @@ def test_open_store_file_url(tmp_path: Path) -> None:
     assert open_store(f"file://localhost{tmp_path}/my%20blobs").get("x") == b"1"
 
 
-@pytest.mark.parametrize("url", ["file://relative/path", "file:relative", "file://host.example/abs",
-                                  "http://example.org/x", "/abs/path", "", "s3://", "file:///a?x=1"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file://relative/path",
+        "file:relative",
+        "file://host.example/abs",
+        "http://example.org/x",
+        "/abs/path",
+        "",
+        "s3://",
+        "file:///a?x=1",
+    ],
+)
 def test_open_store_bad_urls(url: str) -> None:
     with pytest.raises(ValueError):
         open_store(url)

@@ -1,4 +1,5 @@
 """S3Store specifics: moto for speed, a real Ceph RGW for what moto cannot prove."""
+
 from __future__ import annotations
 
 import time
@@ -6,8 +7,8 @@ import uuid
 
 import pytest
 from botocore.exceptions import ClientError
-
 from storage_support import S3Backend, free_port
+
 from wallet.storage import BlobNotFound, S3Store, StorageUnavailable, open_store
 
 
@@ -44,9 +45,13 @@ def test_one_client_reused(s3_store: S3Store) -> None:
 
 
 def test_open_store_s3_url(s3_backend: S3Backend, s3_bucket: str) -> None:
-    store = open_store(f"s3://{s3_bucket}/via-url/", endpoint_url=s3_backend.endpoint_url,
-                       region=s3_backend.region, access_key=s3_backend.access_key,
-                       secret_key=s3_backend.secret_key)
+    store = open_store(
+        f"s3://{s3_bucket}/via-url/",
+        endpoint_url=s3_backend.endpoint_url,
+        region=s3_backend.region,
+        access_key=s3_backend.access_key,
+        secret_key=s3_backend.secret_key,
+    )
     assert isinstance(store, S3Store)
     assert (store.bucket, store.prefix) == (s3_bucket, "via-url/")
     store.put("x", b"via url")
@@ -54,15 +59,17 @@ def test_open_store_s3_url(s3_backend: S3Backend, s3_bucket: str) -> None:
 
 
 def test_open_store_s3_url_without_prefix() -> None:
-    store = open_store("s3://some-bucket", endpoint_url="http://127.0.0.1:1", region="us-east-1",
-                       access_key="a", secret_key="b")
+    store = open_store(
+        "s3://some-bucket", endpoint_url="http://127.0.0.1:1", region="us-east-1", access_key="a", secret_key="b"
+    )
     assert isinstance(store, S3Store)
     assert (store.bucket, store.prefix) == ("some-bucket", "")
 
 
 def test_ping_unreachable_endpoint_is_quick() -> None:
-    store = S3Store("b", endpoint_url=f"http://127.0.0.1:{free_port()}", region="us-east-1",
-                    access_key="a", secret_key="b")
+    store = S3Store(
+        "b", endpoint_url=f"http://127.0.0.1:{free_port()}", region="us-east-1", access_key="a", secret_key="b"
+    )
     t0 = time.monotonic()
     with pytest.raises(StorageUnavailable):
         store.ping()
@@ -79,11 +86,16 @@ def test_ping_blackholed_endpoint_times_out_quickly() -> None:
 
 
 def test_operations_on_unreachable_endpoint_raise_storage_unavailable() -> None:
-    store = S3Store("b", endpoint_url=f"http://127.0.0.1:{free_port()}", region="us-east-1",
-                    access_key="a", secret_key="b")
+    store = S3Store(
+        "b", endpoint_url=f"http://127.0.0.1:{free_port()}", region="us-east-1", access_key="a", secret_key="b"
+    )
     t0 = time.monotonic()
-    for op in (lambda: store.get("k"), lambda: store.put("k", b"x"), lambda: store.exists("k"),
-               lambda: store.delete("k")):
+    for op in (
+        lambda: store.get("k"),
+        lambda: store.put("k", b"x"),
+        lambda: store.exists("k"),
+        lambda: store.delete("k"),
+    ):
         with pytest.raises(StorageUnavailable):
             op()
     assert time.monotonic() - t0 < 30  # 3 attempts each, short jittered back-off

@@ -15,8 +15,19 @@ from wallet import db
 from wallet.citizens import auth, service
 from wallet.citizens.models import Citizen, CitizenSession
 from wallet.citizens.present import document_resource, qr_svg
-from wallet.citizens.schemas import (AuthOut, CitizenDocumentOut, DocumentsOut, EnrolConfirmIn, EnrolPasswordIn, EnrolPasswordOut,
-                                     EnrolStartIn, LoginIn, LogoutIn, SessionsOut, TicketOut)
+from wallet.citizens.schemas import (
+    AuthOut,
+    CitizenDocumentOut,
+    DocumentsOut,
+    EnrolConfirmIn,
+    EnrolPasswordIn,
+    EnrolPasswordOut,
+    EnrolStartIn,
+    LoginIn,
+    LogoutIn,
+    SessionsOut,
+    TicketOut,
+)
 from wallet.citizens.throttle import ENROL_LIMIT, LOGIN_ID_LIMIT, LOGIN_IP_LIMIT, login_id_key
 from wallet.documents.schemas import Problem
 from wallet.documents.service import read_original

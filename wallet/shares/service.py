@@ -101,7 +101,7 @@ def create_share(rt: Runtime, sess: Session, citizen: Citizen, document_ids: Seq
     now = utcnow()
     share = Share(id=new_id(), citizen_id=citizen.id, token_hash=token_hash(token), label=label or None,
                   allow_download=allow_download, max_views=max_views, views_used=0, created_at=now,
-                  expires_at=(now + dt.timedelta(seconds=expires_in)).replace(microsecond=0))
+                  expires_at=now + dt.timedelta(seconds=expires_in))
     sess.add(share)
     text = SealText(url=url, valid_until=share.expires_at)
     for position, doc in enumerate(docs):

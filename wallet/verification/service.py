@@ -85,15 +85,14 @@ def find_share(sess: Session, token: str) -> Share | None:
     return share
 
 
-def look(sess: Session, token: str, channel: str, *, ip: str | None, user_agent: str | None,
-         count: bool = True, share: Share | None = None) -> Look:
+def look(sess: Session, share: Share | None, channel: str, *, ip: str | None, user_agent: str | None,
+         count: bool = True) -> Look:
     """One look at a share, counted and logged. ``count=False``: a follow-up covered by an earlier view.
 
     The view is consumed by one conditional UPDATE whose WHERE clause re-checks everything that could
     have changed since the share was read (revoked, expired, views left): the row lock (PostgreSQL) or the
     write lock taken at BEGIN IMMEDIATE (SQLite) makes "one view left" give exactly one more view.
     """
-    share = share or find_share(sess, token)
     if share is None:
         return Look("unknown")
     now = utcnow()

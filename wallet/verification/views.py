@@ -76,14 +76,13 @@ def _grant_ok(share_id: str) -> bool:
     return isinstance(data, dict) and data.get("s") == share_id
 
 
-def _look(token: str, channel: str, count: bool = True, share: Any = None) -> service.Look:
+def _look(token: str, channel: str, share: Any = None) -> service.Look:
     sess = db.session()
-    share = share or service.find_share(sess, token)
-    if share is not None and channel in ("copy", "page") and _grant_ok(share.id):
-        count = False
-    result = service.look(sess, token, channel, ip=request.remote_addr, user_agent=request.user_agent.string,
-                          count=count, share=share)
-    return result
+    if share is None:
+        share = service.find_share(sess, token)
+    count = not (share is not None and channel in ("copy", "page") and _grant_ok(share.id))
+    return service.look(sess, share, channel, ip=request.remote_addr, user_agent=request.user_agent.string,
+                        count=count)
 
 
 def look_payload(look: service.Look, token: str, base: str) -> dict[str, Any]:

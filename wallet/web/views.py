@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 from apiflask import APIBlueprint
 from flask import Response, g, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime, get_locale, gettext as _
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from wallet import db
@@ -111,8 +112,8 @@ def login() -> BaseResponse:
         citizen = service.authenticate(db.session(), runtime().envelope, nid, form.get("password", "")[:1024],
                                        form.get("otp", "")[:16], throttle=runtime().settings.rate_limits,
                                        request_id=g.get("request_id"))
-    except service.InvalidCredentials as exc:
-        db.commit() if exc.commit else db.rollback()
+    except service.InvalidCredentials:
+        db.commit()  # keep the failure count and its audit event
         return _login_error(_("The national ID, password or code is wrong. Check them and try again."), 401, nid)
     except RateLimited as exc:
         db.rollback()

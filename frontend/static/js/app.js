@@ -17,7 +17,7 @@
   window.addEventListener("offline", showOnline);
   showOnline();
 
-  // --- sign-out: wipe everything this browser kept before asking the server to end the session
+  // --- sign-out: wipe everything this browser kept
   function wipe() {
     var jobs = [];
     try { window.localStorage.clear(); window.sessionStorage.clear(); } catch (e) { /* private mode */ }
@@ -34,16 +34,18 @@
     return Promise.all(jobs).catch(function () {});
   }
   Array.prototype.forEach.call(doc.querySelectorAll("form[data-logout]"), function (form) {
-    form.addEventListener("submit", function (ev) {
-      ev.preventDefault();
+    // The form posts at once: the server ends the session whatever happens next in this page, and answers
+    // with Clear-Site-Data. The local wipe runs alongside (and again on the signed-out page).
+    form.addEventListener("submit", function () {
       var button = form.querySelector("button");
-      if (button) { button.disabled = true; }
-      var done = false;
-      function go() { if (!done) { done = true; form.submit(); } }
-      wipe().then(go, go);
-      setTimeout(go, 3000);
+      if (button) { setTimeout(function () { button.disabled = true; }, 0); }
+      wipe();  // clears web storage synchronously, then caches and the worker
+      try { sessionStorage.setItem("wallet-signed-out", "1"); } catch (e) { /* private mode */ }
     });
   });
+  try {
+    if (sessionStorage.getItem("wallet-signed-out")) { sessionStorage.removeItem("wallet-signed-out"); wipe(); }
+  } catch (e) { /* private mode */ }
 
   // --- read aloud (speech synthesis in the page's language)
   Array.prototype.forEach.call(doc.querySelectorAll("[data-speak]"), function (button) {

@@ -1,0 +1,58 @@
+"""A tiny run of the benchmark harness (bench/): it proves the code runs; no timing is asserted."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:5000/healthz
+  2 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     6.12ms    2.01ms  40.00ms   90.00%
+    Req/Sec     1.31k   100.00     1.50k    70.00%
+  Latency Distribution
+     50%    5.80ms
+     75%    6.90ms
+     90%    8.10ms
+     99%   14.20ms
+  26123 requests in 10.01s, 4.10MB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:   2609.72
+Transfer/sec:    419.30KB
+"""
+
+
+def test_wrk_output_is_parsed() -> None:
+    from bench.wrk import parse
+
+    r = parse(WRK_OUTPUT)
+    assert r.rps == 2609.72
+    assert abs(r.p50 - 0.0058) < 1e-9 and abs(r.p99 - 0.0142) < 1e-9
+    assert r.requests == 26123 and r.errors == 3
+
+
+def test_issuance_section_and_report(app: Any, agencies: dict[str, Any], pki: dict[str, Any], tmp_path: Path) -> None:
+    from bench import docs, issuance
+    from bench.report import Section, render, write
+
+    specs = [{"code": code, "pkcs12": a["pkcs12"], "pkcs12_password": a["pkcs12_password"]}
+             for code, a in pki["agencies"].items()]
+    documents = docs.make_documents(specs, 5, target_bytes=40_000, seed=9, processes=1)
+    assert len(documents) == 5 and all(d.pdf.startswith(b"%PDF") for d in documents)
+    keys = {code: a["key"] for code, a in agencies.items()}
+    ca_pems = [Path(pki["agencies"][code]["ca"]).read_text() for code in keys]
+    section = issuance.run(documents, issuance.test_client_pusher(app, keys), rounds=1, clients=2,
+                           trust_roots=[pki["root"]], agency_ca_pems=ca_pems, server_cpu=None, worker_rss=None,
+                           over_http=False)
+    metrics = {row.metric: row for row in section.rows}
+    assert "documents/s (4 concurrent clients)" in metrics
+    assert metrics["ratio server CPU / raw pyHanko"].median.endswith("×")
+    assert len(section.raw["rates"]) == 1 and section.raw["ref_raw"][0] > 0
+
+    text = render([section, Section("memory", "6. Memory", skipped="not selected")], quick=True,
+                  started=dt.datetime.now(dt.timezone.utc), elapsed_s=1.0, config={"Server": "test client"})
+    out = tmp_path / "benchmarks.md"
+    write(out, text)
+    written = out.read_text()
+    assert "## 1. Issuance" in written and "ratio server CPU / raw pyHanko" in written
+    assert "Not run: not selected" in written and "cores" in written

@@ -1,0 +1,80 @@
+"""The human pages: /v/{token} (answer first, localised), /verify (upload form with CSRF), /share."""
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from share_fixtures import token_of
+
+
+def test_valid_page_answers_first_in_french_and_arabic(app: Any, holder: Any, issue: Any) -> None:
+    doc = issue()
+    share = holder.share([doc["id"]], allow_download=True).get_json()
+    anon = app.test_client()
+    fr = anon.get(f"/v/{token_of(share)}?lang=fr")
+    assert fr.status_code == 200 and fr.mimetype == "text/html"
+    html = fr.get_data(as_text=True)
+    assert '<html lang="fr" dir="ltr">' in html
+    assert 'data-result="valid"' in html and "v-ok" in html
+    assert html.index('data-result="valid"') < html.index(doc["sha256"])  # the answer comes first
+    assert "Amina Benali" in html and doc["sha256"] in html and "copy.pdf" in html
+    assert "<script" not in html and "style=" not in html  # strict CSP: nothing inline
+    ar = anon.get(f"/v/{token_of(share)}?lang=ar").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in ar
+    # the language links carry the look's grant: switching language does not use another view
+    links = re.findall(r'href="(/v/[^"]+lang=en[^"]*)"', ar)
+    assert links and "g=" in links[0]
+    listed = holder.client.get("/api/v1/me/shares").get_json()["shares"][0]
+    assert listed["views_used"] == 2
+    anon.get(links[0].replace("&amp;", "&"))
+    assert holder.client.get("/api/v1/me/shares").get_json()["shares"][0]["views_used"] == 2
+
+
+def test_red_pages(app: Any, holder: Any, issue: Any) -> None:
+    doc = issue()
+    share = holder.share([doc["id"]]).get_json()
+    holder.client.delete(f"/api/v1/me/shares/{share['id']}", headers=holder.headers)
+    anon = app.test_client()
+    html = anon.get(f"/v/{token_of(share)}?lang=en").get_data(as_text=True)
+    assert 'data-result="share_revoked"' in html and "v-bad" in html and "Amina" not in html
+    r = anon.get("/v/" + "Q" * 22)
+    assert r.status_code == 404 and 'data-result="unknown"' in r.get_data(as_text=True)
+
+
+def test_upload_form_needs_its_csrf_token(app: Any, holder: Any, issue: Any) -> None:
+    doc = issue()
+    original = holder.client.get(f"/api/v1/me/documents/{doc['id']}/file").data
+    anon = app.test_client()
+    page = anon.get("/verify?lang=en")
+    assert page.status_code == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    # without the token (or with the token but a fresh browser, i.e. no cookie): refused
+    r = anon.post("/verify", data={"file": (io.BytesIO(original), "d.pdf")}, content_type="multipart/form-data")
+    assert r.status_code == 403
+    other = app.test_client()
+    r = other.post("/verify", data={"file": (io.BytesIO(original), "d.pdf"), "csrf_token": token},
+                   content_type="multipart/form-data")
+    assert r.status_code == 403
+    r = anon.post("/verify?lang=en", data={"file": (io.BytesIO(original), "d.pdf"), "csrf_token": token},
+                  content_type="multipart/form-data")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert 'data-verdict="valid"' in html and doc["sha256"] in html
+    r = anon.post("/verify", data={"file": (io.BytesIO(b"not a pdf"), "d.pdf"), "csrf_token": token},
+                  content_type="multipart/form-data")
+    assert r.status_code == 415
+
+
+def test_share_screen(app: Any, holder: Any, issue: Any) -> None:
+    doc = issue()
+    holder.share([doc["id"]], label="Ecole")
+    r = holder.client.get(f"/share?doc={doc['id']}")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert 'id="share-form"' in html and doc["id"] in html and "share.js" in html
+    assert f'data-csrf="{holder.csrf}"' in html and "Ecole" in html and "data-revoke" in html
+    assert "<script>" not in html
+    assert app.test_client().get("/share").status_code in (302, 303)
+    other_doc = issue(holder_id="ZZ000000")
+    assert holder.client.get(f"/share?doc={other_doc['id']}").status_code == 404
