@@ -51,8 +51,24 @@ def git_commit() -> str:
         return "unknown"
 
 
+def previous_blocks(text: str) -> dict[str, tuple[list[str], str]]:
+    """Section title -> (its summary rows, its body) from an earlier docs/benchmarks.md (partial re-runs)."""
+    out: dict[str, tuple[list[str], str]] = {}
+    parts = text.split("\n## ")
+    summary = next((p for p in parts if p.startswith("Summary")), "")
+    for part in parts:
+        title, _, body = part.partition("\n")
+        if title.startswith(tuple("123456789")):
+            rows = [ln for ln in summary.splitlines() if ln.startswith(f"| {title}")]
+            out[title] = (rows, body.strip("\n"))
+    return out
+
+
 def render(sections: list[Section], *, quick: bool, started: dt.datetime, elapsed_s: float,
-           config: dict[str, str]) -> str:
+           config: dict[str, str], previous: str | None = None) -> str:
+    """``previous``: the earlier page; sections not selected in this run keep their earlier figures."""
+    kept = previous_blocks(previous) if previous else {}
+    carried = [s.title for s in sections if s.skipped and s.skipped.startswith("not selected") and s.title in kept]
     m = machine()
     lines = [
         "# Benchmarks",
@@ -67,8 +83,14 @@ def render(sections: list[Section], *, quick: bool, started: dt.datetime, elapse
     ]
     for k, v in config.items():
         lines.append(f"- **{k}:** {v}")
+    if carried:
+        lines.append(f"- **Partial run:** only the other sections were measured now; {', '.join(carried)} "
+                     "are carried over unchanged from the previous run of this page.")
     lines += ["", "## Summary", "", "| section | target | figure | status |", "|---|---|---|---|"]
     for s in sections:
+        if s.title in carried:
+            lines += kept[s.title][0]
+            continue
         if s.skipped:
             lines.append(f"| {s.title} | | not run: {s.skipped} | skipped |")
             continue
@@ -78,6 +100,9 @@ def render(sections: list[Section], *, quick: bool, started: dt.datetime, elapse
                 lines.append(f"| {s.title}: {r.metric} | {r.target} | {fig} | {_status(r.met)} |")
     for s in sections:
         lines += ["", f"## {s.title}", ""]
+        if s.title in carried:
+            lines += [kept[s.title][1]]
+            continue
         if s.skipped:
             lines += [f"Not run: {s.skipped}", ""]
         if s.rows:

@@ -89,7 +89,7 @@ def main() -> int:
     wanted = [s.strip() for s in os.environ.get("BENCH_SECTIONS", ",".join(ALL)).split(",") if s.strip()]
     output = Path(os.environ.get("BENCH_OUTPUT", ROOT / "docs" / "benchmarks.md"))
     n_docs = int(os.environ.get("BENCH_DOCS", "100" if QUICK else "1000"))
-    rounds = int(os.environ.get("BENCH_ROUNDS", "2" if QUICK else "3"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "2"))
     runs = int(os.environ.get("BENCH_RUNS", "1" if QUICK else "3"))
     duration = float(os.environ.get("BENCH_WRK_SECONDS", "5" if QUICK else "10"))
     sizes = [10_000, 100_000] if QUICK else [10_000, 1_000_000]
@@ -97,6 +97,7 @@ def main() -> int:
         sizes = [int(x) for x in os.environ["BENCH_SCALE"].split(",")]
     n_shares = int(os.environ.get("BENCH_SHARES", "10" if QUICK else "30"))
     lh_runs = int(os.environ.get("BENCH_LH_RUNS", "1" if QUICK else "3"))
+    scale_runs = int(os.environ.get("BENCH_SCALE_RUNS", "1" if QUICK else "2"))
 
     results: dict[str, Section] = {}
     config = {"Server": "gunicorn, `config/gunicorn.conf.py` (gthread, WEB_CONCURRENCY=2, 4 threads), "
@@ -104,10 +105,12 @@ def main() -> int:
                         "dropped by the run), local blob store in a temp dir, demo PKI generated for the run",
               "Load generator": "wrk on loopback (shares the 2 cores with the server and PostgreSQL)"}
 
+    previous = output.read_text() if output.exists() and set(wanted) != set(ALL) else None
+
     def flush() -> None:
         sections = [results.get(k) or Section(k, TITLES[k], skipped="not selected (BENCH_SECTIONS)") for k in ORDER]
         write(output, render(sections, quick=QUICK, started=started, elapsed_s=time.monotonic() - t_start,
-                             config=config))
+                             config=config, previous=previous))
 
     def section(key: str, fn: Callable[[], Section | None], needs: str | None = None) -> None:
         if key not in wanted:
@@ -244,7 +247,7 @@ def main() -> int:
         def scale() -> Section:
             from bench import scale as sc
 
-            return sc.run(env.base_url, env.pg_dsn(), citizen["national_id"], sizes, runs=runs, duration=duration,
+            return sc.run(env.base_url, env.pg_dsn(), citizen["national_id"], sizes, runs=scale_runs, duration=duration,
                           log=log)
 
         section("scale", scale, wrk_missing or (None if have_verify else "the verification endpoints do not exist yet")

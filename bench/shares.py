@@ -112,8 +112,19 @@ def run(base_url: str, cs: CitizenSession, doc_id: str, original_pdf: bytes, set
     elif wrk.available():
         single = [wrk.run(base_url, [copy_path], threads=1, connections=1, duration=wrk_duration) for _ in range(3)]
         s1 = wrk.summarize(single)
-        sec.add("cached copy download, one client (wrk -t1 -c1)", fmt_ms(s1["p50"]), fmt_ms(s1["p99"]),
+        sec.add("cached copy download `/v/{token}/copy.pdf` (counts a view), one client (wrk -t1 -c1)",
+                fmt_ms(s1["p50"]), fmt_ms(s1["p99"]),
                 target="p50 ≤ 10 ms", met=s1["p50"] <= COPY_P50_TARGET and not s1["errors"])
+        # what the verification page links to: the copy under the look's download grant (not a new view)
+        look = requests.get(f"{base_url}/api/v1/verify/{token}", timeout=60).json()
+        link = next((d.get("download_url") for d in look.get("documents", []) if d.get("download_url")), None)
+        if link:
+            granted = link[len(base_url):] if link.startswith(base_url) else link
+            g = wrk.summarize([wrk.run(base_url, [granted], threads=1, connections=1, duration=wrk_duration)
+                               for _ in range(3)])
+            sec.add("cached copy download via the page's link (download grant: no new view), one client",
+                    fmt_ms(g["p50"]), fmt_ms(g["p99"]), target="p50 ≤ 10 ms",
+                    met=g["p50"] <= COPY_P50_TARGET and not g["errors"])
         loaded = wrk.summarize([wrk.run(base_url, [copy_path], duration=wrk_duration)])
         sec.add("cached copy download under load (wrk -t2 -c16)", fmt_ms(loaded["p50"]), fmt_ms(loaded["p99"]))
         sec.add("cached copy download under load, req/s", f"{loaded['rps']:.0f}/s")

@@ -89,6 +89,9 @@ def test_token_redaction() -> None:
                             None)
     RedactTokens().filter(rec)
     assert "secret" not in rec.getMessage()
+    rec = logging.LogRecord("wallet", logging.INFO, __file__, 1, "looked at /v/%s from %s", ("tok123", "1.2.3.4"), None)
+    RedactTokens().filter(rec)
+    assert rec.getMessage() == "looked at /v/[redacted] from 1.2.3.4"
 
 
 def _run_cli(app: Any, *args: str) -> Any:

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
-import json
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pyotp
 import pytest
@@ -88,8 +86,18 @@ def token_of(share: dict[str, Any]) -> str:
 
 
 def later(**kw: Any) -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc) + dt.timedelta(**kw)
+    return dt.datetime.now(dt.UTC) + dt.timedelta(**kw)
 
 
-__all__ = ["Citizen", "HOLDER", "OTHER", "enrol_and_login", "holder", "other", "issue", "revoke", "token_of",
-           "later", "io", "json", "uuid"]
+__all__ = [
+    "HOLDER",
+    "OTHER",
+    "Citizen",
+    "enrol_and_login",
+    "holder",
+    "issue",
+    "later",
+    "other",
+    "revoke",
+    "token_of",
+]

@@ -96,7 +96,7 @@ def test_default_lifetime_is_ten_minutes(holder: Any, issue: Any) -> None:
     r = holder.client.post("/api/v1/me/shares", json={"document_ids": [doc["id"]]}, headers=holder.headers)
     assert r.status_code == 201
     expires = dt.datetime.fromisoformat(r.get_json()["expires_at"])
-    left = (expires - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    left = (expires - dt.datetime.now(dt.UTC)).total_seconds()
     assert 590 <= left <= 601
     assert r.get_json()["allow_download"] is False
 
@@ -123,11 +123,13 @@ def test_share_creation_needs_csrf_and_a_session(app: Any, holder: Any, issue: A
     assert holder.client.get("/api/v1/me/shares").get_json()["shares"] == []
 
 
-def test_revoked_document_cannot_be_shared(holder: Any, issue: Any, revoke: Any) -> None:
+def test_sharing_a_revoked_document_tells_the_truth(app: Any, holder: Any, issue: Any, revoke: Any) -> None:
     doc = issue()
     revoke(doc["id"])
     r = holder.share([doc["id"]])
-    assert r.status_code == 409 and r.get_json()["code"] == "document_revoked"
+    assert r.status_code == 201 and r.get_json()["documents"][0]["status"] == "revoked"
+    body = app.test_client().get(f"/api/v1/verify/{token_of(r.get_json())}").get_json()
+    assert body["result"] == "document_revoked"
 
 
 def test_activity_lists_every_look_newest_first(app: Any, holder: Any, issue: Any) -> None:
@@ -151,3 +153,16 @@ def test_activity_lists_every_look_newest_first(app: Any, holder: Any, issue: An
     assert all(e["share_id"] == share["id"] and e["share_label"] == "Employer" for e in events)
     listed = holder.client.get("/api/v1/me/shares").get_json()["shares"][0]
     assert listed["views_used"] == 3
+
+
+@pytest.mark.filterwarnings("ignore:.*CitizenDocumentOut.*:UserWarning")
+def test_openapi_documents_the_share_and_verification_api(client: Any) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    paths = spec["paths"]
+    assert set(paths["/api/v1/me/shares"]) == {"get", "post"}
+    assert "201" in paths["/api/v1/me/shares"]["post"]["responses"]
+    assert "delete" in paths["/api/v1/me/shares/{share_id}"]
+    assert "get" in paths["/api/v1/me/activity"]
+    assert "404" in paths["/api/v1/verify/{token}"]["get"]["responses"]
+    assert {"413", "415"} <= set(paths["/api/v1/verify"]["post"]["responses"])
+    assert not any(p.startswith("/v/") or p in ("/share", "/verify") for p in paths)  # pages stay out

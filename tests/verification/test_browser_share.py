@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pyotp
 import pytest
@@ -69,6 +70,13 @@ def test_share_open_revoke(app: Any, issue: Any, citizen_secret: str, live: str,
             assert page.locator("#share-qr svg").count() == 1
             box = page.locator("#share-qr svg").bounding_box()
             assert box and box["width"] >= 250  # large, on a 412 px wide phone
+            shot = tmp_path / "qr.png"
+            page.locator("#share-qr").screenshot(path=str(shot))
+            import zxingcpp
+            from PIL import Image
+
+            with Image.open(shot) as img:
+                assert [b.text for b in zxingcpp.read_barcodes(img)] == [url]
             page.wait_for_function("document.getElementById('share-countdown').textContent.includes(':')")
             page.screenshot(path=str(tmp_path / "holder.png"))
             page.click("#share-counter")

@@ -45,12 +45,12 @@ def test_share_expired_by_the_server_clock(app: Any, holder: Any, issue: Any) ->
 
 
 def test_document_expired(app: Any, holder: Any, issue: Any) -> None:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     doc = issue(issued_at=(now - dt.timedelta(days=80)).isoformat(timespec="seconds"),
                 expires_at=(now + dt.timedelta(hours=1)).isoformat(timespec="seconds"))
     share = holder.share([doc["id"]], expires_in=86400).get_json()
     with time_machine.travel(later(hours=2), tick=False):
-        status, body = look(app.test_client(), token_of(share))
+        body = look(app.test_client(), token_of(share))[1]
     assert body["result"] == "document_expired"
     assert body["documents"][0]["status"] == "expired" and "holder_name" not in body["documents"][0]
 
@@ -70,7 +70,7 @@ def test_revoked_by_the_agency_turns_every_share(app: Any, holder: Any, issue: A
     assert look(anon, token_of(shares[0]))[1]["result"] == "valid"  # uses up its only view
     revoke(doc["id"], "erreur materielle")
     for share in shares:
-        status, body = look(anon, token_of(share))
+        body = look(anon, token_of(share))[1]
         assert body["result"] == "document_revoked"  # also for the exhausted one: the clerk must know
         d = body["documents"][0]
         assert d["status"] == "revoked" and d["revoked_at"] and d["revocation_reason"] == "erreur materielle"
@@ -92,7 +92,7 @@ def test_views_exhausted_and_not_counted_when_not_valid(app: Any, holder: Any, i
     anon = app.test_client()
     assert [look(anon, token_of(share))[1]["result"] for _ in range(4)] == ["valid", "valid", "views_exhausted",
                                                                         "views_exhausted"]
-    status, body = look(anon, token_of(share))
+    body = look(anon, token_of(share))[1]
     assert body["documents"] == [] and body["share"]["views_left"] == 0
     listed = holder.client.get("/api/v1/me/shares").get_json()["shares"][0]
     assert listed["views_used"] == 2 and listed["status"] == "exhausted"

@@ -58,6 +58,10 @@ class DocumentsOut(Schema):
     documents = fields.List(fields.Nested(CitizenDocumentOut))
 
 
+class CitizenDocumentDetailOut(CitizenDocumentOut):
+    """One document (a distinct class: apispec refuses a schema registered both nested and top-level)."""
+
+
 class EnrolStartIn(Schema):
     national_id = fields.String(required=True, validate=validators.Length(min=1, max=64))
     code = fields.String(required=True, validate=validators.Length(min=1, max=64),

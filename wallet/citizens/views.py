@@ -17,7 +17,7 @@ from wallet.citizens.models import Citizen, CitizenSession
 from wallet.citizens.present import document_resource, qr_svg
 from wallet.citizens.schemas import (
     AuthOut,
-    CitizenDocumentOut,
+    CitizenDocumentDetailOut,
     DocumentsOut,
     EnrolConfirmIn,
     EnrolPasswordIn,
@@ -140,7 +140,7 @@ def my_documents() -> Any:
 @bp.get("/me/documents/<doc_id>")
 @access("citizen")
 @auth.citizen_required(api=True)
-@bp.output(CitizenDocumentOut)
+@bp.output(CitizenDocumentDetailOut)
 @bp.doc(summary="One of the citizen's documents (anyone else's: 404)", responses={
     401: PROBLEMS[401], 404: PROBLEMS[404]})
 def my_document(doc_id: str) -> Any:

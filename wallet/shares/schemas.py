@@ -75,3 +75,7 @@ class ViewOut(Schema):
 
 class ActivityOut(Schema):
     events = fields.List(fields.Nested(ViewOut))
+
+
+class RevokedShareOut(ShareOut):
+    """The share after revocation (its own name in the OpenAPI document)."""

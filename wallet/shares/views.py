@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint
-from flask import Blueprint, Response, g, json, render_template, request
+from flask import Response, g, json, render_template, request
 from flask_babel import get_locale
 
 from wallet import db
@@ -17,10 +17,10 @@ from wallet.documents.schemas import Problem
 from wallet.extensions import limiter, runtime
 from wallet.security import access
 from wallet.shares import service
-from wallet.shares.schemas import ActivityOut, CreatedShareOut, ShareIn, ShareOut, SharesOut
+from wallet.shares.schemas import ActivityOut, CreatedShareOut, RevokedShareOut, ShareIn, SharesOut
 
 bp = APIBlueprint("shares_api", __name__, url_prefix="/api/v1", tag="Shares")
-web = Blueprint("shares_web", __name__)
+web = APIBlueprint("shares_web", __name__, enable_openapi=False)
 blueprints = [bp, web]
 
 CREATE_LIMIT = "30/minute"
@@ -28,7 +28,7 @@ PROBLEMS = {k: {"description": v, "content": {"application/problem+json": {"sche
     400: "Invalid request (no document, lifetime out of 60 s .. 30 days, bad view limit)",
     401: "Not signed in", 403: "Cross-site request or missing CSRF token (csrf_failed)",
     404: "No such document or share (also: another citizen's)",
-    409: "A document is revoked or expired and cannot be shared", 429: "Too many requests"}.items()}
+    429: "Too many requests"}.items()}
 
 
 def lang() -> str:
@@ -50,7 +50,7 @@ def _citizen() -> Any:
         description="The sealed copy (original + the platform's timestamped PAdES seal with the QR code) is made "
                     "once, here. The token is returned once and never stored in clear.",
         responses={201: {"description": "Created", "content": {"application/json": {"schema": CreatedShareOut}}},
-                   **{k: v for k, v in PROBLEMS.items() if k in (400, 401, 403, 404, 409, 429)}})
+                   **{k: v for k, v in PROBLEMS.items() if k in (400, 401, 403, 404, 429)}})
 def create_share(body: dict[str, Any]) -> Response:
     created = service.create_share(runtime(), db.session(), _citizen(), body["document_ids"],
                                     expires_in=body["expires_in"], max_views=body["max_views"],
@@ -79,7 +79,7 @@ def list_shares() -> Any:
 @bp.delete("/me/shares/<share_id>")
 @access("citizen")
 @auth.citizen_required(api=True)
-@bp.output(ShareOut)
+@bp.output(RevokedShareOut)
 @bp.doc(summary="Revoke a share at once (another citizen's: 404)",
         responses={k: v for k, v in PROBLEMS.items() if k in (401, 403, 404)})
 def revoke_share(share_id: str) -> Any:

@@ -141,7 +141,7 @@ _BROWSERS = (
     ("Safari", re.compile(r"Version/[\d.]+.*Safari/")),
     ("curl", re.compile(r"^curl/")),
     ("python-requests", re.compile(r"^python-requests/")),
-    ("Python", re.compile(r"^Python|python-httpx|aiohttp", re.I)),
+    ("Python", re.compile(r"^Python|python-httpx|aiohttp", re.IGNORECASE)),
     ("Werkzeug", re.compile(r"^Werkzeug/")),
 )
 
@@ -270,7 +270,7 @@ def _roles(sess: Session, rt: Runtime) -> tuple[dict[str, str], str | None]:
     agencies = {c.sha256: c.agency.code if hasattr(c, "agency") else "" for c in rows}
     seal_fp = None
     try:
-        seal_fp = rt.sealer._custody.certificate.sha256.hex()  # noqa: SLF001 - the custody is ours
+        seal_fp = rt.sealer._custody.certificate.sha256.hex()
     except Exception:  # noqa: BLE001 - a verifier without a seal key still reports signatures
         seal_fp = None
     return agencies, seal_fp

@@ -11,7 +11,7 @@ import secrets
 from typing import Any
 
 from apiflask import APIBlueprint
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Response, render_template, request, url_for
 from flask_babel import get_locale
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -26,7 +26,7 @@ from wallet.verification import service
 from wallet.verification.schemas import LookOut, UploadForm, UploadReportOut
 
 api = APIBlueprint("verification_api", __name__, url_prefix="/api/v1", tag="Verification")
-web = Blueprint("verification_web", __name__)
+web = APIBlueprint("verification_web", __name__, enable_openapi=False)
 blueprints = [api, web]
 
 LOOK_LIMIT = "60/minute"
