@@ -151,8 +151,10 @@ def main() -> int:
 
         from bench import docs as bench_docs
 
-        log(f"generating and signing {n_docs} documents (not timed)")
-        documents = bench_docs.make_documents(agencies, n_docs, seed=1)
+        documents = []
+        if "issuance" in wanted:
+            log(f"generating and signing {n_docs} documents (not timed)")
+            documents = bench_docs.make_documents(agencies, n_docs, seed=1)
         own_docs = bench_docs.make_documents(agencies, 3, seed=2, holder_id=citizen["national_id"], prefix="OWN",
                                              processes=1)
         env.start_server()

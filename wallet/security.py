@@ -7,6 +7,7 @@ import secrets
 from typing import Any, Callable, TypeVar
 
 from flask import Flask, Response, g, request
+from werkzeug.routing import BaseConverter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,6 +59,13 @@ def check_access_rules(app: Flask) -> None:
             missing.append(endpoint)
     if missing:
         raise RuntimeError("views without an access rule: " + ", ".join(sorted(missing)))
+
+
+class AnyTokenConverter(BaseConverter):
+    """A path segment of any characters, control characters included: an altered share link must get the
+    same "unknown" answer as any other, not the router's 404."""
+
+    regex = "[^/]+"
 
 
 def init_request_security(app: Flask) -> None:
