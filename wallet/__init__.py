@@ -29,9 +29,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> APIFlask:
         static_url_path="/static",
         instance_path=str(settings.instance_path),
     )
-    from wallet.security import AnyTokenConverter
+    from wallet.security import AnyPathConverter
 
-    app.url_map.converters["anytoken"] = AnyTokenConverter  # before any route uses it
+    app.url_map.converters["anypath"] = AnyPathConverter  # before any route uses it
     configure(app, settings)
     register_extensions(app, settings)
     register_blueprints(app)

@@ -7,7 +7,7 @@ import secrets
 from typing import Any, Callable, TypeVar
 
 from flask import Flask, Response, g, request
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import PathConverter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,11 +61,11 @@ def check_access_rules(app: Flask) -> None:
         raise RuntimeError("views without an access rule: " + ", ".join(sorted(missing)))
 
 
-class AnyTokenConverter(BaseConverter):
-    """A path segment of any characters, control characters included: an altered share link must get the
-    same "unknown" answer as any other, not the router's 404."""
+class AnyPathConverter(PathConverter):
+    """Like ``path``, but newlines and other control characters match too: an altered share link must get
+    the same "unknown" answer as any other, not the router's 404."""
 
-    regex = "[^/]+"
+    regex = "(?s:[^/].*?)"
 
 
 def init_request_security(app: Flask) -> None:

@@ -107,7 +107,7 @@ def look_payload(look: service.Look, token: str, base: str) -> dict[str, Any]:
 
 # -- the QR link ----------------------------------------------------------------------------------------
 
-@api.get("/verify/<anytoken:token>")
+@api.get("/verify/<anypath:token>")
 @access("public")
 @look_limit()
 @api.output(LookOut, description="valid, or why not")
@@ -121,7 +121,7 @@ def verify_token(token: str) -> Any:
     return payload, (404 if look.result == "unknown" else 200)
 
 
-@web.get("/v/<anytoken:token>")
+@web.get("/v/<token>")
 @access("public")
 @look_limit()
 def verify_page(token: str) -> Response:
@@ -158,7 +158,7 @@ def _download(token: str, kind: str) -> Response:
     return resp
 
 
-@web.get("/v/<anytoken:token>/copy.pdf")
+@web.get("/v/<token>/copy.pdf")
 @access("public")
 @look_limit()
 def copy_pdf(token: str) -> Response:
@@ -166,7 +166,7 @@ def copy_pdf(token: str) -> Response:
     return _download(token, "copy")
 
 
-@web.get("/v/<anytoken:token>/original.pdf")
+@web.get("/v/<token>/original.pdf")
 @access("public")
 @look_limit()
 def original_pdf(token: str) -> Response:
