@@ -257,3 +257,16 @@ def test_sign_out_everywhere_form(app: Any, alice: Person, login: Any) -> None:
     assert r.status_code == 303
     assert other.get("/api/v1/me/documents").status_code == 401
     assert api(c, "GET", "/api/v1/me/documents").status_code == 401
+
+
+def test_current_documents_listed_before_withdrawn_ones(client: Any, push: Any, signed_pdf: Any, agencies: Any,
+                                                       alice: Person, login: Any) -> None:
+    ten_days_ago = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=10)).isoformat(timespec="seconds")
+    older = push(signed_pdf("MJ"), holder_id=alice.national_id, issued_at=ten_days_ago).json["id"]
+    newer = push(signed_pdf("MJ"), holder_id=alice.national_id).json["id"]
+    revoked = client.post(f"/api/v1/documents/{newer}/revoke", json={"reason": "error"},
+                          headers={"Authorization": f"Bearer {agencies['MJ']['key']}"})
+    assert revoked.status_code == 200
+    assert login(alice).status_code == 200
+    listed = client.get("/api/v1/me/documents").json["documents"]
+    assert [(d["id"], d["status"]) for d in listed] == [(older, "valid"), (newer, "revoked")]

@@ -28,6 +28,7 @@ from wallet.citizens.models import Citizen, CitizenSession
 from wallet.crypto import DecryptionError, Envelope
 from wallet.db import utcnow
 from wallet.documents.models import Document
+from wallet.documents.service import effective_status
 from wallet.errors import BadRequest, NotFound, RateLimited, Unauthorized, WalletError
 
 hasher = PasswordHasher()  # argon2id with the library's recommended parameters
@@ -373,9 +374,15 @@ def create_enrolled_citizen(sess: Session, envelope: Envelope, national_id: str,
 # the citizen's documents (by national ID: documents pushed before enrolment appear too)
 # ------------------------------------------------------------------------------------------------
 
+# current documents first (what a citizen comes to show), then those that expired or were withdrawn
+STATUS_ORDER = {"valid": 0, "expiring": 0, "expired": 1, "replaced": 2, "revoked": 2}
+
+
 def documents_for(sess: Session, citizen: Citizen) -> list[Document]:
-    return list(sess.execute(select(Document).where(Document.holder_id == citizen.national_id)
-                             .order_by(Document.issued_at.desc(), Document.created_at.desc())).scalars())
+    docs = sess.execute(select(Document).where(Document.holder_id == citizen.national_id)
+                        .order_by(Document.issued_at.desc(), Document.created_at.desc())).scalars().all()
+    now = utcnow()
+    return sorted(docs, key=lambda d: STATUS_ORDER.get(effective_status(d, now), 3))  # stable: newest first within
 
 
 def document_for(sess: Session, citizen: Citizen, doc_id: str) -> Document:
