@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from signing import ValidationReport, validate_pdf
 from wallet.agencies.models import AgencyCertificate
@@ -79,7 +80,10 @@ def _blocking(share: Share, now: dt.datetime, *, views: bool = True) -> str | No
 def find_share(sess: Session, token: str) -> Share | None:
     """The share of ``token`` or None; the same single indexed query whatever the token looks like."""
     digest = lookup_hash(token)
-    share = sess.execute(select(Share).where(Share.token_hash == digest)).scalar_one_or_none()
+    # one round trip: the share, its items with their documents and issuers (joined eagerly)
+    share = sess.execute(select(Share).where(Share.token_hash == digest)
+                         .options(joinedload(Share.items).joinedload(ShareItem.document))).unique() \
+        .scalar_one_or_none()
     if share is None or not well_formed(token) or not same_hash(share.token_hash, digest):
         return None
     return share
@@ -104,16 +108,22 @@ def look(sess: Session, share: Share | None, channel: str, *, ip: str | None, us
                 .values(views_used=Share.views_used + 1)
                 .execution_options(synchronize_session=False))
         rowcount = sess.execute(stmt).rowcount  # type: ignore[attr-defined]
-        sess.refresh(share, ["views_used", "revoked_at", "expires_at", "max_views"])
-        result = "valid" if rowcount == 1 else (_blocking(share, now) or "views_exhausted")
+        if rowcount == 1:
+            result = "valid"
+            set_committed_value(share, "views_used", share.views_used + 1)  # what the UPDATE wrote
+        else:  # something changed since the share was read: reload what decides the answer
+            sess.refresh(share, ["views_used", "revoked_at", "expires_at", "max_views"])
+            result = _blocking(share, now) or "views_exhausted"
     elif result is None:
         result = "valid"
     view = ShareView(id=new_id(), share_id=share.id, citizen_id=share.citizen_id, at=now, channel=channel,
                      result=result, ip_prefix=truncate_ip(ip), browser=browser_family(user_agent))
     sess.add(view)
     sess.flush()
-    holder = sess.get(Citizen, share.citizen_id)
-    return Look(result, share, list(share.items), holder.name if holder else None, view.id)
+    holder_name = None
+    if result in ("valid", "document_revoked", "document_expired"):  # only then are documents shown
+        holder_name = sess.execute(select(Citizen.name).where(Citizen.id == share.citizen_id)).scalar_one_or_none()
+    return Look(result, share, list(share.items), holder_name, view.id)
 
 
 # -- what the holder sees of a verifier ---------------------------------------------------
