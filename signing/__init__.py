@@ -5,7 +5,11 @@ validation of submitted PDFs (:func:`validate_pdf`, :func:`decide_issuance`),
 trust anchors (:class:`TrustStore`) and the demo PKI generator.
 """
 
-from .demo_pki import generate_demo_pki, load_demo_pki
+from . import speedups
+
+speedups.install()  # an equivalent, faster hex-string reader for pyHanko's parser (see speedups.py)
+
+from .demo_pki import generate_demo_pki, load_demo_pki  # noqa: E402
 from .errors import SigningLibraryError, TrustStoreError
 from .keys import KeyCustody, KeyCustodyError, Pkcs11Custody, Pkcs12Custody
 from .seal import Sealer, SealingError, SealText
