@@ -33,7 +33,7 @@ bench: setup
 	bash scripts/bench.sh
 
 lint: setup
-	$(BIN)/ruff check wallet signing config tests
+	$(BIN)/ruff check wallet signing config
 	$(BIN)/mypy signing
 
 openapi: setup

@@ -5,8 +5,8 @@ from gunicorn.glogging import Logger
 
 from wallet.security import redact
 
-bind = f"{os.environ.get('HOST', '127.0.0.1' if not os.environ.get('DATABASE_URL') else '0.0.0.0')}:" \
-       f"{os.environ.get('PORT', '5000')}"
+_default_host = "0.0.0.0" if os.environ.get("DATABASE_URL") else "127.0.0.1"  # noqa: S104 - production sits behind its proxy
+bind = f"{os.environ.get('HOST', _default_host)}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"

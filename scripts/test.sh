@@ -5,6 +5,10 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 export PYTHONDONTWRITEBYTECODE=1
 
+echo "== lint (ruff on the code, mypy on signing/)"
+$BIN/ruff check wallet signing config || exit 1
+$BIN/mypy signing || exit 1
+
 # PostgreSQL: the machine's server (tests create their own databases)
 if ! $BIN/python -c "import psycopg; psycopg.connect('host=127.0.0.1 user=postgres dbname=postgres', connect_timeout=3).close()" 2>/dev/null; then
   echo "PostgreSQL is not reachable on 127.0.0.1:5432 (.ci/run starts it)"; exit 1

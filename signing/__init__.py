@@ -6,10 +6,7 @@ trust anchors (:class:`TrustStore`) and the demo PKI generator.
 """
 
 from . import speedups
-
-speedups.install()  # an equivalent, faster hex-string reader for pyHanko's parser (see speedups.py)
-
-from .demo_pki import generate_demo_pki, load_demo_pki  # noqa: E402
+from .demo_pki import generate_demo_pki, load_demo_pki
 from .errors import SigningLibraryError, TrustStoreError
 from .keys import KeyCustody, KeyCustodyError, Pkcs11Custody, Pkcs12Custody
 from .seal import Sealer, SealingError, SealText
@@ -27,7 +24,12 @@ from .validation import (
     validate_pdf,
 )
 
+speedups.install()  # an equivalent, faster hex-string reader for pyHanko's parser (see speedups.py)
+
 __all__ = [
+    "WALLET_DIFF_POLICY",
+    "CertInfo",
+    "IssuanceDecision",
     "KeyCustody",
     "KeyCustodyError",
     "Pkcs11Custody",
@@ -35,11 +37,6 @@ __all__ = [
     "SealText",
     "Sealer",
     "SealingError",
-    "http_timestamper",
-    "in_process_timestamper",
-    "WALLET_DIFF_POLICY",
-    "CertInfo",
-    "IssuanceDecision",
     "SignatureReport",
     "SigningLibraryError",
     "TimestampInfo",
@@ -49,6 +46,8 @@ __all__ = [
     "async_validate_pdf",
     "decide_issuance",
     "generate_demo_pki",
+    "http_timestamper",
+    "in_process_timestamper",
     "load_demo_pki",
     "validate_pdf",
 ]

@@ -125,4 +125,4 @@ def register_commands(app: APIFlask) -> None:
     register(app)
 
 
-__all__ = ["create_app", "Response"]
+__all__ = ["Response", "create_app"]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -48,7 +49,7 @@ class AuditHead(Base):
 
 def _digest(prev_hash: str, seq: int, at: dt.datetime, actor: str, action: str, target: str | None,
             outcome: str, request_id: str | None, details: dict[str, Any]) -> str:
-    body = json.dumps([prev_hash, seq, at.astimezone(dt.timezone.utc).isoformat(timespec="microseconds"), actor,
+    body = json.dumps([prev_hash, seq, at.astimezone(dt.UTC).isoformat(timespec="microseconds"), actor,
                        action, target, outcome, request_id, details], sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False, default=str)
     return hashlib.sha256(body.encode()).hexdigest()

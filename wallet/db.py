@@ -1,19 +1,23 @@
 """Database plumbing: the declarative base, reusable column types, and one transaction per request.
 
-Services ``flush()``; the request commits once (``commit_request``). Side effects outside the database
+Services ``flush()``; the request commits once (``commit``). Side effects outside the database
 (blobs) register a compensation with ``on_rollback`` so a failed commit leaves nothing behind.
 """
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
-from typing import Annotated, Any, Callable
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar
 
 from flask import g, has_app_context
 from sqlalchemy import JSON, DateTime, MetaData, String, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger("wallet.db")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -25,7 +29,7 @@ NAMING = {
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def new_id() -> str:
@@ -43,14 +47,14 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime")
-        return value.astimezone(dt.timezone.utc)
+        return value.astimezone(dt.UTC)
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 # reusable annotated column types
@@ -61,7 +65,7 @@ json_doc = Annotated[dict[str, Any], mapped_column(JSON, default=dict)]
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dt.datetime: UTCDateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime()}
 
 
 def make_engine(url: str) -> Engine:
@@ -140,8 +144,8 @@ def rollback() -> None:
         for cb in reversed(callbacks):
             try:
                 cb()
-            except Exception:  # noqa: BLE001 - compensation is best effort, logged by the caller
-                pass
+            except Exception:  # noqa: BLE001 - compensation is best effort; say so and go on
+                log.warning("rollback compensation %r failed", cb, exc_info=True)
 
 
 def close() -> None:

@@ -45,10 +45,10 @@ class Runtime:
         self.store: BlobStore = open_store(settings.storage_url, **options)
         self.envelope = Envelope(settings.master_key)
         self._lock = threading.Lock()
-        self._trust: "TrustStore | None" = None
+        self._trust: TrustStore | None = None
         self._trust_key: tuple[Any, ...] | None = None
 
-    def trust(self, extra_intermediates: tuple[str, ...] = ()) -> "TrustStore":
+    def trust(self, extra_intermediates: tuple[str, ...] = ()) -> TrustStore:
         """Trust anchors (configured roots) + registered agency CAs as intermediates; rebuilt when those change."""
         from signing.trust import TrustStore, load_certificates
 

@@ -1,10 +1,23 @@
 """Every table, imported in dependency order (Alembic and the tests use this module)."""
-from wallet.db import Base
 from wallet.agencies.models import Agency, AgencyCertificate, ApiKey
-from wallet.documents.models import Document
-from wallet.citizens.models import Citizen, CitizenSession, Invite
-from wallet.shares.models import Share, ShareItem, ShareView
 from wallet.audit import AuditEvent, AuditHead
+from wallet.citizens.models import Citizen, CitizenSession, Invite
+from wallet.db import Base
+from wallet.documents.models import Document
+from wallet.shares.models import Share, ShareItem, ShareView
 
-__all__ = ["Base", "Agency", "AgencyCertificate", "ApiKey", "Document", "Citizen", "CitizenSession", "Invite",
-           "Share", "ShareItem", "ShareView", "AuditEvent", "AuditHead"]
+__all__ = [
+           "Agency",
+           "AgencyCertificate",
+           "ApiKey",
+           "AuditEvent",
+           "AuditHead",
+           "Base",
+           "Citizen",
+           "CitizenSession",
+           "Document",
+           "Invite",
+           "Share",
+           "ShareItem",
+           "ShareView",
+]

@@ -31,11 +31,11 @@ def readyz() -> Any:
     try:
         db.session().execute(text("SELECT 1"))
         checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise Unavailable("database unreachable", code="not_ready") from exc
     try:
         runtime().store.ping()
         checks["storage"] = "ok"
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise Unavailable("blob store unreachable", code="not_ready") from exc
     return {"status": "ready", "checks": checks}

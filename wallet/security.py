@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, Response, g, request
 from werkzeug.routing import PathConverter

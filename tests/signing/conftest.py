@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from signing_support import belongs_to, ca_fingerprint  # noqa: F401 - used by fixtures below
 from pdfgen import base_pdf, load_signer, offline_validation_context, signed
 
 from signing.trust import TrustStore
@@ -62,24 +63,6 @@ def signed_by_level(demo_pki: dict[str, Any], mj_signer: Any, timestamper: Any, 
 @pytest.fixture(scope="session")
 def signed_bb(signed_by_level: dict[str, bytes]) -> bytes:
     return signed_by_level["B-B"]
-
-
-def ca_fingerprint(demo_pki: dict[str, Any], code: str) -> str:
-    from pathlib import Path
-
-    from signing.trust import load_certificates
-
-    return load_certificates(Path(demo_pki["agencies"][code]["ca"]).read_bytes())[0].sha256.hex()
-
-
-def belongs_to(demo_pki: dict[str, Any], code: str) -> Callable[[Any], bool]:
-    """What the wallet does: the validated chain must go through the agency's registered CA."""
-    ca = ca_fingerprint(demo_pki, code)
-
-    def check(sig: Any) -> bool:
-        return ca in sig.chain_sha256[1:]
-
-    return check
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pdfgen as g
 import pytest
-from conftest import ca_fingerprint
+from signing_support import ca_fingerprint
 
 from signing.validation import SignatureReport, ValidationReport, validate_pdf
 

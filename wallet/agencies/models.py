@@ -19,7 +19,7 @@ class Agency(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[timestamp]
 
-    certificates: Mapped[list["AgencyCertificate"]] = relationship(back_populates="agency", lazy="select")  # loaded only when signatures are matched
+    certificates: Mapped[list[AgencyCertificate]] = relationship(back_populates="agency", lazy="select")  # loaded only when signatures are matched
 
     def display_name(self, lang: str) -> str:
         return self.names.get(lang) or self.name

@@ -915,7 +915,7 @@ class _Writer:
             offsets.append(len(out))
             out += f"{num} 0 obj\n".encode("ascii") + body + b"\nendobj\n"
         xref_at = len(out)
-        doc_id = hashlib.md5(bytes(out)).hexdigest().upper()
+        doc_id = hashlib.md5(bytes(out), usedforsecurity=False).hexdigest().upper()  # the PDF /ID, not security
         out += f"xref\n0 {len(self.objects) + 1}\n0000000000 65535 f \n".encode("ascii")
         out += b"".join(f"{o:010d} 00000 n \n".encode("ascii") for o in offsets)
         out += (f"trailer\n<< /Size {len(self.objects) + 1} /Root {root} 0 R /Info {info} 0 R "
@@ -956,7 +956,7 @@ def make_document_pdf(*, agency_code: str, agency_name: str, agency_name_ar: str
     in the bottom :data:`FREE_BOTTOM` points (the sealing stamp goes there).
     """
     if body_lines_fr is None:
-        body_lines_fr = demo_body(doc_type, holder_name, random.Random(reference))
+        body_lines_fr = demo_body(doc_type, holder_name, random.Random(reference))  # noqa: S311 - demo content
     c = _Canvas()
     y = _letterhead(c, agency_name, agency_name_ar)
 

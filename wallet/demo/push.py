@@ -9,8 +9,9 @@ import io
 import json
 import random
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import requests
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -29,7 +30,7 @@ class AgencyClient:
     session: requests.Session
 
     @classmethod
-    def from_demo(cls, demo: dict[str, Any], code: str) -> "AgencyClient":
+    def from_demo(cls, demo: dict[str, Any], code: str) -> AgencyClient:
         spec = next((a for a in demo["agencies"] if a["code"] == code.upper()), None)
         if spec is None:
             raise KeyError(f"no demo agency {code}")
@@ -74,10 +75,10 @@ def build_document(code: str, doc_type: str, holder_id: str, holder_name: str, r
 
 def generate(client: AgencyClient, holder_id: str, holder_name: str, doc_type: str, count: int,
              seed: int | None = None, reference_prefix: str | None = None) -> Iterator[requests.Response]:
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - demo content, not secrets
     for i in range(count):
         reference = (f"{reference_prefix}-{i + 1:04d}" if reference_prefix
                      else f"{client.code}-{dt.date.today():%Y%m%d}-{uuid.uuid4().hex[:8].upper()}")
-        issued = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(days=rng.randint(0, 20))
+        issued = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=rng.randint(0, 20))
         pdf, meta = build_document(client.code, doc_type, holder_id, holder_name, reference, issued, rng)
         yield client.push(client.sign(pdf), meta)

@@ -19,7 +19,7 @@ class DocumentType:
     def default_expiry(self, issued_at: dt.datetime) -> dt.datetime | None:
         if self.school_year_end:
             year = issued_at.year if issued_at.month < 9 else issued_at.year + 1
-            return dt.datetime(year, 8, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
+            return dt.datetime(year, 8, 31, 23, 59, 59, tzinfo=dt.UTC)
         if self.validity_days is None:
             return None
         return issued_at + dt.timedelta(days=self.validity_days)

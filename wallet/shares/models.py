@@ -24,7 +24,7 @@ class Share(Base):
     expires_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
 
-    items: Mapped[list["ShareItem"]] = relationship(back_populates="share", lazy="selectin",
+    items: Mapped[list[ShareItem]] = relationship(back_populates="share", lazy="selectin",
                                                     order_by="ShareItem.position")
 
 
