@@ -95,22 +95,15 @@ def register_extensions(app: APIFlask, settings: Settings) -> None:
 
 def register_blueprints(app: APIFlask) -> None:
     from wallet.agencies.views import bp as agency_api
+    from wallet.citizens.views import bp as citizen_api
     from wallet.documents.views import bp as documents_api
     from wallet.ops import bp as ops
+    from wallet.shares import views as shares
+    from wallet.verification import views as verification
+    from wallet.web.views import bp as web
 
-    app.register_blueprint(ops)
-    app.register_blueprint(agency_api)
-    app.register_blueprint(documents_api)
-    for optional in ("wallet.citizens.views", "wallet.web.views", "wallet.shares.views",
-                     "wallet.verification.views"):
-        try:
-            module = __import__(optional, fromlist=["bp"])
-        except ModuleNotFoundError as exc:
-            if exc.name and optional.startswith(exc.name):
-                continue
-            raise
-        for bp in getattr(module, "blueprints", None) or [module.bp]:
-            app.register_blueprint(bp)
+    for bp in (ops, agency_api, documents_api, citizen_api, web, *shares.blueprints, *verification.blueprints):
+        app.register_blueprint(bp)
 
 
 def register_error_handlers(app: APIFlask) -> None:

@@ -134,15 +134,8 @@ def audit_verify() -> None:
 
 
 def register(app: APIFlask) -> None:
-    app.cli.add_command(db_cli)
-    app.cli.add_command(agency_cli)
-    app.cli.add_command(audit_cli)
-    for optional in ("wallet.demo.cli", "wallet.citizens.cli"):
-        try:
-            module = __import__(optional, fromlist=["commands"])
-        except ModuleNotFoundError as exc:
-            if exc.name and optional.startswith(exc.name):
-                continue
-            raise
-        for cmd in module.commands:
-            app.cli.add_command(cmd)
+    from wallet.citizens.cli import commands as citizen_commands
+    from wallet.demo.cli import commands as demo_commands
+
+    for cmd in (db_cli, agency_cli, audit_cli, *citizen_commands, *demo_commands):
+        app.cli.add_command(cmd)
