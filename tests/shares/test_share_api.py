@@ -166,3 +166,24 @@ def test_openapi_documents_the_share_and_verification_api(client: Any) -> None:
     assert "404" in paths["/api/v1/verify/{token}"]["get"]["responses"]
     assert {"413", "415"} <= set(paths["/api/v1/verify"]["post"]["responses"])
     assert not any(p.startswith("/v/") or p in ("/share", "/verify") for p in paths)  # pages stay out
+
+
+def test_qr_svg_decodes_to_the_url() -> None:
+    """Draw the SVG's runs back into a bitmap and read it with a real decoder (zxing-cpp)."""
+    import re as _re
+
+    import zxingcpp
+    from PIL import Image, ImageDraw
+
+    from wallet.shares.service import qr_svg
+
+    url = "http://wallet.test/v/" + "Ab3_-" * 4 + "xy"
+    svg = qr_svg(url)
+    size = int(_re.search(r'viewBox="0 0 (\d+) \1"', svg).group(1))
+    scale = 8
+    img = Image.new("L", (size * scale, size * scale), 255)
+    draw = ImageDraw.Draw(img)
+    for x, y, w in _re.findall(r"M(\d+) (\d+)h(\d+)", svg):
+        x, y, w = int(x), int(y), int(w)
+        draw.rectangle([x * scale, y * scale, (x + w) * scale - 1, (y + 1) * scale - 1], fill=0)
+    assert [r.text for r in zxingcpp.read_barcodes(img)] == [url]
