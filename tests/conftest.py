@@ -135,6 +135,15 @@ def client(app: Any) -> Any:
 
 
 @pytest.fixture
+def live_server(app: Any) -> Iterator[str]:
+    """The test app behind a real HTTP server on loopback."""
+    from livehttp import serve
+
+    with serve(app) as base:
+        yield base
+
+
+@pytest.fixture
 def agencies(app: Any, pki: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The three demo agencies registered with their CA; code -> {"key", "id", "types"}."""
     from wallet import db

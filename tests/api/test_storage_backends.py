@@ -29,7 +29,7 @@ def s3_app(request: Any, make_app: Any, moto_endpoint: str, monkeypatch: pytest.
     if request.param == "ceph":
         endpoint = os.environ.get("S3_ENDPOINT_URL")
         if not endpoint:
-            pytest.skip('S3_ENDPOINT_URL not set: start scripts/s3-server.sh (eval "$(scripts/s3-server.sh env)")')
+            pytest.skip(reason='S3_ENDPOINT_URL not set: start scripts/s3-server.sh (eval "$(scripts/s3-server.sh env)")')
     else:
         endpoint = moto_endpoint
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

@@ -49,7 +49,7 @@ def make(doc_type: str, seed: int = 7, **overrides: Any) -> bytes:
 
 def pdftotext(pdf: bytes) -> str:
     if shutil.which("pdftotext") is None:
-        pytest.skip("poppler-utils (pdftotext) is not installed")
+        pytest.skip(reason="poppler-utils (pdftotext) is not installed")
     out = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
     return BIDI_CONTROLS.sub("", out.stdout.decode("utf-8"))
 

@@ -142,9 +142,9 @@ def http_tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpTsa]:
 @pytest.fixture(scope="session")
 def softhsm_token(pki: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHsmToken]:
     if not os.path.exists(SOFTHSM_LIB):
-        pytest.skip(f"{SOFTHSM_LIB} missing (apt-get install softhsm2 opensc)")
+        pytest.skip(reason=f"{SOFTHSM_LIB} missing (apt-get install softhsm2 opensc)")
     if shutil.which("pkcs11-tool") is None:
-        pytest.skip("pkcs11-tool missing (apt-get install opensc)")
+        pytest.skip(reason="pkcs11-tool missing (apt-get install opensc)")
     token_dir = tmp_path_factory.mktemp("softhsm")
     label, pin = "WalletSealTest", "4321"
     out = subprocess.run(

@@ -102,7 +102,7 @@ def validate_all(pdf: bytes, roots: list[x509.Certificate]) -> list[tuple[str, P
 
 def pdfsig_verdicts(pdf: bytes, tmp_path: Path) -> list[str]:
     if not os.path.exists(PDFSIG):
-        pytest.skip("pdfsig not installed (apt-get install poppler-utils)")
+        pytest.skip(reason="pdfsig not installed (apt-get install poppler-utils)")
     path = tmp_path / "check.pdf"
     path.write_bytes(pdf)
     out = subprocess.run([PDFSIG, "-nocert", str(path)], check=False, capture_output=True, text=True, timeout=30).stdout
@@ -111,7 +111,7 @@ def pdfsig_verdicts(pdf: bytes, tmp_path: Path) -> list[str]:
 
 def decode_qr(pdf: bytes, tmp_path: Path, page: int = 1) -> list[str]:
     if not os.path.exists(PDFTOPPM):
-        pytest.skip("pdftoppm not installed (apt-get install poppler-utils)")
+        pytest.skip(reason="pdftoppm not installed (apt-get install poppler-utils)")
     import zxingcpp
     from PIL import Image
 

@@ -69,7 +69,7 @@ def test_seal_text_visible_in_both_languages(sealer: Sealer, bb_original, seal_t
             ["pdftotext", "-f", "1", "-l", "1", "-layout", str(path), "-"], capture_output=True, text=True, check=True
         ).stdout
     except FileNotFoundError:
-        pytest.skip("pdftotext not installed (apt-get install poppler-utils)")
+        pytest.skip(reason="pdftotext not installed (apt-get install poppler-utils)")
     date = seal_text.valid_until_label()
     assert f"Shared copy \u2014 verify at {seal_text.url}" in text
     assert f"valid until {date}" in text

@@ -42,10 +42,10 @@ def moto_backend() -> Iterator[S3Backend]:
 def ceph_backend() -> S3Backend:
     endpoint = os.environ.get("S3_ENDPOINT_URL")
     if not endpoint:
-        pytest.skip(CEPH_MISSING)
+        pytest.skip(reason=CEPH_MISSING)
     access, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
     if not access or not secret:
-        pytest.skip('AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY not set: eval "$(scripts/s3-server.sh env)"')
+        pytest.skip(reason='AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY not set: eval "$(scripts/s3-server.sh env)"')
     return S3Backend("ceph", endpoint, access, secret, os.environ.get("AWS_DEFAULT_REGION", "us-east-1"), real=True)
 
 

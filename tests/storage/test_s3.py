@@ -104,7 +104,7 @@ def test_operations_on_unreachable_endpoint_raise_storage_unavailable() -> None:
 def test_wrong_secret_key_is_rejected(s3_backend: S3Backend, s3_bucket: str) -> None:
     """Only a real server checks SigV4 signatures: this proves the Ceph run is not moto in disguise."""
     if not s3_backend.real:
-        pytest.skip("moto does not check signatures")
+        pytest.skip(reason="moto does not check signatures")
     good = s3_backend.store(s3_bucket)
     good.put("signed", b"secret document")
     forged = s3_backend.store(s3_bucket, secret_key=s3_backend.secret_key + "-wrong")
@@ -121,7 +121,7 @@ def test_wrong_secret_key_is_rejected(s3_backend: S3Backend, s3_bucket: str) -> 
 
 def test_unknown_access_key_is_rejected(s3_backend: S3Backend, s3_bucket: str) -> None:
     if not s3_backend.real:
-        pytest.skip("moto accepts any access key")
+        pytest.skip(reason="moto accepts any access key")
     stranger = s3_backend.store(s3_bucket, access_key="NOSUCHACCESSKEY00000")
     with pytest.raises(ClientError) as exc_info:
         stranger.get("anything")

@@ -1,28 +1,11 @@
-"""A real HTTP server around the app (threaded werkzeug on a free port), and outside-tool helpers."""
+"""Outside-tool helpers (pdfsig, QR decoding) and the live HTTP server, for the verification tests."""
 from __future__ import annotations
 
 import os
 import subprocess
 import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
-from werkzeug.serving import make_server
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
-        server.server_close()
+from livehttp import serve  # noqa: F401 - re-exported for the tests here
 
 
 def pdfsig(pdf: bytes) -> list[str]:

@@ -3,8 +3,6 @@ the citizen revokes, the phone sees red."""
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pyotp
@@ -32,20 +30,7 @@ def citizen_secret(app: Any) -> str:
     return secret
 
 
-@pytest.fixture
-def live(app: Any) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    server.server_close()
-
-
-def test_share_open_revoke(app: Any, issue: Any, citizen_secret: str, live: str, tmp_path: Any) -> None:
+def test_share_open_revoke(app: Any, issue: Any, citizen_secret: str, live_server: str, tmp_path: Any) -> None:
     doc = issue()
     from playwright.sync_api import sync_playwright
 
@@ -55,11 +40,11 @@ def test_share_open_revoke(app: Any, issue: Any, citizen_secret: str, live: str,
             phone = p.devices["Pixel 7"]
             holder = browser.new_context(**phone, locale="fr-FR")
             page = holder.new_page()
-            r = page.request.post(f"{live}/api/v1/auth/login", data={
+            r = page.request.post(f"{live_server}/api/v1/auth/login", data={
                 "national_id": "AB123456", "password": "correct horse battery 9",
                 "otp": pyotp.TOTP(citizen_secret).now()})
             assert r.ok, r.text()
-            page.goto(f"{live}/share?doc={doc['id']}")
+            page.goto(f"{live_server}/share?doc={doc['id']}")
             page.select_option("#expires_in", "600")
             page.fill("#label", "Guichet")
             page.check("#allow_download")
@@ -86,7 +71,7 @@ def test_share_open_revoke(app: Any, issue: Any, citizen_secret: str, live: str,
             path = url.split("://", 1)[1].split("/", 1)[1]
             verifier = browser.new_context(**phone)
             v = verifier.new_page()
-            v.goto(f"{live}/{path}?lang=fr")
+            v.goto(f"{live_server}/{path}?lang=fr")
             assert v.locator("section.v-result.v-ok[data-result=valid]").is_visible()
             assert v.locator("html").get_attribute("lang") == "fr"
             v.screenshot(path=str(tmp_path / "valid-fr.png"), full_page=True)
@@ -99,7 +84,7 @@ def test_share_open_revoke(app: Any, issue: Any, citizen_secret: str, live: str,
             page.click("[data-revoke]")
             page.wait_for_selector(".s-item.s-revoked")
 
-            v.goto(f"{live}/{path}?lang=ar")
+            v.goto(f"{live_server}/{path}?lang=ar")
             red = v.locator("section.v-result.v-bad[data-result=share_revoked]")
             assert red.is_visible()
             assert v.locator(".v-doc").count() == 0
