@@ -78,13 +78,14 @@ def configure(app: APIFlask, settings: Settings) -> None:
 
 def register_extensions(app: APIFlask, settings: Settings) -> None:
     from wallet import db
-    from wallet.extensions import Runtime, babel, limiter, select_locale
+    from wallet.extensions import Runtime, babel, install_request_gettext, limiter, select_locale
     from wallet.security import init_request_security
 
     rt = Runtime(settings)
     app.extensions["wallet.runtime"] = rt
     app.extensions["wallet.db"] = rt.db
     babel.init_app(app, locale_selector=select_locale)
+    install_request_gettext(app)
     limiter.init_app(app)
     init_request_security(app)
 

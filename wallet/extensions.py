@@ -30,6 +30,28 @@ def select_locale() -> str:
 
 
 babel = Babel()
+
+
+def install_request_gettext(app: Any) -> None:
+    """Templates resolve the request's catalogue once, not at every string: flask-babel's own callables walk
+    its context and locale per call (26 lookups render the verification page; they were half its CPU)."""
+    from flask import g
+    from flask_babel import get_translations
+
+    def translations() -> Any:
+        try:
+            return g._wallet_translations
+        except AttributeError:
+            g._wallet_translations = get_translations()
+            return g._wallet_translations
+
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+    )
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 

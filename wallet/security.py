@@ -75,19 +75,21 @@ def init_request_security(app: Flask) -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if re.fullmatch(r"[A-Za-z0-9_.-]{8,64}", incoming) else secrets.token_hex(8)
 
+    static = [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+              ("Referrer-Policy", "same-origin"), ("Cross-Origin-Opener-Policy", "same-origin"),
+              ("Cross-Origin-Resource-Policy", "same-origin"),
+              ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")]
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        static.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
+
     @app.after_request
     def _headers(resp: Response) -> Response:
         h = resp.headers
-        h.setdefault("Content-Security-Policy", CSP)
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        h.setdefault("Cross-Origin-Resource-Policy", "same-origin")
-        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            h.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-        if request.path.startswith("/api/") and "Cache-Control" not in h:
+        present = {k.lower() for k in h.keys()}  # one pass: werkzeug's setdefault scans the list per call
+        for name, value in static:
+            if name.lower() not in present:
+                h.add(name, value)
+        if "cache-control" not in present and request.path.startswith("/api/"):
             h["Cache-Control"] = "no-store"
         if "request_id" in g:
             h["X-Request-ID"] = g.request_id

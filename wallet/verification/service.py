@@ -20,18 +20,19 @@ import datetime as dt
 import hashlib
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session, joinedload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import Connection, Engine, Integer, String, bindparam, column, insert, or_, select, text, update
+from sqlalchemy.orm import Session
 
 from signing import ValidationReport, validate_pdf
-from wallet.agencies.models import AgencyCertificate
+from wallet.agencies.models import Agency, AgencyCertificate
 from wallet.agencies.service import all_ca_pems
 from wallet.citizens.models import Citizen
-from wallet.db import new_id, utcnow
+from wallet.db import UTCDateTime, new_id, utcnow
 from wallet.documents.models import Document
 from wallet.documents.service import effective_status, signature_summary
 from wallet.documents.types import TYPES
@@ -45,11 +46,72 @@ RESULTS = ("valid", "share_expired", "share_revoked", "views_exhausted", "docume
 CHANNELS = ("page", "json", "copy")
 
 
+@dataclass(slots=True)
+class SharedAgency:
+    code: str
+    name: str
+    names: dict[str, str]
+
+    def display_name(self, lang: str) -> str:
+        return self.names.get(lang) or self.name
+
+
+@dataclass(slots=True)
+class SharedDocument:
+    """What a look needs of a shared document (read in the look's single query, not as an ORM entity)."""
+
+    id: str
+    type: str
+    title: str | None
+    sha256: str
+    issued_at: dt.datetime
+    expires_at: dt.datetime | None
+    status: str
+    revoked_at: dt.datetime | None
+    revocation_reason: str | None
+    signer_subject: str | None
+    signed_at: dt.datetime | None
+    validation: dict[str, Any]
+    created_at: dt.datetime
+    blob_key: str
+    wrapped_key: bytes
+    agency: SharedAgency
+
+
+@dataclass(slots=True)
+class SharedItem:
+    id: str
+    share_id: str
+    position: int
+    copy_kind: str | None
+    copy_sha256: str | None
+    copy_blob_key: str | None
+    copy_wrapped_key: bytes | None
+    document: SharedDocument
+
+
+@dataclass(slots=True)
+class SharedLink:
+    """A share as a look sees it: the row, its items in order, the holder's name."""
+
+    id: str
+    citizen_id: str
+    token_hash: str
+    label: str | None
+    allow_download: bool
+    max_views: int | None
+    views_used: int
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+    holder_name: str
+    items: list[SharedItem] = field(default_factory=list)
+
+
 @dataclass
 class Look:
     result: str
-    share: Share | None = None
-    items: list[ShareItem] = field(default_factory=list)
+    share: SharedLink | None = None
+    items: list[SharedItem] = field(default_factory=list)
     holder_name: str | None = None
     view_id: str | None = None
 
@@ -62,12 +124,12 @@ class Look:
         return self.result in ("valid", "document_revoked", "document_expired")
 
 
-def _blocking(share: Share, now: dt.datetime, *, views: bool = True) -> str | None:
+def _blocking(share: SharedLink, now: dt.datetime, *, views: bool = True) -> str | None:
     if share.revoked_at is not None:
         return "share_revoked"
     if share.expires_at <= now:
         return "share_expired"
-    statuses = [effective_status(item.document, now) for item in share.items]
+    statuses = [effective_status(item.document, now) for item in share.items]  # type: ignore[arg-type]
     if any(s in ("revoked", "replaced") for s in statuses):
         return "document_revoked"
     if "expired" in statuses:
@@ -77,53 +139,226 @@ def _blocking(share: Share, now: dt.datetime, *, views: bool = True) -> str | No
     return None
 
 
-def find_share(sess: Session, token: str) -> Share | None:
-    """The share of ``token`` or None; the same single indexed query whatever the token looks like."""
-    digest = lookup_hash(token)
-    # one round trip: the share, its items with their documents and issuers (joined eagerly)
-    share = sess.execute(select(Share).where(Share.token_hash == digest)
-                         .options(joinedload(Share.items).joinedload(ShareItem.document))).unique() \
-        .scalar_one_or_none()
-    if share is None or not well_formed(token) or not same_hash(share.token_hash, digest):
-        return None
+# The hot path of a QR scan is two statements (PostgreSQL): one indexed read of the share with its items,
+# documents, issuers and holder name (SQLAlchemy Core: no ORM identity map, no lazy loads), then one
+# statement that consumes the view and logs it. Reads are immutable history except the status columns,
+# which are read fresh on every look (an agency's revocation shows at once).
+_S, _I, _D = Share.__table__, ShareItem.__table__, Document.__table__
+_A, _C, _V = Agency.__table__, Citizen.__table__, ShareView.__table__
+_SHARE_COLS = (_S.c.id, _S.c.citizen_id, _S.c.token_hash, _S.c.label, _S.c.allow_download, _S.c.max_views,
+               _S.c.views_used, _S.c.expires_at, _S.c.revoked_at)
+_ITEM_COLS = (_I.c.id, _I.c.position, _I.c.copy_kind, _I.c.copy_sha256, _I.c.copy_blob_key, _I.c.copy_wrapped_key)
+_DOC_COLS = (_D.c.id, _D.c.type, _D.c.title, _D.c.sha256, _D.c.issued_at, _D.c.expires_at, _D.c.status,
+             _D.c.revoked_at, _D.c.revocation_reason, _D.c.signer_subject, _D.c.signed_at, _D.c.validation,
+             _D.c.created_at, _D.c.blob_key, _D.c.wrapped_key)
+_AGENCY_COLS = (_A.c.code, _A.c.name, _A.c.names)
+_LOOK_QUERY = (
+    select(*[c.label(f"s_{c.name}") for c in _SHARE_COLS], _C.c.name.label("holder_name"),
+           *[c.label(f"i_{c.name}") for c in _ITEM_COLS], *[c.label(f"d_{c.name}") for c in _DOC_COLS],
+           *[c.label(f"a_{c.name}") for c in _AGENCY_COLS])
+    .select_from(_S.join(_C, _C.c.id == _S.c.citizen_id).join(_I, _I.c.share_id == _S.c.id)
+                 .join(_D, _D.c.id == _I.c.document_id).join(_A, _A.c.id == _D.c.agency_id))
+    .where(_S.c.token_hash == bindparam("digest"))
+    .order_by(_I.c.position, _I.c.id)
+)
+_REREAD = select(_S.c.views_used, _S.c.revoked_at, _S.c.expires_at, _S.c.max_views).where(_S.c.id == bindparam("sid"))
+
+
+def _strip(row: Any, prefix: str, cols: tuple[Any, ...]) -> dict[str, Any]:
+    return {c.name: row[f"{prefix}{c.name}"] for c in cols}
+
+
+def _share_from_rows(rows: list[Any]) -> SharedLink:
+    share = SharedLink(**_strip(rows[0], "s_", _SHARE_COLS), holder_name=rows[0]["holder_name"] or "")
+    for row in rows:
+        agency = SharedAgency(**_strip(row, "a_", _AGENCY_COLS))
+        doc = SharedDocument(**_strip(row, "d_", _DOC_COLS), agency=agency)
+        share.items.append(SharedItem(**_strip(row, "i_", _ITEM_COLS), share_id=share.id, document=doc))
     return share
 
 
-def look(sess: Session, share: Share | None, channel: str, *, ip: str | None, user_agent: str | None,
+def find_share(conn: Connection, token: str) -> SharedLink | None:
+    """The share of ``token`` or None; the same single indexed query whatever the token looks like."""
+    digest = lookup_hash(token)
+    rows = conn.execute(_LOOK_QUERY, {"digest": digest}).mappings().all()
+    if not rows or not well_formed(token) or not same_hash(rows[0]["s_token_hash"], digest):
+        return None
+    return _share_from_rows(list(rows))
+
+
+def look_connection(engine: Engine, session: Callable[[], Session]) -> tuple[Connection, bool]:
+    """Where a look runs. PostgreSQL: a pooled connection in autocommit mode (each statement of the hot path
+    is atomic by itself, so no BEGIN/COMMIT round trips). SQLite: the request's own transaction (its writer
+    lock, taken at BEGIN IMMEDIATE, is what serialises the view counter there). True: the caller closes it."""
+    if engine.dialect.name == "postgresql":
+        return engine.connect().execution_options(isolation_level="AUTOCOMMIT"), True
+    return session().connection(), False
+
+
+def look(conn: Connection, share: SharedLink | None, channel: str, *, ip: str | None, user_agent: str | None,
          count: bool = True) -> Look:
     """One look at a share, counted and logged. ``count=False``: a follow-up covered by an earlier view.
 
     The view is consumed by one conditional UPDATE whose WHERE clause re-checks everything that could
     have changed since the share was read (revoked, expired, views left): the row lock (PostgreSQL) or the
-    write lock taken at BEGIN IMMEDIATE (SQLite) makes "one view left" give exactly one more view.
+    write lock taken at BEGIN IMMEDIATE (SQLite) makes "one view left" give exactly one more view. On
+    PostgreSQL the UPDATE and the view's INSERT are one statement (a data-modifying CTE): atomic, one round trip.
     """
     if share is None:
         return Look("unknown")
     now = utcnow()
     result = _blocking(share, now, views=count)
+    view = {"vid": new_id(), "sid": share.id, "cid": share.citizen_id, "now": now, "channel": channel,
+            "ip": truncate_ip(ip), "browser": browser_family(user_agent)}
     if result is None and count:
-        stmt = (update(Share)
-                .where(Share.id == share.id, Share.revoked_at.is_(None), Share.expires_at > now,
-                       or_(Share.max_views.is_(None), Share.views_used < Share.max_views))
-                .values(views_used=Share.views_used + 1)
-                .execution_options(synchronize_session=False))
-        rowcount = sess.execute(stmt).rowcount  # type: ignore[attr-defined]
-        if rowcount == 1:
+        used = _consume_and_log(conn, view)
+        if used is not None:
             result = "valid"
-            set_committed_value(share, "views_used", share.views_used + 1)  # what the UPDATE wrote
+            share.views_used = used
         else:  # something changed since the share was read: reload what decides the answer
-            sess.refresh(share, ["views_used", "revoked_at", "expires_at", "max_views"])
+            fresh = conn.execute(_REREAD, {"sid": share.id}).mappings().one()
+            share.views_used, share.revoked_at = fresh["views_used"], fresh["revoked_at"]
+            share.expires_at, share.max_views = fresh["expires_at"], fresh["max_views"]
             result = _blocking(share, now) or "views_exhausted"
-    elif result is None:
-        result = "valid"
-    view = ShareView(id=new_id(), share_id=share.id, citizen_id=share.citizen_id, at=now, channel=channel,
-                     result=result, ip_prefix=truncate_ip(ip), browser=browser_family(user_agent))
-    sess.add(view)
-    sess.flush()
-    holder_name = None
-    if result in ("valid", "document_revoked", "document_expired"):  # only then are documents shown
-        holder_name = sess.execute(select(Citizen.name).where(Citizen.id == share.citizen_id)).scalar_one_or_none()
-    return Look(result, share, list(share.items), holder_name, view.id)
+            if result != "views_exhausted":  # the logged answer says what the verifier was told
+                conn.execute(update(_V).where(_V.c.id == view["vid"]).values(result=result))
+    else:
+        result = result or "valid"
+        conn.execute(insert(_V).values(id=view["vid"], share_id=share.id, citizen_id=share.citizen_id, at=now,
+                                       channel=channel, result=result, ip_prefix=view["ip"],
+                                       browser=view["browser"]))
+    shows = result in ("valid", "document_revoked", "document_expired")  # only then are documents shown
+    return Look(result, share, share.items, share.holder_name if shows else None, view["vid"])
+
+
+_CONSUME_PG = text("""
+WITH used AS (
+    UPDATE shares SET views_used = views_used + 1
+    WHERE id = :sid AND revoked_at IS NULL AND expires_at > :now
+      AND (max_views IS NULL OR views_used < max_views)
+    RETURNING views_used
+), logged AS (
+    INSERT INTO share_views (id, share_id, citizen_id, at, channel, result, ip_prefix, browser)
+    SELECT :vid, :sid, :cid, :now, :channel,
+           CASE WHEN used.views_used IS NULL THEN 'views_exhausted' ELSE 'valid' END, :ip, :browser
+    FROM (SELECT 1) AS one LEFT JOIN used ON true
+    RETURNING id
+)
+SELECT (SELECT views_used FROM used) AS used, (SELECT count(*) FROM logged) AS logged
+""").bindparams(bindparam("now", type_=UTCDateTime()))
+
+
+def _consume_and_log(conn: Connection, view: dict[str, Any]) -> int | None:
+    """Consume one view if the share still allows it and log the look; the new ``views_used`` or None."""
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(_CONSUME_PG, view).one()
+        return None if row.used is None else int(row.used)
+    used = conn.execute(
+        update(_S).where(_S.c.id == view["sid"], _S.c.revoked_at.is_(None), _S.c.expires_at > view["now"],
+                         or_(_S.c.max_views.is_(None), _S.c.views_used < _S.c.max_views))
+        .values(views_used=_S.c.views_used + 1).returning(_S.c.views_used)).scalar_one_or_none()
+    conn.execute(insert(_V).values(id=view["vid"], share_id=view["sid"], citizen_id=view["cid"], at=view["now"],
+                                   channel=view["channel"], result="valid" if used is not None else "views_exhausted",
+                                   ip_prefix=view["ip"], browser=view["browser"]))
+    return used
+
+
+def _select_list() -> str:
+    parts = [f"s.{c.name} AS s_{c.name}" for c in _SHARE_COLS] + ["c.name AS holder_name"]
+    parts += [f"i.{c.name} AS i_{c.name}" for c in _ITEM_COLS] + [f"d.{c.name} AS d_{c.name}" for c in _DOC_COLS]
+    parts += [f"a.{c.name} AS a_{c.name}" for c in _AGENCY_COLS]
+    return ", ".join(parts)
+
+
+def _typed_columns() -> list[Any]:
+    cols = [column(f"s_{c.name}", c.type) for c in _SHARE_COLS] + [column("holder_name", _C.c.name.type)]
+    cols += [column(f"i_{c.name}", c.type) for c in _ITEM_COLS] + [column(f"d_{c.name}", c.type) for c in _DOC_COLS]
+    cols += [column(f"a_{c.name}", c.type) for c in _AGENCY_COLS]
+    return [*cols, column("look_result", String()), column("look_used", Integer())]
+
+
+# The whole QR scan on PostgreSQL as ONE statement (autocommit: atomic by itself, one round trip). It decides
+# the answer in the same order as ``_blocking`` (tests/verification run every result on both databases),
+# consumes the view with the same re-checking UPDATE as ``_consume_and_log``, logs the look, and returns the
+# share with its documents. Data-modifying CTEs all see one snapshot, so the rows returned are the state
+# the answer was decided on; ``look_used`` is the count after this view.
+_LOOK_PG_SQL = """
+WITH target AS (
+    SELECT id, citizen_id, revoked_at, expires_at, max_views, views_used,
+           (CAST(:channel AS varchar) = 'json' OR CAST(:grant_sid AS varchar) IS NULL
+            OR id <> CAST(:grant_sid AS varchar)) AS counts
+    FROM shares WHERE token_hash = :digest
+), decided AS (
+    SELECT t.*, CASE
+        WHEN t.revoked_at IS NOT NULL THEN 'share_revoked'
+        WHEN t.expires_at <= :now THEN 'share_expired'
+        WHEN EXISTS (SELECT 1 FROM share_items i JOIN documents d ON d.id = i.document_id
+                     WHERE i.share_id = t.id AND d.status IN ('revoked', 'replaced')) THEN 'document_revoked'
+        WHEN EXISTS (SELECT 1 FROM share_items i JOIN documents d ON d.id = i.document_id
+                     WHERE i.share_id = t.id AND d.status NOT IN ('revoked', 'replaced')
+                       AND d.expires_at IS NOT NULL AND d.expires_at <= :now) THEN 'document_expired'
+        WHEN t.counts AND t.max_views IS NOT NULL AND t.views_used >= t.max_views THEN 'views_exhausted'
+        END AS blocked
+    FROM target t
+), used AS (
+    UPDATE shares SET views_used = shares.views_used + 1
+    FROM decided
+    WHERE shares.id = decided.id AND decided.blocked IS NULL AND decided.counts
+      AND shares.revoked_at IS NULL AND shares.expires_at > :now
+      AND (shares.max_views IS NULL OR shares.views_used < shares.max_views)
+    RETURNING shares.views_used
+), logged AS (
+    INSERT INTO share_views (id, share_id, citizen_id, at, channel, result, ip_prefix, browser)
+    SELECT :vid, decided.id, decided.citizen_id, :now, :channel,
+           COALESCE(decided.blocked, CASE WHEN NOT decided.counts OR EXISTS (SELECT 1 FROM used) THEN 'valid'
+                                          ELSE 'views_exhausted' END), :ip, :browser
+    FROM decided
+    RETURNING result
+)
+SELECT {select_list}, (SELECT result FROM logged) AS look_result, (SELECT views_used FROM used) AS look_used
+FROM shares s JOIN citizens c ON c.id = s.citizen_id JOIN share_items i ON i.share_id = s.id
+     JOIN documents d ON d.id = i.document_id JOIN agencies a ON a.id = d.agency_id
+WHERE s.token_hash = :digest
+ORDER BY i.position, i.id
+"""
+_LOOK_PG = text(_LOOK_PG_SQL.replace("{select_list}", _select_list())) \
+    .bindparams(bindparam("now", type_=UTCDateTime())).columns(*_typed_columns())
+
+
+def look_token(conn: Connection, token: str, channel: str, *, ip: str | None, user_agent: str | None,
+               grant_share_id: str | None = None) -> Look:
+    """Find, decide, count and log a look at ``token`` (the QR link's page and JSON twin).
+
+    ``grant_share_id``: the share a valid download grant names (a page reload covered by an earlier view).
+    PostgreSQL: one statement (``_LOOK_PG``). Elsewhere: ``find_share`` then ``look`` in the request's
+    transaction.
+    """
+    if conn.dialect.name != "postgresql":
+        share = find_share(conn, token)
+        counts = share is None or channel == "json" or grant_share_id != share.id
+        return look(conn, share, channel, ip=ip, user_agent=user_agent, count=counts)
+    digest = lookup_hash(token)
+    now = utcnow()
+    params = {"digest": digest, "now": now, "vid": new_id(), "channel": channel, "grant_sid": grant_share_id,
+              "ip": truncate_ip(ip), "browser": browser_family(user_agent)}
+    rows = list(conn.execute(_LOOK_PG, params).mappings().all())
+    if not rows or not well_formed(token) or not same_hash(rows[0]["s_token_hash"], digest):
+        return Look("unknown")
+    share = _share_from_rows(rows)
+    result, used = rows[0]["look_result"], rows[0]["look_used"]
+    if used is not None:
+        share.views_used = used
+    counted = channel == "json" or grant_share_id != share.id
+    if result == "views_exhausted" and _blocking(share, now, views=counted) is None:
+        # the UPDATE found the share changed since the snapshot (revoked, or the last view taken meanwhile)
+        fresh = conn.execute(_REREAD, {"sid": share.id}).mappings().one()
+        share.views_used, share.revoked_at = fresh["views_used"], fresh["revoked_at"]
+        share.expires_at, share.max_views = fresh["expires_at"], fresh["max_views"]
+        result = _blocking(share, now) or "views_exhausted"
+        if result != "views_exhausted":
+            conn.execute(update(_V).where(_V.c.id == params["vid"]).values(result=result))
+    shows = result in ("valid", "document_revoked", "document_expired")
+    return Look(result, share, share.items, share.holder_name if shows else None, params["vid"])
 
 
 # -- what the holder sees of a verifier ---------------------------------------------------
@@ -132,6 +367,11 @@ def look(sess: Session, share: Share | None, channel: str, *, ip: str | None, us
 def truncate_ip(ip: str | None) -> str | None:
     if not ip:
         return None
+    return _truncate_ip(ip)
+
+
+@lru_cache(maxsize=4096)  # verifiers repeat (a bank's counter scans all day from one address)
+def _truncate_ip(ip: str) -> str | None:
     try:
         addr = ipaddress.ip_address(ip.split("%", 1)[0])
     except ValueError:
@@ -159,7 +399,11 @@ _BROWSERS = (
 def browser_family(user_agent: str | None) -> str | None:
     if not user_agent:
         return None
-    ua = user_agent[:512]
+    return _browser_family(user_agent[:512])
+
+
+@lru_cache(maxsize=1024)
+def _browser_family(ua: str) -> str:
     for name, pattern in _BROWSERS:
         if pattern.search(ua):
             return name

@@ -6,14 +6,20 @@ answer (the URL carries the share token). The token is never logged: the access 
 """
 from __future__ import annotations
 
+import datetime as dt
 import hmac
+import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 from apiflask import APIBlueprint
 from flask import Response, render_template, request, url_for
 from flask_babel import get_locale
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import Connection
 
 from wallet import db
 from wallet.documents.schemas import Problem
@@ -56,8 +62,13 @@ def _private(resp: Response) -> Response:
 
 # -- download grants: a counted look covers the copy downloads that follow it for a while ----------------
 
+@lru_cache(maxsize=4)
+def _serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt="wallet.share-download")
+
+
 def _grants() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(runtime().settings.secret_key, salt="wallet.share-download")
+    return _serializer(runtime().settings.secret_key)
 
 
 def grant_for(look: service.Look) -> str:
@@ -65,27 +76,42 @@ def grant_for(look: service.Look) -> str:
     return _grants().dumps({"s": look.share.id, "v": look.view_id})
 
 
-def _grant_ok(share_id: str) -> bool:
+def _granted_share() -> str | None:
+    """The share id a valid download grant (``?g=``) names, or None."""
     value = request.args.get("g", "")
     if not value or len(value) > 300:
-        return False
+        return None
     try:
         data = _grants().loads(value, max_age=GRANT_SECONDS)
     except BadSignature:
-        return False
-    return isinstance(data, dict) and data.get("s") == share_id
+        return None
+    return data.get("s") if isinstance(data, dict) and isinstance(data.get("s"), str) else None
 
 
-def _look(token: str, channel: str, share: Any = None) -> service.Look:
-    sess = db.session()
+def _grant_ok(share_id: str) -> bool:
+    return _granted_share() == share_id
+
+
+@contextmanager
+def _connection() -> Iterator[Connection]:
+    """The look's connection (``service.look_connection``); a pooled PostgreSQL one goes back at the end."""
+    conn, own = service.look_connection(runtime().db.engine, db.session)
+    try:
+        yield conn
+    finally:
+        if own:
+            conn.close()
+
+
+def _look(conn: Connection, token: str, channel: str, share: Any = None) -> service.Look:
     if share is None:
-        share = service.find_share(sess, token)
+        share = service.find_share(conn, token)
     count = not (share is not None and channel in ("copy", "page") and _grant_ok(share.id))
-    return service.look(sess, share, channel, ip=request.remote_addr, user_agent=request.user_agent.string,
+    return service.look(conn, share, channel, ip=request.remote_addr, user_agent=request.user_agent.string,
                         count=count)
 
 
-def look_payload(look: service.Look, token: str, base: str) -> dict[str, Any]:
+def look_payload(look: service.Look, token: str, base: str, grant: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {"result": look.result, "documents": [], "share": None}
     if look.share is None:
         return out
@@ -94,9 +120,9 @@ def look_payload(look: service.Look, token: str, base: str) -> dict[str, Any]:
     if not look.shows_documents:
         return out
     full = look.result == "valid"
-    grant = grant_for(look) if full else ""
+    language = lang()
     for pos, item in enumerate(look.items):
-        doc = service.document_view(item, lang(), full=full, holder_name=look.holder_name, now=now)
+        doc = service.document_view(item, language, full=full, holder_name=look.holder_name, now=now)
         if full and look.share.allow_download:
             doc["download_url"] = f"{base}/v/{token}/copy.pdf?item={pos}&g={grant}"
             if item.copy_kind == "sheet":
@@ -115,20 +141,33 @@ def look_payload(look: service.Look, token: str, base: str) -> dict[str, Any]:
          responses={404: {"description": "Unknown link (result: unknown)", "content": {"application/json": {
              "schema": LookOut}}}, 429: {"description": "Too many requests", "content": PROBLEM}})
 def verify_token(token: str) -> Any:
-    look = _look(token, "json")
-    payload = look_payload(look, token, runtime().settings.public_base_url.rstrip("/"))
+    with _connection() as conn:
+        look = service.look_token(conn, token, "json", ip=request.remote_addr, user_agent=request.user_agent.string)
+    grant = grant_for(look) if look.result == "valid" else ""
+    payload = look_payload(look, token, runtime().settings.public_base_url.rstrip("/"), grant)
     db.commit()
-    return payload, (404 if look.result == "unknown" else 200)
+    # serialised here, not by the LookOut schema (which documents it): the hot path of every QR scan.
+    # tests/verification/test_payload_schema.py checks that this is exactly what LookOut would produce.
+    return Response(json.dumps(payload, default=_iso, ensure_ascii=False, separators=(",", ":")),
+                    status=404 if look.result == "unknown" else 200, mimetype="application/json")
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 @web.get("/v/<token>")
 @access("public")
 @look_limit()
 def verify_page(token: str) -> Response:
-    look = _look(token, "page")
-    payload = look_payload(look, token, "")
-    db.commit()
+    with _connection() as conn:
+        look = service.look_token(conn, token, "page", ip=request.remote_addr, user_agent=request.user_agent.string,
+                                  grant_share_id=_granted_share())
     grant = grant_for(look) if look.result == "valid" else ""
+    payload = look_payload(look, token, "", grant)
+    db.commit()
     html = render_template("verify_result.html", look=payload, lang=lang(), text_dir="rtl" if lang() == "ar" else "ltr",
                            page_path=request.path, grant=grant, languages=LANGUAGES)
     return Response(html, status=404 if look.result == "unknown" else 200, mimetype="text/html")
@@ -139,14 +178,14 @@ def _download(token: str, kind: str) -> Response:
         pos = int(request.args.get("item", "0"))
     except ValueError:
         pos = -1
-    sess = db.session()
-    share = service.find_share(sess, token)
-    if share is None or not share.allow_download or not 0 <= pos < len(share.items):
-        raise NotFound("no such copy")  # no view is counted for what cannot be served
-    item = share.items[pos]
-    if kind == "original" and item.copy_kind != "sheet":
-        raise NotFound("no such copy")
-    look = _look(token, "copy", share=share)
+    with _connection() as conn:
+        share = service.find_share(conn, token)
+        if share is None or not share.allow_download or not 0 <= pos < len(share.items):
+            raise NotFound("no such copy")  # no view is counted for what cannot be served
+        item = share.items[pos]
+        if kind == "original" and item.copy_kind != "sheet":
+            raise NotFound("no such copy")
+        look = _look(conn, token, "copy", share=share)
     if look.result != "valid":  # the look is logged for the holder (commit=True keeps it)
         raise NotFound(f"this link no longer gives access to the document ({look.result})",
                        code=look.result, extra={"result": look.result}, commit=True)
