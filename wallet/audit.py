@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, select, update
+from sqlalchemy import JSON, BigInteger, Integer, String, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from wallet.db import Base, utcnow
@@ -56,23 +56,25 @@ def _digest(prev_hash: str, seq: int, at: dt.datetime, actor: str, action: str, 
 
 
 def record(sess: Session, *, actor: str, action: str, outcome: str = "ok", target: str | None = None,
-           request_id: str | None = None, details: dict[str, Any] | None = None) -> AuditEvent:
-    """Append one event in the caller's transaction (locks the chain head until commit)."""
+           request_id: str | None = None, details: dict[str, Any] | None = None) -> None:
+    """Append one event in the caller's transaction (locks the chain head until commit).
+
+    Three Core statements on the session's connection (no ORM unit of work: this runs on every push)."""
     details = details or {}
-    head = sess.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    conn = sess.connection()
+    head_t, events_t = AuditHead.__table__, AuditEvent.__table__
+    head = conn.execute(select(head_t.c.seq, head_t.c.hash).where(head_t.c.id == 1).with_for_update()).first()
     if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        sess.add(head)
-        sess.flush()
-    seq = head.seq + 1
+        conn.execute(insert(head_t).values(id=1, seq=0, hash=GENESIS))
+        prev_seq, prev_hash = 0, GENESIS
+    else:
+        prev_seq, prev_hash = head.seq, head.hash
+    seq = prev_seq + 1
     at = utcnow()
-    digest = _digest(head.hash, seq, at, actor, action, target, outcome, request_id, details)
-    event = AuditEvent(seq=seq, at=at, actor=actor, action=action, target=target, outcome=outcome,
-                       request_id=request_id, details=details, prev_hash=head.hash, hash=digest)
-    sess.add(event)
-    sess.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=digest))
-    sess.flush()
-    return event
+    digest = _digest(prev_hash, seq, at, actor, action, target, outcome, request_id, details)
+    conn.execute(insert(events_t).values(seq=seq, at=at, actor=actor, action=action, target=target, outcome=outcome,
+                                         request_id=request_id, details=details, prev_hash=prev_hash, hash=digest))
+    conn.execute(update(head_t).where(head_t.c.id == 1).values(seq=seq, hash=digest))
 
 
 @dataclass(frozen=True)

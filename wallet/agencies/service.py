@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 
 from asn1crypto import pem as asn1_pem
@@ -132,6 +133,37 @@ class AgencyIdentity:
 def identity(agency: Agency) -> AgencyIdentity:
     live = [c for c in agency.certificates if c.removed_at is None]
     return AgencyIdentity(frozenset(c.sha256 for c in live), tuple(c.pem for c in live if c.kind == "ca"))
+
+
+@dataclass(frozen=True)
+class LiveCertificates:
+    """Every agency's live certificates, as issuance needs them: who signed (fingerprints by agency) and the
+    CAs to build chains with (PEMs, in fingerprint order: the trust store's cache key)."""
+
+    fingerprints: dict[str, frozenset[str]]
+    ca_pems: tuple[str, ...]
+
+
+_pem_cache: dict[str, str] = {}  # sha256 -> PEM: a certificate's bytes never change (its row may be removed)
+_pem_lock = threading.Lock()
+
+
+def live_certificates(sess: Session) -> LiveCertificates:
+    """One light query per push (fingerprints only; PEMs are fetched once per process and certificate), read
+    fresh every time, so an operator's `agency add-cert` / removal applies to the very next push."""
+    t = AgencyCertificate.__table__
+    rows = sess.connection().execute(select(t.c.agency_id, t.c.kind, t.c.sha256).where(t.c.removed_at.is_(None))
+                                     .order_by(t.c.sha256)).all()
+    missing = [r.sha256 for r in rows if r.kind == "ca" and r.sha256 not in _pem_cache]
+    if missing:
+        found = sess.connection().execute(select(t.c.sha256, t.c.pem).where(t.c.sha256.in_(missing))).all()
+        with _pem_lock:
+            _pem_cache.update({r.sha256: r.pem for r in found})
+    by_agency: dict[str, set[str]] = {}
+    for r in rows:
+        by_agency.setdefault(r.agency_id, set()).add(r.sha256)
+    return LiveCertificates({a: frozenset(fps) for a, fps in by_agency.items()},
+                            tuple(_pem_cache[r.sha256] for r in rows if r.kind == "ca" and r.sha256 in _pem_cache))
 
 
 def all_ca_pems(sess: Session) -> tuple[str, ...]:

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from apiflask import Schema, fields, validators
 
-from wallet.documents.schemas import DocumentOut
+from wallet.documents.schemas import PRINTABLE, DocumentOut
 
 
 class LoginIn(Schema):
-    national_id = fields.String(required=True, validate=validators.Length(min=1, max=64),
+    national_id = fields.String(required=True, validate=[validators.Length(min=1, max=64), PRINTABLE],
                                 metadata={"example": "AB123456"})
     password = fields.String(required=True, validate=validators.Length(min=1, max=1024))
-    otp = fields.String(required=True, validate=validators.Length(min=1, max=16),
+    otp = fields.String(required=True, validate=[validators.Length(min=1, max=16), PRINTABLE],
                         metadata={"description": "The current 6-digit code of the authenticator app (each once)"})
 
 
@@ -63,8 +63,8 @@ class CitizenDocumentDetailOut(CitizenDocumentOut):
 
 
 class EnrolStartIn(Schema):
-    national_id = fields.String(required=True, validate=validators.Length(min=1, max=64))
-    code = fields.String(required=True, validate=validators.Length(min=1, max=64),
+    national_id = fields.String(required=True, validate=[validators.Length(min=1, max=64), PRINTABLE])
+    code = fields.String(required=True, validate=[validators.Length(min=1, max=64), PRINTABLE],
                          metadata={"description": "One-time enrolment code from `flask citizen invite`"})
 
 

@@ -11,6 +11,10 @@ from wallet.documents.types import TYPES
 
 HOLDER_ID = r"^[A-Za-z0-9]{4,32}$"
 REFERENCE = r"^[A-Za-z0-9][A-Za-z0-9._/\-]{0,127}$"
+# free text stored in the database: no NUL byte (PostgreSQL cannot store one: it would be a 500, not a 400)
+NO_NUL = validators.Regexp(r"\A[^\x00]*\Z", error="NUL bytes are not allowed")
+# identifiers and codes typed by people: no control characters at all
+PRINTABLE = validators.Regexp(r"\A[^\x00-\x1f\x7f]*\Z", error="control characters are not allowed")
 
 
 class DocumentMetadata(Schema):
@@ -21,7 +25,7 @@ class DocumentMetadata(Schema):
                               metadata={"description": "The agency's own reference, unique per agency"})
     issued_at = fields.AwareDateTime(required=True, format="iso")
     expires_at = fields.AwareDateTime(load_default=None, allow_none=True, format="iso")
-    title = fields.String(load_default=None, allow_none=True, validate=validators.Length(max=300))
+    title = fields.String(load_default=None, allow_none=True, validate=[validators.Length(max=300), NO_NUL])
     attributes = fields.Dict(keys=fields.String(validate=validators.Length(max=64)),
                              load_default=dict, metadata={"description": "Free key/value data (max 4 KB)"})
     replaces = fields.String(load_default=None, allow_none=True, validate=validators.Regexp(r"^[0-9a-f]{32}$"),
@@ -42,7 +46,7 @@ class PushForm(Schema):
 
 
 class RevokeIn(Schema):
-    reason = fields.String(required=True, validate=validators.Length(min=1, max=500))
+    reason = fields.String(required=True, validate=[validators.Length(min=1, max=500), NO_NUL])
 
 
 class SignatureOut(Schema):

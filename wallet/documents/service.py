@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from signing import SignatureReport, decide_issuance, validate_pdf
 from wallet import audit, db
 from wallet.agencies.models import Agency
-from wallet.agencies.service import all_ca_pems, identity
+from wallet.agencies.service import live_certificates
 from wallet.crypto import Sealed
 from wallet.db import new_id, utcnow
 from wallet.documents.models import Document
@@ -58,11 +58,12 @@ def push(rt: Runtime, sess: Session, agency: Agency, data: bytes, meta: dict[str
         raise UnsupportedMedia("the file is not a PDF (it must start with %PDF-)", code="not_a_pdf")
     digest = hashlib.sha256(data).hexdigest()
 
-    existing = sess.execute(select(Document).where(Document.agency_id == agency.id,
-                                                   Document.reference == meta["reference"])).scalar_one_or_none()
+    # a light check first: an identical replay is answered without validating again
+    existing = sess.connection().execute(select(Document.id, Document.sha256).where(
+        Document.agency_id == agency.id, Document.reference == meta["reference"])).first()
     if existing is not None:
         if existing.sha256 == digest:
-            return PushResult(existing, created=False)
+            return PushResult(sess.get_one(Document, existing.id), created=False)
         raise Conflict(f"reference {meta['reference']} is already used for another file", code="reference_conflict")
 
     replaced: Document | None = None
@@ -75,12 +76,13 @@ def push(rt: Runtime, sess: Session, agency: Agency, data: bytes, meta: dict[str
         if replaced.holder_id != meta["holder_id"].upper():
             raise BadMetadata("replaces: the replacement must be for the same holder", code="bad_metadata")
 
-    trust = rt.trust(all_ca_pems(sess))
+    certificates = live_certificates(sess)
+    trust = rt.trust(certificates.ca_pems)
     report = validate_pdf(data, trust, max_signatures=rt.settings.max_signatures)
-    ident = identity(agency)
+    own = certificates.fingerprints.get(agency.id, frozenset())
 
     def belongs(sig: SignatureReport) -> bool:
-        return bool(ident.fingerprints.intersection(sig.chain_sha256))
+        return bool(own.intersection(sig.chain_sha256))
 
     decision = decide_issuance(report, belongs)
     if not decision.accepted:

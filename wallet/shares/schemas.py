@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from apiflask import Schema, fields, validators
 
+from wallet.documents.schemas import PRINTABLE
 from wallet.shares.service import DEFAULT_LIFETIME, MAX_DOCUMENTS, MAX_LIFETIME, MAX_VIEWS, MIN_LIFETIME
 
 DOC_ID = r"^[0-9a-f]{32}$"
 
 
 class ShareIn(Schema):
-    document_ids = fields.List(fields.String(validate=validators.Length(min=1, max=64)), required=True,
+    document_ids = fields.List(fields.String(validate=[validators.Length(min=1, max=64), PRINTABLE]), required=True,
                                validate=validators.Length(min=1, max=MAX_DOCUMENTS),
                                metadata={"description": "ids of the citizen's own documents (1 to 10)"})
     expires_in = fields.Integer(load_default=DEFAULT_LIFETIME, strict=True,
@@ -19,7 +20,7 @@ class ShareIn(Schema):
     max_views = fields.Integer(load_default=None, allow_none=True, strict=True,
                                validate=validators.Range(min=1, max=MAX_VIEWS),
                                metadata={"description": "how many looks (page, JSON or copy) the link allows"})
-    label = fields.String(load_default=None, allow_none=True, validate=validators.Length(max=120),
+    label = fields.String(load_default=None, allow_none=True, validate=[validators.Length(max=120), PRINTABLE],
                           metadata={"description": "who it is for (shown to the holder and the verifier)"})
     allow_download = fields.Boolean(load_default=False, metadata={"description": "verifier may download the "
                                                                                  "sealed copy"})
