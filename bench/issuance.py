@@ -114,9 +114,19 @@ def reference_wallet(docs: list[BenchDoc], trust: Any) -> float:
     return (time.process_time() - t0) / len(docs)
 
 
-def reference_raw(docs: list[BenchDoc], trust_roots: list[str], agency_ca_pems: list[str]) -> float:
+def reference_raw(docs: list[BenchDoc], trust_roots: list[str], agency_ca_pems: list[str], *,
+                  as_shipped: bool = False) -> float:
     """Process CPU seconds per document of raw pyHanko: parse, one offline ValidationContext per signature,
-    ``validate_pdf_signature``."""
+    ``validate_pdf_signature``. ``as_shipped``: with pyHanko's own hex-string reader (the wallet installs a
+    faster equivalent, ``signing/speedups.py``, in every process that imports ``signing``, the server included)."""
+    from signing import speedups
+
+    if as_shipped:
+        speedups.uninstall()
+        try:
+            return reference_raw(docs, trust_roots, agency_ca_pems)
+        finally:
+            speedups.install()
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
@@ -143,7 +153,7 @@ def run(docs: list[BenchDoc], factory: Callable[[], Push], *, rounds: int, clien
     n = len(docs)
     size = median(len(d.pdf) for d in docs)
     trust = trust_store(trust_roots, agency_ca_pems)
-    rates, cpu_docs, lat_p50, lat_p99, ref_wallet, ref_raw = [], [], [], [], [], []
+    rates, cpu_docs, lat_p50, lat_p99, ref_wallet, ref_raw, ref_shipped = [], [], [], [], [], [], []
     for r in range(rounds):
         cpu0 = server_cpu() if server_cpu else time.process_time()
         wall, lats, statuses = push_all(docs, factory, clients, suffix=f"-R{r}")
@@ -158,18 +168,24 @@ def run(docs: list[BenchDoc], factory: Callable[[], Push], *, rounds: int, clien
         # the reference, on the very same bytes, right after (same machine state)
         ref_wallet.append(reference_wallet(docs, trust))
         ref_raw.append(reference_raw(docs, trust_roots, agency_ca_pems))
+        ref_shipped.append(reference_raw(docs, trust_roots, agency_ca_pems, as_shipped=True))
     cpu = median(cpu_docs)
     raw = median(ref_raw)
+    shipped = median(ref_shipped)
     wal = median(ref_wallet)
     where = "server (gunicorn master + workers) CPU" if server_cpu else "in-process CPU (test client, no server)"
     sec.add("documents/s (4 concurrent clients)", f"{median(rates):.1f}/s", target=f"≥ {RATE_TARGET:.0f}/s",
             met=median(rates) >= RATE_TARGET)
     sec.add("push latency", fmt_ms(median(lat_p50)), fmt_ms(median(lat_p99)))
     sec.add(f"{where} per document", fmt_ms(cpu))
-    sec.add("reference: raw pyHanko `validate_pdf_signature`, process CPU per document", fmt_ms(raw))
+    sec.add("reference: pyHanko as shipped, `validate_pdf_signature`, process CPU per document", fmt_ms(shipped))
+    sec.add("reference: raw pyHanko `validate_pdf_signature` with the wallet's parser speedup, process CPU per "
+            "document", fmt_ms(raw))
     sec.add("reference: wallet `signing.validate_pdf` + `decide_issuance`, process CPU per document", fmt_ms(wal))
-    sec.add("ratio server CPU / raw pyHanko", f"{cpu / raw:.2f}×", target=f"≤ {CPU_RATIO_TARGET}×",
-            met=cpu / raw <= CPU_RATIO_TARGET)
+    sec.add("ratio server CPU / pyHanko as shipped", f"{cpu / shipped:.2f}×", target=f"≤ {CPU_RATIO_TARGET}×",
+            met=cpu / shipped <= CPU_RATIO_TARGET)
+    sec.add("ratio server CPU / raw pyHanko (with the speedup: what the server adds around validation)",
+            f"{cpu / raw:.2f}×")
     sec.add("ratio server CPU / `signing.validate_pdf`", f"{cpu / wal:.2f}×")
     sec.add("ratio `signing.validate_pdf` / raw pyHanko", f"{wal / raw:.2f}×")
     if worker_rss:
@@ -185,6 +201,11 @@ def run(docs: list[BenchDoc], factory: Callable[[], Push], *, rounds: int, clien
         sec.notes.append(f"{clients} client threads, one `requests.Session` each, over loopback HTTP. Server CPU = "
                          "utime+stime of the gunicorn master and workers from /proc, before/after, divided by N; "
                          "PostgreSQL's own CPU is not included.")
-    sec.raw.update(rates=rates, cpu_per_doc=cpu_docs, ref_raw=ref_raw, ref_wallet=ref_wallet, lat_p50=lat_p50,
+    sec.notes.append("pyHanko's own validation is measured as pyHanko ships it (the issue's reference) and with the "
+                     "wallet's equivalent, faster hex-string reader installed (`signing/speedups.py`, property-tested "
+                     "against pyHanko's; the server runs with it): the second ratio is the cost of everything the "
+                     "server does around validation (HTTP, multipart, auth, encryption, durable blob, audit chain).")
+    sec.raw.update(rates=rates, cpu_per_doc=cpu_docs, ref_raw=ref_raw, ref_shipped=ref_shipped, ref_wallet=ref_wallet,
+                   lat_p50=lat_p50,
                    lat_p99=lat_p99)
     return sec

@@ -52,3 +52,12 @@ def read_hex_string_from_stream(stream: Any) -> Any:
 def install() -> None:
     """Idempotent: make pyHanko's parser use the fast reader."""
     generic.read_hex_string_from_stream = read_hex_string_from_stream  # type: ignore[assignment]
+
+
+def uninstall() -> None:
+    """Give pyHanko its own reader back (the benchmark measures pyHanko as shipped against the patched one)."""
+    generic.read_hex_string_from_stream = _original  # type: ignore[assignment]
+
+
+def installed() -> bool:
+    return generic.read_hex_string_from_stream is read_hex_string_from_stream

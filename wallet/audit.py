@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, insert, select, update
+from sqlalchemy import JSON, BigInteger, Integer, String, bindparam, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from wallet.db import Base, utcnow
@@ -55,26 +55,35 @@ def _digest(prev_hash: str, seq: int, at: dt.datetime, actor: str, action: str, 
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+_HEAD = AuditHead.__table__
+_EVENTS = AuditEvent.__table__
+# built once: the append runs on every push and share (statement construction cost more than the round trips)
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+_NEW_HEAD = insert(_HEAD)
+_APPEND = insert(_EVENTS)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+
+
 def record(sess: Session, *, actor: str, action: str, outcome: str = "ok", target: str | None = None,
            request_id: str | None = None, details: dict[str, Any] | None = None) -> None:
     """Append one event in the caller's transaction (locks the chain head until commit).
 
-    Three Core statements on the session's connection (no ORM unit of work: this runs on every push)."""
+    Three prebuilt Core statements on the session's connection (no ORM unit of work)."""
     details = details or {}
     conn = sess.connection()
-    head_t, events_t = AuditHead.__table__, AuditEvent.__table__
-    head = conn.execute(select(head_t.c.seq, head_t.c.hash).where(head_t.c.id == 1).with_for_update()).first()
+    head = conn.execute(_LOCK_HEAD).first()
     if head is None:
-        conn.execute(insert(head_t).values(id=1, seq=0, hash=GENESIS))
+        conn.execute(_NEW_HEAD, {"id": 1, "seq": 0, "hash": GENESIS})
         prev_seq, prev_hash = 0, GENESIS
     else:
         prev_seq, prev_hash = head.seq, head.hash
     seq = prev_seq + 1
     at = utcnow()
     digest = _digest(prev_hash, seq, at, actor, action, target, outcome, request_id, details)
-    conn.execute(insert(events_t).values(seq=seq, at=at, actor=actor, action=action, target=target, outcome=outcome,
-                                         request_id=request_id, details=details, prev_hash=prev_hash, hash=digest))
-    conn.execute(update(head_t).where(head_t.c.id == 1).values(seq=seq, hash=digest))
+    conn.execute(_APPEND, {"seq": seq, "at": at, "actor": actor, "action": action, "target": target,
+                           "outcome": outcome, "request_id": request_id, "details": details, "prev_hash": prev_hash,
+                           "hash": digest})
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
 
 
 @dataclass(frozen=True)
