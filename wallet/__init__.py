@@ -68,8 +68,9 @@ def configure(app: APIFlask, settings: Settings) -> None:
         SECURITY_SCHEMES={"AgencyKey": {"type": "http", "scheme": "bearer"},
                           "CitizenSession": {"type": "apiKey", "in": "cookie", "name": "wallet_sid"}},
     )
-    from wallet.security import RedactTokens
+    from wallet.security import NoCookieSession, RedactTokens
 
+    app.session_interface = NoCookieSession()
     for name in ("werkzeug", "gunicorn.access", "gunicorn.error", "wallet"):
         logging.getLogger(name).addFilter(RedactTokens())
     # hostile uploads make pyHanko's diff analysis log full tracebacks at WARNING; the report already says why

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, Response, g, request
+from flask.sessions import SessionInterface
 from werkzeug.routing import PathConverter
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -60,6 +61,17 @@ def check_access_rules(app: Flask) -> None:
             missing.append(endpoint)
     if missing:
         raise RuntimeError("views without an access rule: " + ", ".join(sorted(missing)))
+
+
+class NoCookieSession(SessionInterface):
+    """Flask's signed-cookie session is not used: citizens have server-side sessions (wallet.citizens.auth).
+    Every request gets Flask's null session (writing to it raises), and no cookie is read or written."""
+
+    def open_session(self, app: Flask, request: Any) -> Any:
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        return None
 
 
 class AnyPathConverter(PathConverter):
