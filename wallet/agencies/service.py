@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from asn1crypto import pem as asn1_pem
 from asn1crypto import x509
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from wallet import audit
@@ -109,13 +109,18 @@ def revoke_key(sess: Session, prefix: str) -> int:
     return n
 
 
+# built once (they run on every agency request): the agency alone, in one query; live certificate fingerprints
+_AGENCY_BY_KEY = (select(Agency).join(ApiKey, ApiKey.agency_id == Agency.id)
+                  .where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None), Agency.active.is_(True)))
+_CERTS = AgencyCertificate.__table__
+_LIVE_FINGERPRINTS = (select(_CERTS.c.agency_id, _CERTS.c.kind, _CERTS.c.sha256).where(_CERTS.c.removed_at.is_(None))
+                      .order_by(_CERTS.c.sha256))
+
+
 def authenticate(sess: Session, key: str) -> Agency | None:
     if not key.startswith(KEY_PREFIX) or len(key) > 100:
         return None
-    row = sess.execute(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).scalar_one_or_none()
-    if row is None or row.revoked_at is not None or not row.agency.active:
-        return None
-    return row.agency
+    return sess.execute(_AGENCY_BY_KEY, {"key_hash": hash_key(key)}).scalar_one_or_none()
 
 
 def get_by_code(sess: Session, code: str) -> Agency | None:
@@ -151,9 +156,8 @@ _pem_lock = threading.Lock()
 def live_certificates(sess: Session) -> LiveCertificates:
     """One light query per push (fingerprints only; PEMs are fetched once per process and certificate), read
     fresh every time, so an operator's `agency add-cert` / removal applies to the very next push."""
-    t = AgencyCertificate.__table__
-    rows = sess.connection().execute(select(t.c.agency_id, t.c.kind, t.c.sha256).where(t.c.removed_at.is_(None))
-                                     .order_by(t.c.sha256)).all()
+    t = _CERTS
+    rows = sess.connection().execute(_LIVE_FINGERPRINTS).all()
     missing = [r.sha256 for r in rows if r.kind == "ca" and r.sha256 not in _pem_cache]
     if missing:
         found = sess.connection().execute(select(t.c.sha256, t.c.pem).where(t.c.sha256.in_(missing))).all()
