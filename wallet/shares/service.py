@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import qrcode
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from signing.seal import SealText
@@ -114,7 +114,6 @@ def create_share(rt: Runtime, sess: Session, citizen: Citizen, document_ids: Seq
     share = Share(id=new_id(), citizen_id=citizen.id, token_hash=token_hash(token), label=label or None,
                   allow_download=allow_download, max_views=max_views, views_used=0, created_at=now,
                   expires_at=now + dt.timedelta(seconds=expires_in))
-    sess.add(share)
     text = SealText(url=url, valid_until=share.expires_at)
     for position, doc in enumerate(docs):
         item = ShareItem(id=new_id(), share_id=share.id, document_id=doc.id, position=position)
@@ -127,7 +126,11 @@ def create_share(rt: Runtime, sess: Session, citizen: Citizen, document_ids: Seq
         item.copy_blob_key, item.copy_wrapped_key = key, sealed.wrapped_key
         item.copy_sha256 = hashlib.sha256(copy).hexdigest()
         share.items.append(item)
-    sess.flush()
+    # two Core INSERTs (the rows as built above; the objects stay transient and serve the response)
+    conn = sess.connection()
+    conn.execute(insert(Share.__table__), {c.name: getattr(share, c.name) for c in Share.__table__.columns})
+    conn.execute(insert(ShareItem.__table__),
+                 [{c.name: getattr(item, c.name) for c in ShareItem.__table__.columns} for item in share.items])
     audit.record(sess, actor=f"citizen:{citizen.id}", action="share.create", target=f"share:{share.id}",
                  request_id=request_id, details={"documents": [d.id for d in docs], "expires_at": share.expires_at
                                                  .isoformat(), "max_views": max_views,
