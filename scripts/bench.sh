@@ -27,7 +27,8 @@ fi
 
 # Lighthouse 12.8.2 (Node 20) under bench/node_modules; the system Chromium, never a downloaded one
 if command -v npm >/dev/null 2>&1 && [ ! -f bench/node_modules/lighthouse/package.json ]; then
-  (cd bench && npm install --no-audit --no-fund --silent >/dev/null 2>&1) ||
+  # npm ci: exactly what package-lock.json pins (npm install would re-resolve "latest" ranges and rewrite it)
+  (cd bench && npm ci --no-audit --no-fund --silent >/dev/null 2>&1) ||
     echo "warning: npm install in bench/ failed; the phone pages row will be skipped" >&2
 fi
 export CHROME_PATH=${CHROME_PATH:-/usr/bin/chromium}
