@@ -18,7 +18,7 @@ def engine() -> Any:
     try:
         create_engine(PG).connect().close()
     except OperationalError as exc:
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
+        pytest.skip(reason=f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
     eng = db.make_engine(PG)
     yield eng
     eng.dispose()
