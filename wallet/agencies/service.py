@@ -128,21 +128,8 @@ def get_by_code(sess: Session, code: str) -> Agency | None:
 
 
 @dataclass(frozen=True)
-class AgencyIdentity:
-    """The fingerprints that recognise an agency's signatures (its CAs and registered signers)."""
-
-    fingerprints: frozenset[str]
-    ca_pems: tuple[str, ...]
-
-
-def identity(agency: Agency) -> AgencyIdentity:
-    live = [c for c in agency.certificates if c.removed_at is None]
-    return AgencyIdentity(frozenset(c.sha256 for c in live), tuple(c.pem for c in live if c.kind == "ca"))
-
-
-@dataclass(frozen=True)
 class LiveCertificates:
-    """Every agency's live certificates, as issuance needs them: who signed (fingerprints by agency) and the
+    """Every agency's live certificates, as issuance and upload checks need them: who signed (fingerprints by agency) and the
     CAs to build chains with (PEMs, in fingerprint order: the trust store's cache key)."""
 
     fingerprints: dict[str, frozenset[str]]
@@ -156,11 +143,11 @@ _pem_lock = threading.Lock()
 def live_certificates(sess: Session) -> LiveCertificates:
     """One light query per push (fingerprints only; PEMs are fetched once per process and certificate), read
     fresh every time, so an operator's `agency add-cert` / removal applies to the very next push."""
-    t = _CERTS
     rows = sess.connection().execute(_LIVE_FINGERPRINTS).all()
     missing = [r.sha256 for r in rows if r.kind == "ca" and r.sha256 not in _pem_cache]
     if missing:
-        found = sess.connection().execute(select(t.c.sha256, t.c.pem).where(t.c.sha256.in_(missing))).all()
+        found = sess.connection().execute(select(_CERTS.c.sha256, _CERTS.c.pem)
+                                          .where(_CERTS.c.sha256.in_(missing))).all()
         with _pem_lock:
             _pem_cache.update({r.sha256: r.pem for r in found})
     by_agency: dict[str, set[str]] = {}
@@ -168,10 +155,3 @@ def live_certificates(sess: Session) -> LiveCertificates:
         by_agency.setdefault(r.agency_id, set()).add(r.sha256)
     return LiveCertificates({a: frozenset(fps) for a, fps in by_agency.items()},
                             tuple(_pem_cache[r.sha256] for r in rows if r.kind == "ca" and r.sha256 in _pem_cache))
-
-
-def all_ca_pems(sess: Session) -> tuple[str, ...]:
-    rows = sess.execute(select(AgencyCertificate.pem).where(AgencyCertificate.kind == "ca",
-                                                            AgencyCertificate.removed_at.is_(None))
-                        .order_by(AgencyCertificate.sha256)).scalars().all()
-    return tuple(rows)

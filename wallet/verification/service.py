@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from signing import ValidationReport, validate_pdf
 from wallet.agencies.models import Agency, AgencyCertificate
-from wallet.agencies.service import all_ca_pems
+from wallet.agencies.service import live_certificates
 from wallet.citizens.models import Citizen
 from wallet.db import UTCDateTime, new_id, utcnow
 from wallet.documents.models import Document
@@ -139,10 +139,10 @@ def _blocking(share: SharedLink, now: dt.datetime, *, views: bool = True) -> str
     return None
 
 
-# The hot path of a QR scan is two statements (PostgreSQL): one indexed read of the share with its items,
-# documents, issuers and holder name (SQLAlchemy Core: no ORM identity map, no lazy loads), then one
-# statement that consumes the view and logs it. Reads are immutable history except the status columns,
-# which are read fresh on every look (an agency's revocation shows at once).
+# The read model of a look: the share with its items, documents, issuers and holder name, as SQLAlchemy Core
+# rows (no ORM identity map, no lazy loads), read fresh on every look (an agency's revocation shows at once).
+# The QR link's page and JSON twin do it all in one statement on PostgreSQL (``look_token``); a copy download
+# reads first (``find_share``: nothing is counted for what cannot be served), then ``look``.
 _S, _I, _D = Share.__table__, ShareItem.__table__, Document.__table__
 _A, _C, _V = Agency.__table__, Citizen.__table__, ShareView.__table__
 _SHARE_COLS = (_S.c.id, _S.c.citizen_id, _S.c.token_hash, _S.c.label, _S.c.allow_download, _S.c.max_views,
@@ -162,6 +162,27 @@ _LOOK_QUERY = (
     .order_by(_I.c.position, _I.c.id)
 )
 _REREAD = select(_S.c.views_used, _S.c.revoked_at, _S.c.expires_at, _S.c.max_views).where(_S.c.id == bindparam("sid"))
+
+
+_LOG_VIEW = insert(_V)
+
+
+def counts(channel: str, share_id: str, grant_share_id: str | None) -> bool:
+    """Whether a look consumes a view: always for the JSON twin; a page or copy covered by a download grant
+    for this very share (``?g=``, issued by an earlier counted look) does not."""
+    return channel == "json" or grant_share_id != share_id
+
+
+def _recheck(conn: Connection, share: SharedLink, now: dt.datetime, view_id: str) -> str:
+    """The view was not taken although the snapshot allowed it: the share changed meanwhile (revoked, or the
+    last view taken by a concurrent look). Reload what decides the answer; log what the verifier is told."""
+    fresh = conn.execute(_REREAD, {"sid": share.id}).mappings().one()
+    share.views_used, share.revoked_at = fresh["views_used"], fresh["revoked_at"]
+    share.expires_at, share.max_views = fresh["expires_at"], fresh["max_views"]
+    result = _blocking(share, now) or "views_exhausted"
+    if result != "views_exhausted":
+        conn.execute(update(_V).where(_V.c.id == view_id).values(result=result))
+    return result
 
 
 def _strip(row: Any, prefix: str, cols: tuple[Any, ...]) -> dict[str, Any]:
@@ -215,18 +236,11 @@ def look(conn: Connection, share: SharedLink | None, channel: str, *, ip: str | 
         if used is not None:
             result = "valid"
             share.views_used = used
-        else:  # something changed since the share was read: reload what decides the answer
-            fresh = conn.execute(_REREAD, {"sid": share.id}).mappings().one()
-            share.views_used, share.revoked_at = fresh["views_used"], fresh["revoked_at"]
-            share.expires_at, share.max_views = fresh["expires_at"], fresh["max_views"]
-            result = _blocking(share, now) or "views_exhausted"
-            if result != "views_exhausted":  # the logged answer says what the verifier was told
-                conn.execute(update(_V).where(_V.c.id == view["vid"]).values(result=result))
+        else:
+            result = _recheck(conn, share, now, view["vid"])
     else:
         result = result or "valid"
-        conn.execute(insert(_V).values(id=view["vid"], share_id=share.id, citizen_id=share.citizen_id, at=now,
-                                       channel=channel, result=result, ip_prefix=view["ip"],
-                                       browser=view["browser"]))
+        _log_view(conn, view, result)
     shows = result in ("valid", "document_revoked", "document_expired")  # only then are documents shown
     return Look(result, share, share.items, share.holder_name if shows else None, view["vid"])
 
@@ -242,9 +256,8 @@ WITH used AS (
     SELECT :vid, :sid, :cid, :now, :channel,
            CASE WHEN used.views_used IS NULL THEN 'views_exhausted' ELSE 'valid' END, :ip, :browser
     FROM (SELECT 1) AS one LEFT JOIN used ON true
-    RETURNING id
 )
-SELECT (SELECT views_used FROM used) AS used, (SELECT count(*) FROM logged) AS logged
+SELECT (SELECT views_used FROM used) AS used
 """).bindparams(bindparam("now", type_=UTCDateTime()))
 
 
@@ -257,10 +270,14 @@ def _consume_and_log(conn: Connection, view: dict[str, Any]) -> int | None:
         update(_S).where(_S.c.id == view["sid"], _S.c.revoked_at.is_(None), _S.c.expires_at > view["now"],
                          or_(_S.c.max_views.is_(None), _S.c.views_used < _S.c.max_views))
         .values(views_used=_S.c.views_used + 1).returning(_S.c.views_used)).scalar_one_or_none()
-    conn.execute(insert(_V).values(id=view["vid"], share_id=view["sid"], citizen_id=view["cid"], at=view["now"],
-                                   channel=view["channel"], result="valid" if used is not None else "views_exhausted",
-                                   ip_prefix=view["ip"], browser=view["browser"]))
+    _log_view(conn, view, "valid" if used is not None else "views_exhausted")
     return used
+
+
+def _log_view(conn: Connection, view: dict[str, Any], result: str) -> None:
+    conn.execute(_LOG_VIEW, {"id": view["vid"], "share_id": view["sid"], "citizen_id": view["cid"], "at": view["now"],
+                             "channel": view["channel"], "result": result, "ip_prefix": view["ip"],
+                             "browser": view["browser"]})
 
 
 def _select_list() -> str:
@@ -286,7 +303,7 @@ _LOOK_PG_SQL = """
 WITH target AS (
     SELECT id, citizen_id, revoked_at, expires_at, max_views, views_used,
            (CAST(:channel AS varchar) = 'json' OR CAST(:grant_sid AS varchar) IS NULL
-            OR id <> CAST(:grant_sid AS varchar)) AS counts
+            OR id <> CAST(:grant_sid AS varchar)) AS counts  -- counts() in SQL
     FROM shares WHERE token_hash = :digest
 ), decided AS (
     SELECT t.*, CASE
@@ -335,8 +352,8 @@ def look_token(conn: Connection, token: str, channel: str, *, ip: str | None, us
     """
     if conn.dialect.name != "postgresql":
         share = find_share(conn, token)
-        counts = share is None or channel == "json" or grant_share_id != share.id
-        return look(conn, share, channel, ip=ip, user_agent=user_agent, count=counts)
+        return look(conn, share, channel, ip=ip, user_agent=user_agent,
+                    count=share is None or counts(channel, share.id, grant_share_id))
     digest = lookup_hash(token)
     now = utcnow()
     params = {"digest": digest, "now": now, "vid": new_id(), "channel": channel, "grant_sid": grant_share_id,
@@ -348,15 +365,8 @@ def look_token(conn: Connection, token: str, channel: str, *, ip: str | None, us
     result, used = rows[0]["look_result"], rows[0]["look_used"]
     if used is not None:
         share.views_used = used
-    counted = channel == "json" or grant_share_id != share.id
-    if result == "views_exhausted" and _blocking(share, now, views=counted) is None:
-        # the UPDATE found the share changed since the snapshot (revoked, or the last view taken meanwhile)
-        fresh = conn.execute(_REREAD, {"sid": share.id}).mappings().one()
-        share.views_used, share.revoked_at = fresh["views_used"], fresh["revoked_at"]
-        share.expires_at, share.max_views = fresh["expires_at"], fresh["max_views"]
-        result = _blocking(share, now) or "views_exhausted"
-        if result != "views_exhausted":
-            conn.execute(update(_V).where(_V.c.id == params["vid"]).values(result=result))
+    if result == "views_exhausted" and _blocking(share, now, views=counts(channel, share.id, grant_share_id)) is None:
+        result = _recheck(conn, share, now, params["vid"])
     shows = result in ("valid", "document_revoked", "document_expired")
     return Look(result, share, share.items, share.holder_name if shows else None, params["vid"])
 
@@ -604,7 +614,7 @@ def verdict(signatures: list[dict[str, Any]], registry: dict[str, Any], error: s
 
 
 def verify_upload(rt: Runtime, sess: Session, data: bytes, lang: str) -> dict[str, Any]:
-    trust = rt.trust(all_ca_pems(sess))
+    trust = rt.trust(live_certificates(sess).ca_pems)
     report = validate_pdf(data, trust, max_signatures=rt.settings.max_signatures,
                           max_size=rt.settings.max_upload_bytes)
     agency_fps, seal_fp = _roles(sess, rt)

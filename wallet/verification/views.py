@@ -88,10 +88,6 @@ def _granted_share() -> str | None:
     return data.get("s") if isinstance(data, dict) and isinstance(data.get("s"), str) else None
 
 
-def _grant_ok(share_id: str) -> bool:
-    return _granted_share() == share_id
-
-
 @contextmanager
 def _connection() -> Iterator[Connection]:
     """The look's connection (``service.look_connection``); a pooled PostgreSQL one goes back at the end."""
@@ -106,7 +102,7 @@ def _connection() -> Iterator[Connection]:
 def _look(conn: Connection, token: str, channel: str, share: Any = None) -> service.Look:
     if share is None:
         share = service.find_share(conn, token)
-    count = not (share is not None and channel in ("copy", "page") and _grant_ok(share.id))
+    count = share is None or service.counts(channel, share.id, _granted_share())
     return service.look(conn, share, channel, ip=request.remote_addr, user_agent=request.user_agent.string,
                         count=count)
 
