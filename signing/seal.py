@@ -21,24 +21,26 @@ from datetime import UTC, datetime
 from io import BytesIO
 from typing import Any
 
+import qrcode
 from cryptography.hazmat.primitives import hashes
 from pyhanko.pdf_utils import content, generic, layout
 from pyhanko.pdf_utils.font.basic import COURIER_META, SimpleFontEngine, SimpleFontEngineFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.qr import PdfStreamQRImage
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
 from pyhanko.pdf_utils.text import TextBoxStyle
-from pyhanko.pdf_utils.writer import BasePdfFileWriter, PageObject, PdfFileWriter
+from pyhanko.pdf_utils.writer import BasePdfFileWriter, PageObject, PdfFileWriter, init_xobject_dictionary
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter, enumerate_sig_fields
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.timestamps import TimeStamper
-from pyhanko.stamp import QRPosition, QRStampStyle
+from pyhanko.stamp import QRPosition, QRStamp, QRStampStyle
 
 from .errors import SigningLibraryError
 from .keys import KeyCustody
 
-__all__ = ["SealText", "Sealer", "SealingError"]
+__all__ = ["SealText", "Sealer", "SealingError", "qr_code"]
 
 #: The stamp band: height and margins (PDF points) at the bottom of the first page.
 STAMP_HEIGHT = 84
@@ -110,8 +112,51 @@ class _WinAnsiCourierFactory(SimpleFontEngineFactory):
 _FONT = _WinAnsiCourierFactory()
 
 
-def _base_stamp_style() -> QRStampStyle:
-    return QRStampStyle(
+def qr_code(url: str) -> qrcode.QRCode:
+    """The QR code pyHanko's QR stamp draws for ``url``, built as pyHanko 0.38 builds it (medium error
+    correction, 4-module quiet zone, the best of the eight masks). Make it once per link: the seal's stamp
+    draws it (``Sealer.seal(..., qr=)``) and the share screen's SVG is drawn from ``get_matrix()``."""
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M)
+    qr.add_data(url)
+    qr.make()
+    return qr
+
+
+class _PremadeQRStamp(QRStamp):
+    """pyHanko's QR stamp drawing a QR code made beforehand (``QRStamp._qr_xobject``'s plain branch in
+    pyHanko 0.38, with ``qr_code``'s QR instead of a new one)."""
+
+    def __init__(self, writer: BasePdfFileWriter, url: str, style: QRStampStyle, qr: qrcode.QRCode,
+                 text_params: dict[str, Any] | None = None, box: layout.BoxConstraints | None = None) -> None:
+        super().__init__(writer, url, style, text_params=text_params, box=box)
+        self._qr = qr
+        self._out = writer
+
+    def _qr_xobject(self) -> tuple[generic.IndirectObject, int]:
+        qr = self._qr
+        img = qr.make_image(image_factory=PdfStreamQRImage)
+        bbox_size = (qr.modules_count + 2 * qr.border) * qr.box_size
+        qr_xobj = init_xobject_dictionary(img.render_command_stream(), bbox_size, bbox_size)
+        qr_xobj.compress()
+        return self._out.add_object(qr_xobj), bbox_size
+
+
+@dataclass(frozen=True)
+class _SealStampStyle(QRStampStyle):
+    """The seal's QR stamp style; ``qr`` is the QR code its stamp draws (``qr_code(url)``)."""
+
+    qr: Any = None
+
+    def create_stamp(self, writer: BasePdfFileWriter, box: layout.BoxConstraints,
+                     text_params: dict[str, Any]) -> QRStamp:
+        if self.qr is None:
+            return super().create_stamp(writer, box, text_params)
+        url = text_params.pop("url")
+        return _PremadeQRStamp(writer, url, self, self.qr, text_params=text_params, box=box)
+
+
+def _base_stamp_style() -> _SealStampStyle:
+    return _SealStampStyle(
         stamp_text="%(seal_text)s",
         border_width=1,
         border_color=(0.2, 0.2, 0.2),
@@ -231,8 +276,11 @@ class Sealer:
         except Exception:  # noqa: BLE001 - the PDF stack raises anything on malformed input
             return False
 
-    def seal(self, pdf: bytes, text: SealText) -> bytes:
-        """The original plus one incremental update: the platform's visible, timestamped PAdES seal."""
+    def seal(self, pdf: bytes, text: SealText, *, qr: qrcode.QRCode | None = None) -> bytes:
+        """The original plus one incremental update: the platform's visible, timestamped PAdES seal.
+
+        ``qr``: ``qr_code(text.url)`` when the caller made it already (it draws it elsewhere too).
+        """
         try:
             writer = IncrementalPdfFileWriter(BytesIO(pdf))
             reason = _no_changes_reason(writer.prev)
@@ -240,9 +288,11 @@ class Sealer:
             raise SealingError("the document cannot be read") from exc
         if reason is not None:
             raise SealingError(f"cannot seal: {reason}")
-        return self._sign(writer, text, existing_names=self._sig_field_names(writer.prev), input_buf=pdf)
+        return self._sign(writer, text, existing_names=self._sig_field_names(writer.prev), input_buf=pdf,
+                          qr=qr if qr is not None else qr_code(text.url))
 
-    def verification_sheet(self, text: SealText, *, title: str, sha256: str, issuer: str, holder: str) -> bytes:
+    def verification_sheet(self, text: SealText, *, title: str, sha256: str, issuer: str, holder: str,
+                           qr: qrcode.QRCode | None = None) -> bytes:
         """A new one-page PDF describing the original, carrying the same QR code, sealed."""
         writer = PdfFileWriter(stream_xrefs=False)
         width, height = 595.0, 842.0  # A4
@@ -279,7 +329,7 @@ class Sealer:
         buf = BytesIO()
         writer.write(buf)
         sheet = buf.getvalue()
-        return self.seal(sheet, text)
+        return self.seal(sheet, text, qr=qr)
 
     # -- internals -----------------------------------------------------------------
 
@@ -293,7 +343,7 @@ class Sealer:
             n += 1
         return f"{self._prefix}{n}"
 
-    def _stamp_style(self, text_lines: tuple[str, ...], box_w: float) -> QRStampStyle:
+    def _stamp_style(self, text_lines: tuple[str, ...], box_w: float, qr: qrcode.QRCode) -> _SealStampStyle:
         # the QR code is a square as high as the band; the text gets the rest of the width
         qr_padded = STAMP_HEIGHT  # QR side (height - 2 innsep) + 2 innsep
         available = box_w - qr_padded - 8
@@ -306,6 +356,7 @@ class Sealer:
             text_box_style=TextBoxStyle(font=_FONT, font_size=font_size, leading=leading),
             background=_white_background(box_w, STAMP_HEIGHT),
             background_opacity=1.0,
+            qr=qr,
         )
 
     def _reserved(self) -> int:
@@ -333,7 +384,8 @@ class Sealer:
         return hex_len + 2 * (hex_len // 4)
 
     def _sign(
-        self, writer: IncrementalPdfFileWriter, text: SealText, *, existing_names: set[str], input_buf: bytes
+        self, writer: IncrementalPdfFileWriter, text: SealText, *, existing_names: set[str], input_buf: bytes,
+        qr: qrcode.QRCode,
     ) -> bytes:
         x0, y0, x1, _y1 = _first_page_box(writer)
         box = (
@@ -354,7 +406,7 @@ class Sealer:
             ),
             signer=self._custody.signer(),
             timestamper=self._timestamper,
-            stamp_style=self._stamp_style(lines, box[2] - box[0]),
+            stamp_style=self._stamp_style(lines, box[2] - box[0], qr),
             new_field_spec=SigFieldSpec(sig_field_name=field_name, on_page=0, box=box),
         )
         out = BytesIO()

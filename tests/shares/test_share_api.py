@@ -175,10 +175,11 @@ def test_qr_svg_decodes_to_the_url() -> None:
     import zxingcpp
     from PIL import Image, ImageDraw
 
+    from signing.seal import qr_code
     from wallet.shares.service import qr_svg
 
     url = "http://wallet.test/v/" + "Ab3_-" * 4 + "xy"
-    svg = qr_svg(url)
+    svg = qr_svg(qr_code(url).get_matrix())
     size = int(_re.search(r'viewBox="0 0 (\d+) \1"', svg).group(1))
     scale = 8
     img = Image.new("L", (size * scale, size * scale), 255)
@@ -187,3 +188,64 @@ def test_qr_svg_decodes_to_the_url() -> None:
         x, y, w = int(x), int(y), int(w)
         draw.rectangle([x * scale, y * scale, (x + w) * scale - 1, (y + 1) * scale - 1], fill=0)
     assert [r.text for r in zxingcpp.read_barcodes(img)] == [url]
+
+
+def _share_rows(app: Any) -> int:
+    from sqlalchemy import func, select
+
+    from wallet import db
+    from wallet.shares.models import Share, ShareItem
+
+    with app.app_context():
+        return int(db.session().execute(select(func.count()).select_from(Share)).scalar_one()
+                   + db.session().execute(select(func.count()).select_from(ShareItem)).scalar_one())
+
+
+def test_a_failed_copy_write_creates_no_share(app: Any, holder: Any, issue: Any,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sealed copy's blob write runs beside the database inserts: when it fails, the share fails."""
+    from wallet.extensions import runtime
+
+    doc = issue()
+    with app.app_context():
+        store = runtime().store
+
+    def broken_put(key: str, data: bytes) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store, "put", broken_put)
+    r = holder.share([doc["id"]])
+    assert r.status_code == 500 and r.get_json()["code"] == "internal_error"
+    assert "disk full" not in r.get_data(as_text=True)
+    assert _share_rows(app) == 0
+
+
+def test_a_failed_insert_waits_for_the_copy_write_then_deletes_it(app: Any, holder: Any, issue: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database failure while the copy is still being written: the write is awaited, then undone."""
+    import time
+
+    from wallet import audit
+    from wallet.extensions import runtime
+
+    doc = issue()
+    with app.app_context():
+        store = runtime().store
+    real_put = store.put
+    written: list[str] = []
+
+    def slow_put(key: str, data: bytes) -> None:
+        time.sleep(0.3)  # still writing when the insert below fails
+        real_put(key, data)
+        written.append(key)
+
+    def failing_record(*_a: Any, **_k: Any) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(store, "put", slow_put)
+    monkeypatch.setattr(audit, "record", failing_record)
+    r = holder.share([doc["id"]])
+    assert r.status_code == 500 and r.get_json()["code"] == "internal_error"
+    assert len(written) == 1  # the write finished ...
+    assert not store.exists(written[0])  # ... before the rollback deleted it
+    assert _share_rows(app) == 0

@@ -10,14 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-import qrcode
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from qrcode import QRCode
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.orm import Session, defer, lazyload
 
-from signing.seal import SealText
+from signing.seal import SealText, qr_code
 from wallet import audit, db
 from wallet.citizens.models import Citizen
 from wallet.crypto import Sealed
@@ -45,14 +47,9 @@ def copy_aad(share_id: str, item_id: str) -> str:
     return f"share:{share_id}:item:{item_id}:copy"
 
 
-def qr_svg(data: str) -> str:
-    """The URL as an SVG QR code: medium error correction (reads from a cracked screen), 4-module quiet zone,
-    a viewBox only (the page sizes it), one path of horizontal runs, crisp edges. The mask is fixed: every
-    mask is valid for any reader, and scoring all eight cost ~8 ms of a share's creation (make bench)."""
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, mask_pattern=2)
-    qr.add_data(data)
-    qr.make(fit=True)
-    matrix = qr.get_matrix()
+def qr_svg(matrix: Sequence[Sequence[bool]]) -> str:
+    """A QR code (``signing.seal.qr_code(url).get_matrix()``, the very code the seal's stamp draws, quiet zone
+    included) as SVG: a viewBox only (the page sizes it), one path of horizontal runs, crisp edges."""
     size = len(matrix)
     runs = []
     for y, row in enumerate(matrix):
@@ -86,13 +83,22 @@ class CreatedShare:
     share: Share
     token: str  # shown to the holder once, never stored
     url: str
+    qr_svg: str  # the QR code the seals carry, for the share screen
+
+
+_INSERT_SHARE = insert(Share.__table__)  # built once (statement construction costs more than the round trip)
+_INSERT_ITEM = insert(ShareItem.__table__)
+# built once; without what a share never reads (the validation report is the largest JSON of the row) and
+# without the issuer's row (only a verification sheet names it: loaded then)
+_OWNED = select(Document).where(Document.id.in_(bindparam("ids", expanding=True))).options(
+    defer(Document.validation, raiseload=True), defer(Document.attributes, raiseload=True), lazyload(Document.agency))
 
 
 def _owned_documents(sess: Session, citizen: Citizen, document_ids: Sequence[str]) -> list[Document]:
     ids = list(dict.fromkeys(document_ids))  # de-duplicated, order kept
     if len(ids) > MAX_DOCUMENTS:
         raise BadRequest(f"a share holds at most {MAX_DOCUMENTS} documents", code="too_many_documents")
-    found = {d.id: d for d in sess.execute(select(Document).where(Document.id.in_(ids))).scalars()} if ids else {}
+    found = {d.id: d for d in sess.execute(_OWNED, {"ids": ids}).scalars()} if ids else {}
     docs = []
     for doc_id in ids:
         doc = found.get(doc_id)
@@ -115,43 +121,57 @@ def create_share(rt: Runtime, sess: Session, citizen: Citizen, document_ids: Seq
                   allow_download=allow_download, max_views=max_views, views_used=0, created_at=now,
                   expires_at=now + dt.timedelta(seconds=expires_in))
     text = SealText(url=url, valid_until=share.expires_at)
-    for position, doc in enumerate(docs):
-        item = ShareItem(id=new_id(), share_id=share.id, document_id=doc.id, position=position)
-        item.document = doc
-        copy, item.copy_kind = _make_copy(rt, doc, text)
-        sealed = rt.envelope.encrypt(copy, copy_aad(share.id, item.id))
-        key = f"shares/{share.id}/{item.id}"
-        rt.store.put(key, sealed.ciphertext)
-        db.on_rollback(lambda key=key: rt.store.delete(key))
-        item.copy_blob_key, item.copy_wrapped_key = key, sealed.wrapped_key
-        item.copy_sha256 = hashlib.sha256(copy).hexdigest()
-        share.items.append(item)
-    # two Core INSERTs (the rows as built above; the objects stay transient and serve the response)
-    conn = sess.connection()
-    conn.execute(insert(Share.__table__), {c.name: getattr(share, c.name) for c in Share.__table__.columns})
-    conn.execute(insert(ShareItem.__table__),
-                 [{c.name: getattr(item, c.name) for c in ShareItem.__table__.columns} for item in share.items])
-    audit.record(sess, actor=f"citizen:{citizen.id}", action="share.create", target=f"share:{share.id}",
-                 request_id=request_id, details={"documents": [d.id for d in docs], "expires_at": share.expires_at
-                                                 .isoformat(), "max_views": max_views,
-                                                 "allow_download": allow_download})
-    return CreatedShare(share, token, url)
+    qr = qr_code(url)  # made once: every copy's stamp draws it, and the share screen's SVG
+    writes: list[Future[None]] = []
+    try:
+        for position, doc in enumerate(docs):
+            item = ShareItem(id=new_id(), share_id=share.id, document_id=doc.id, position=position)
+            item.document = doc
+            copy, item.copy_kind = _make_copy(rt, doc, text, qr)
+            sealed = rt.envelope.encrypt(copy, copy_aad(share.id, item.id))
+            key = f"shares/{share.id}/{item.id}"
+            db.on_rollback(lambda key=key: rt.store.delete(key))
+            # the blob write (fsync or network) runs while the rows are inserted; both are done before commit
+            writes.append(_blob_writer().submit(rt.store.put, key, sealed.ciphertext))
+            item.copy_blob_key, item.copy_wrapped_key = key, sealed.wrapped_key
+            item.copy_sha256 = hashlib.sha256(copy).hexdigest()
+            share.items.append(item)
+        # two Core INSERTs (the rows as built above; the objects stay transient and serve the response)
+        conn = sess.connection()
+        conn.execute(_INSERT_SHARE, {c.name: getattr(share, c.name) for c in Share.__table__.columns})
+        conn.execute(_INSERT_ITEM,
+                     [{c.name: getattr(item, c.name) for c in ShareItem.__table__.columns} for item in share.items])
+        audit.record(sess, actor=f"citizen:{citizen.id}", action="share.create", target=f"share:{share.id}",
+                     request_id=request_id, details={"documents": [d.id for d in docs], "expires_at": share.expires_at
+                                                     .isoformat(), "max_views": max_views,
+                                                     "allow_download": allow_download})
+    finally:
+        wait(writes)  # never leave a write running behind a rollback's delete
+    for done in writes:
+        done.result()  # a failed write fails the share (the rollback deletes what was written)
+    return CreatedShare(share, token, url, qr_svg(qr.get_matrix()))
 
 
-def _make_copy(rt: Runtime, doc: Document, text: SealText) -> tuple[bytes, str]:
+@lru_cache(maxsize=1)
+def _blob_writer() -> ThreadPoolExecutor:
+    """Threads for blob writes that overlap the database work (made on first use: after gunicorn's fork)."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="share-blob")
+
+
+def _make_copy(rt: Runtime, doc: Document, text: SealText, qr: QRCode) -> tuple[bytes, str]:
     from signing.seal import SealingError
 
     original = read_original(rt, doc)
     sealer = rt.sealer
     try:  # seal() checks what can_seal() would, on the one parse it needs anyway
-        return sealer.seal(original, text), "sealed"
+        return sealer.seal(original, text, qr=qr), "sealed"
     except SealingError:
         pass  # certified "no changes", or unsealable: a sealed verification sheet instead
     doc_type = TYPES.get(doc.type)
     try:
         sheet = sealer.verification_sheet(
             text, title=doc_type.name("fr") if doc_type else doc.type, sha256=doc.sha256,
-            issuer=doc.agency.name, holder=doc.holder_id)
+            issuer=doc.agency.name, holder=doc.holder_id, qr=qr)
     except SealingError as exc:
         raise Unavailable("the shared copy could not be sealed", code="sealing_failed") from exc
     return sheet, "sheet"

@@ -24,6 +24,7 @@ web = APIBlueprint("shares_web", __name__, enable_openapi=False)
 blueprints = [bp, web]
 
 CREATE_LIMIT = "30/minute"
+_CREATED = CreatedShareOut()  # built once (a schema instance deep-copies its fields)
 PROBLEMS = {k: {"description": v, "content": {"application/problem+json": {"schema": Problem}}} for k, v in {
     400: "Invalid request (no document, lifetime out of 60 s .. 30 days, bad view limit)",
     401: "Not signed in", 403: "Cross-site request or missing CSRF token (csrf_failed)",
@@ -57,8 +58,8 @@ def create_share(body: dict[str, Any]) -> Response:
                                     label=(body.get("label") or "").strip() or None,
                                     allow_download=body["allow_download"], request_id=g.get("request_id"))
     out = service.to_resource(created.share, lang())
-    out.update(token=created.token, url=created.url, qr_svg=service.qr_svg(created.url))
-    payload = CreatedShareOut().dump(out)
+    out.update(token=created.token, url=created.url, qr_svg=created.qr_svg)
+    payload = _CREATED.dump(out)
     db.commit()
     resp = Response(json.dumps(payload), status=201, mimetype="application/json")
     resp.headers["Cache-Control"] = "no-store"
