@@ -44,11 +44,10 @@ def limits() -> service.SessionLimits:
 def _load() -> CitizenSession | None:
     if "citizen_session" not in g:
         sess = db.session()
-        row = service.find_session(sess, request.cookies.get(cookie_name()), limits())
-        if row is None and sess.dirty:
+        found = service.find_session_and_citizen(sess, request.cookies.get(cookie_name()), limits())
+        if found is None and sess.dirty:
             db.commit()  # an idle or too-old session was just ended
-        g.citizen_session = row
-        g.citizen = sess.get(Citizen, row.citizen_id) if row is not None else None
+        g.citizen_session, g.citizen = found if found is not None else (None, None)
     return g.citizen_session  # type: ignore[no-any-return]
 
 
