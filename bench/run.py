@@ -95,7 +95,7 @@ def main() -> int:
     sizes = [10_000, 100_000] if QUICK else [10_000, 1_000_000]
     if os.environ.get("BENCH_SCALE"):
         sizes = [int(x) for x in os.environ["BENCH_SCALE"].split(",")]
-    n_shares = int(os.environ.get("BENCH_SHARES", "10" if QUICK else "30"))
+    n_shares = int(os.environ.get("BENCH_SHARES", "10" if QUICK else "100"))
     lh_runs = int(os.environ.get("BENCH_LH_RUNS", "1" if QUICK else "3"))
     scale_runs = int(os.environ.get("BENCH_SCALE_RUNS", "1" if QUICK else "2"))
 
@@ -221,7 +221,8 @@ def main() -> int:
         def verification() -> Section:
             from bench import verification as ver
 
-            return ver.run(env.base_url, state["share"]["token"], runs=runs, duration=duration)
+            return ver.run(env.base_url, state["share"]["token"], runs=runs, duration=duration,
+                           floor_env=env.env, floor_log=env.tmp / "floor.log")
 
         section("verification", verification,
                 wrk_missing or (None if have_verify else "`/api/v1/verify/{token}` and `/v/{token}` do not exist yet")

@@ -4,10 +4,12 @@ stamp, same in-process timestamper); then the cached sealed-copy download `GET /
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 import requests
 
@@ -20,6 +22,19 @@ COPY_P50_TARGET = 0.010
 LIFETIME = 30 * 24 * 3600
 
 
+@dataclass(frozen=True)
+class Reply:
+    status_code: int
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
 @dataclass
 class CitizenSession:
     base_url: str
@@ -27,9 +42,24 @@ class CitizenSession:
     csrf: str
     http: requests.Session = field(default_factory=requests.Session)
 
-    def post(self, path: str, body: dict[str, Any]) -> requests.Response:
-        return self.http.post(self.base_url + path, json=body, timeout=120,
-                              headers={"Cookie": self.cookie, "X-CSRF-Token": self.csrf, "Origin": self.base_url})
+    _conn: http.client.HTTPConnection | None = None
+
+    def post(self, path: str, body: dict[str, Any]) -> "Reply":
+        """One keep-alive connection through the standard library: ``requests`` itself costs ~1 ms a call on this
+        machine, which the timed share creations would otherwise charge to the server."""
+        if self._conn is None:
+            url = urlsplit(self.base_url)
+            self._conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=120)
+        headers = {"Cookie": self.cookie, "X-CSRF-Token": self.csrf, "Origin": self.base_url,
+                   "Content-Type": "application/json"}
+        try:
+            self._conn.request("POST", path, body=json.dumps(body), headers=headers)
+            r = self._conn.getresponse()
+        except (http.client.HTTPException, OSError):  # the server closed the kept-alive connection: once more
+            self._conn.close()
+            self._conn.request("POST", path, body=json.dumps(body), headers=headers)
+            r = self._conn.getresponse()
+        return Reply(r.status, r.read())
 
     def get(self, path: str) -> requests.Response:
         return self.http.get(self.base_url + path, headers={"Cookie": self.cookie}, timeout=60)
@@ -97,13 +127,16 @@ def run(base_url: str, cs: CitizenSession, doc_id: str, original_pdf: bytes, set
     cpu = (server_cpu_total / n) if server_cpu else float("nan")
     assert sealed.startswith(original_pdf)
 
-    ratio = median(lats) / median(ref_wall)
+    # paired: each share against the reference seal right after it (the machine's speed drifts between runs
+    # and within one: a 25 ms seal reads 40 ms minutes later); the ratio of the medians is shown too
+    ratio = median([a / b for a, b in zip(lats, ref_wall)])
     sec.add("share creation over HTTP (login done; one document, sealed copy)", fmt_ms(median(lats)),
             fmt_ms(percentile(lats, 99)))
     sec.add("reference: `Sealer.seal` in one process (pyHanko PdfSigner, parsed key, QR stamp, in-process TSA)",
             fmt_ms(median(ref_wall)), fmt_ms(percentile(ref_wall, 99)))
-    sec.add("ratio HTTP share creation / pyHanko seal (wall)", f"{ratio:.2f}×", target=f"≤ {RATIO_TARGET}×",
-            met=ratio <= RATIO_TARGET)
+    sec.add("ratio HTTP share creation / pyHanko seal (wall; median of the paired ratios)", f"{ratio:.2f}×",
+            target=f"≤ {RATIO_TARGET}×", met=ratio <= RATIO_TARGET)
+    sec.add("ratio of the medians (wall)", f"{median(lats) / median(ref_wall):.2f}×")
     if server_cpu:
         sec.add("server CPU per share / pyHanko seal CPU", f"{fmt_ms(cpu)} / {fmt_ms(median(ref_cpu))} = "
                 f"{cpu / median(ref_cpu):.2f}×")

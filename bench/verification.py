@@ -2,9 +2,12 @@
 wrk -t2 -c16 -d10s --latency; and the helpers row 3 (scale) reuses."""
 from __future__ import annotations
 
-from typing import Sequence
+import contextlib
+from collections.abc import Sequence
+from pathlib import Path
 
 from bench import wrk
+from bench.floor import FloorServer
 from bench.report import Section
 from bench.stats import fmt_ms
 
@@ -26,10 +29,22 @@ def measure(base_url: str, targets: dict[str, list[str]], *, runs: int, duration
     return out
 
 
-def run(base_url: str, token: str, *, runs: int, duration: float) -> Section:
+def run(base_url: str, token: str, *, runs: int, duration: float, floor_env: dict[str, str] | None = None,
+        floor_log: Path | None = None) -> Section:
     sec = Section("verification", "2. Verification")
     targets = {"`/healthz`": ["/healthz"], **endpoints([token])}
-    results = measure(base_url, targets, runs=runs, duration=duration)
+    floor_targets = {"floor `/healthz`": ["/healthz"], "floor `/read/{token}`": [f"/read/{token}"],
+                     "floor `/look/{token}`": [f"/look/{token}"]}
+    results: dict[str, list[wrk.WrkResult]] = {name: [] for name in targets}
+    floor: dict[str, list[wrk.WrkResult]] = {name: [] for name in floor_targets}
+    with contextlib.ExitStack() as stack:
+        fs = stack.enter_context(FloorServer(floor_env, floor_log)) if floor_env is not None else None
+        for _ in range(runs):  # the wallet's round, then the floor's: both see the same machine state
+            for name, res in measure(base_url, targets, runs=1, duration=duration).items():
+                results[name] += res
+            if fs is not None:
+                for name, res in measure(fs.base_url, floor_targets, runs=1, duration=duration).items():
+                    floor[name] += res
     health = results["`/healthz`"]
     hs = wrk.summarize(health)
     sec.add("`/healthz` req/s", f"{hs['rps']:.0f}/s")
@@ -48,7 +63,29 @@ def run(base_url: str, token: str, *, runs: int, duration: float) -> Section:
             for row in sec.rows[-2:]:
                 row.met = False
         sec.raw[name] = [r.__dict__ | {"raw": ""} for r in res]
+    if floor_env is not None:
+        _floor_rows(sec, floor)
     sec.notes.append(f"wrk -t2 -c16 -d{duration:g}s --latency on loopback against the gunicorn server (2 workers × 4 "
                      f"threads), one valid share (no view limit, 30-day lifetime, each look is a logged view); {runs} "
                      "interleaved runs per endpoint, medians of the per-run figures (p99 = median of the runs' p99).")
     return sec
+
+
+def _floor_rows(sec: Section, floor: dict[str, list[wrk.WrkResult]]) -> None:
+    """What the stack itself allows: ``bench/floor.py`` (bare Flask, same gunicorn settings, same database)."""
+    health = floor["floor `/healthz`"]
+    sec.add("floor: bare Flask `/healthz` req/s", f"{wrk.summarize(health)['rps']:.0f}/s")
+    for name in ("floor `/read/{token}`", "floor `/look/{token}`"):
+        res = floor[name]
+        s = wrk.summarize(res)
+        ratio = sorted(r.rps / h.rps for r, h in zip(res, health))[len(res) // 2]
+        sec.add(f"{name} req/s", f"{s['rps']:.0f}/s")
+        sec.add(f"{name} rate / floor `/healthz` rate", f"{ratio:.2f}×")
+        sec.add(f"{name} latency", fmt_ms(s["p50"]), fmt_ms(s["p99"]))
+        sec.raw[name] = [r.__dict__ | {"raw": ""} for r in res]
+    sec.notes.append(
+        "The floor rows measure `bench/floor.py`: a bare Flask app under the same gunicorn settings and database, "
+        "whose `/read/{token}` does one autocommit SELECT by token hash and `/look/{token}` one autocommit INSERT "
+        "(one row made durable by its commit): the least a counted, logged look must do. Their rate against the "
+        "bare `/healthz` bounds what any code on this stack can reach for the 0.5× target while each look is "
+        "recorded before it is answered.")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +60,46 @@ def test_issuance_section_and_report(app: Any, agencies: dict[str, Any], pki: di
     written = out.read_text()
     assert "## 1. Issuance" in written and "ratio server CPU / pyHanko as shipped" in written
     assert "Not run: not selected" in written and "cores" in written
+
+
+def test_floor_app_counts_each_look_durably(database_url: str, monkeypatch: Any) -> None:
+    """bench/floor.py: `/look` writes one row per request, `/read` and `/healthz` write none."""
+    import pytest
+    from sqlalchemy import create_engine, text
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip(reason="the floor app is PostgreSQL-only (the bench's production shape): "
+                           "it runs in the PostgreSQL pass of make test")
+    from bench.floor import TABLE, create_app
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    client = create_app().test_client()
+    engine = create_engine(database_url)
+    try:
+        assert client.get("/healthz").get_json() == {"status": "ok"}
+        assert client.get("/read/abc").get_json() == {"result": "valid"}
+        for _ in range(3):
+            assert client.get("/look/abc").get_json() == {"result": "valid"}
+        with engine.connect() as c:
+            rows = c.execute(text(f"SELECT token_hash FROM {TABLE}")).scalars().all()
+        assert rows == [hashlib.sha256(b"abc").hexdigest()] * 3
+    finally:
+        with engine.begin() as c:
+            c.execute(text(f"DROP TABLE IF EXISTS {TABLE}"))
+        engine.dispose()
+
+
+def test_floor_rows_render() -> None:
+    from bench.report import Section
+    from bench.verification import _floor_rows
+    from bench.wrk import WrkResult
+
+    def res(rps: float) -> WrkResult:
+        return WrkResult(rps, 0.005, 0.006, 0.007, 0.02, int(rps * 10), 0, "")
+
+    sec = Section("verification", "2. Verification")
+    _floor_rows(sec, {"floor `/healthz`": [res(3000), res(2800)], "floor `/read/{token}`": [res(1500), res(1400)],
+                      "floor `/look/{token}`": [res(900), res(1000)]})
+    cells = {r.metric: r.median for r in sec.rows}
+    assert cells["floor `/look/{token}` rate / floor `/healthz` rate"] in ("0.30×", "0.36×")
+    assert cells["floor `/read/{token}` req/s"] == "1450/s"
