@@ -95,6 +95,13 @@ class FloorServer:
             time.sleep(0.3)
         raise RuntimeError("the floor server did not become ready")
 
+    def log_tail(self, n: int = 8) -> str:
+        try:
+            lines = open(self.log_path, errors="replace").read().splitlines()  # noqa: SIM115
+        except OSError:
+            return "(no log)"
+        return " | ".join([line for line in lines if "GET /" not in line][-n:]) or "(empty)"
+
     def __exit__(self, *exc: Any) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()

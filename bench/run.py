@@ -135,7 +135,7 @@ def main() -> int:
     if not pg_reachable():
         log("PostgreSQL is not reachable on 127.0.0.1:5432: nothing to measure")
         return 1
-    env = BenchEnv()
+    env = BenchEnv(keep=os.environ.get("BENCH_KEEP") == "1")  # BENCH_KEEP=1: keep the temp dir and database
     log(f"setting up in {env.tmp} (PKI, database {env.db_name}, migrations, agencies)")
     state: dict[str, Any] = {}
     try:

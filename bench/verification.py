@@ -38,13 +38,23 @@ def run(base_url: str, token: str, *, runs: int, duration: float, floor_env: dic
     results: dict[str, list[wrk.WrkResult]] = {name: [] for name in targets}
     floor: dict[str, list[wrk.WrkResult]] = {name: [] for name in floor_targets}
     with contextlib.ExitStack() as stack:
-        fs = stack.enter_context(FloorServer(floor_env, floor_log)) if floor_env is not None else None
+        fs = None
+        if floor_env is not None:
+            try:
+                fs = stack.enter_context(FloorServer(floor_env, floor_log))
+            except Exception as exc:  # noqa: BLE001 -- the floor is context: it must not sink the row
+                sec.notes.append(f"floor not measured: {exc.__class__.__name__}: {str(exc)[:300]}")
         for _ in range(runs):  # the wallet's round, then the floor's: both see the same machine state
             for name, res in measure(base_url, targets, runs=1, duration=duration).items():
                 results[name] += res
             if fs is not None:
-                for name, res in measure(fs.base_url, floor_targets, runs=1, duration=duration).items():
-                    floor[name] += res
+                try:
+                    for name, res in measure(fs.base_url, floor_targets, runs=1, duration=duration).items():
+                        floor[name] += res
+                except Exception as exc:  # noqa: BLE001 -- the floor is context: it must not sink the row
+                    sec.notes.append(f"floor round not measured ({exc.__class__.__name__}: {str(exc)[:200]}); "
+                                     f"its server log: {fs.log_tail()}")
+                    floor = {name: res[:len(results["`/healthz`"]) - 1] for name, res in floor.items()}
     health = results["`/healthz`"]
     hs = wrk.summarize(health)
     sec.add("`/healthz` req/s", f"{hs['rps']:.0f}/s")
@@ -63,7 +73,7 @@ def run(base_url: str, token: str, *, runs: int, duration: float, floor_env: dic
             for row in sec.rows[-2:]:
                 row.met = False
         sec.raw[name] = [r.__dict__ | {"raw": ""} for r in res]
-    if floor_env is not None:
+    if floor_env is not None and floor["floor `/healthz`"]:
         _floor_rows(sec, floor)
     sec.notes.append(f"wrk -t2 -c16 -d{duration:g}s --latency on loopback against the gunicorn server (2 workers × 4 "
                      f"threads), one valid share (no view limit, 30-day lifetime, each look is a logged view); {runs} "
