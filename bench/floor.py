@@ -27,6 +27,7 @@ from flask import Flask
 from sqlalchemy import create_engine, text
 
 from bench.env import ROOT, free_port
+from bench.stats import tree_cpu_seconds
 
 TABLE = "bench_floor_views"
 
@@ -94,6 +95,10 @@ class FloorServer:
                 pass
             time.sleep(0.3)
         raise RuntimeError("the floor server did not become ready")
+
+    def cpu_seconds(self) -> float:
+        assert self.proc is not None
+        return tree_cpu_seconds(self.proc.pid)
 
     def log_tail(self, n: int = 8) -> str:
         try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,8 +86,12 @@ def render(sections: list[Section], *, quick: bool, started: dt.datetime, elapse
     for k, v in config.items():
         lines.append(f"- **{k}:** {v}")
     if carried:
+        assert previous is not None
+        date = re.search(r"^- \*\*Date:\*\* (.+?) \(", previous, re.M)
+        commit = re.search(r"^- \*\*Commit:\*\* `(.+?)`", previous, re.M)
+        origin = f" ({date.group(1) if date else 'date unknown'}, commit {commit.group(1) if commit else 'unknown'})"
         lines.append(f"- **Partial run:** only the other sections were measured now; {', '.join(carried)} "
-                     "are carried over unchanged from the previous run of this page.")
+                     f"are carried over unchanged from the previous run of this page{origin}.")
     lines += ["", "## Summary", "", "| section | target | figure | status |", "|---|---|---|---|"]
     for s in sections:
         if s.title in carried:

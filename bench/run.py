@@ -222,7 +222,7 @@ def main() -> int:
             from bench import verification as ver
 
             return ver.run(env.base_url, state["share"]["token"], runs=runs, duration=duration,
-                           floor_env=env.env, floor_log=env.tmp / "floor.log")
+                           server_cpu=env.server_cpu, floor_env=env.env, floor_log=env.tmp / "floor.log")
 
         section("verification", verification,
                 wrk_missing or (None if have_verify else "`/api/v1/verify/{token}` and `/v/{token}` do not exist yet")

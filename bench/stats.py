@@ -64,6 +64,22 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU of every PostgreSQL process on this machine (the bench's server runs on loopback here)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if raw[raw.index("(") + 1:raw.rindex(")")] == "postgres":
+            fields = raw[raw.rindex(")") + 2:].split()
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
+
+
 def machine() -> dict[str, str]:
     cpu = "unknown"
     try:

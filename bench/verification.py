@@ -3,13 +3,13 @@ wrk -t2 -c16 -d10s --latency; and the helpers row 3 (scale) reuses."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench import wrk
 from bench.floor import FloorServer
 from bench.report import Section
-from bench.stats import fmt_ms
+from bench.stats import fmt_ms, median, postgres_cpu_seconds
 
 RATIO_TARGET = 0.5
 P99_TARGET = 0.030
@@ -29,14 +29,29 @@ def measure(base_url: str, targets: dict[str, list[str]], *, runs: int, duration
     return out
 
 
-def run(base_url: str, token: str, *, runs: int, duration: float, floor_env: dict[str, str] | None = None,
-        floor_log: Path | None = None) -> Section:
+Cpu = tuple[float, float]  # server and PostgreSQL CPU per request (seconds), one run
+
+
+def _measure_cpu(base_url: str, targets: dict[str, list[str]], duration: float, server_cpu: Callable[[], float],
+                 results: dict[str, list[wrk.WrkResult]], cpu: dict[str, list[Cpu]]) -> None:
+    """One wrk run per target, with the server's and PostgreSQL's CPU per request over that run."""
+    for name, paths in targets.items():
+        s0, p0 = server_cpu(), postgres_cpu_seconds()
+        res = wrk.run(base_url, paths, duration=duration)
+        s1, p1 = server_cpu(), postgres_cpu_seconds()
+        results[name].append(res)
+        cpu[name].append(((s1 - s0) / max(res.requests, 1), (p1 - p0) / max(res.requests, 1)))
+
+
+def run(base_url: str, token: str, *, runs: int, duration: float, server_cpu: Callable[[], float],
+        floor_env: dict[str, str] | None = None, floor_log: Path | None = None) -> Section:
     sec = Section("verification", "2. Verification")
     targets = {"`/healthz`": ["/healthz"], **endpoints([token])}
     floor_targets = {"floor `/healthz`": ["/healthz"], "floor `/read/{token}`": [f"/read/{token}"],
                      "floor `/look/{token}`": [f"/look/{token}"]}
     results: dict[str, list[wrk.WrkResult]] = {name: [] for name in targets}
     floor: dict[str, list[wrk.WrkResult]] = {name: [] for name in floor_targets}
+    cpu: dict[str, list[Cpu]] = {name: [] for name in [*targets, *floor_targets]}
     with contextlib.ExitStack() as stack:
         fs = None
         if floor_env is not None:
@@ -45,16 +60,16 @@ def run(base_url: str, token: str, *, runs: int, duration: float, floor_env: dic
             except Exception as exc:  # noqa: BLE001 -- the floor is context: it must not sink the row
                 sec.notes.append(f"floor not measured: {exc.__class__.__name__}: {str(exc)[:300]}")
         for _ in range(runs):  # the wallet's round, then the floor's: both see the same machine state
-            for name, res in measure(base_url, targets, runs=1, duration=duration).items():
-                results[name] += res
+            _measure_cpu(base_url, targets, duration, server_cpu, results, cpu)
             if fs is not None:
                 try:
-                    for name, res in measure(fs.base_url, floor_targets, runs=1, duration=duration).items():
-                        floor[name] += res
+                    _measure_cpu(fs.base_url, floor_targets, duration, fs.cpu_seconds, floor, cpu)
                 except Exception as exc:  # noqa: BLE001 -- the floor is context: it must not sink the row
                     sec.notes.append(f"floor round not measured ({exc.__class__.__name__}: {str(exc)[:200]}); "
                                      f"its server log: {fs.log_tail()}")
-                    floor = {name: res[:len(results["`/healthz`"]) - 1] for name, res in floor.items()}
+                    done = len(results["`/healthz`"]) - 1
+                    floor = {name: res[:done] for name, res in floor.items()}
+                    cpu.update({name: cpu[name][:done] for name in floor_targets})
     health = results["`/healthz`"]
     hs = wrk.summarize(health)
     sec.add("`/healthz` req/s", f"{hs['rps']:.0f}/s")
@@ -75,6 +90,14 @@ def run(base_url: str, token: str, *, runs: int, duration: float, floor_env: dic
         sec.raw[name] = [r.__dict__ | {"raw": ""} for r in res]
     if floor_env is not None and floor["floor `/healthz`"]:
         _floor_rows(sec, floor)
+    for name, per_run in cpu.items():
+        if per_run:
+            server, pg = median(c[0] for c in per_run), median(c[1] for c in per_run)
+            sec.add(f"{name} CPU per request: server / PostgreSQL / both", f"{server * 1e3:.2f} / {pg * 1e3:.2f} / "
+                    f"{(server + pg) * 1e3:.2f} ms")
+    sec.notes.append("CPU per request: utime + stime of the gunicorn master and workers, and of every PostgreSQL "
+                     "process, over each wrk run, divided by its requests (medians of the runs). wrk's own CPU is not "
+                     "counted; the two cores are shared by the server, PostgreSQL and wrk.")
     sec.notes.append(f"wrk -t2 -c16 -d{duration:g}s --latency on loopback against the gunicorn server (2 workers × 4 "
                      f"threads), one valid share (no view limit, 30-day lifetime, each look is a logged view); {runs} "
                      "interleaved runs per endpoint, medians of the per-run figures (p99 = median of the runs' p99).")

@@ -83,6 +83,9 @@ def test_floor_app_counts_each_look_durably(database_url: str, monkeypatch: Any)
         with engine.connect() as c:
             rows = c.execute(text(f"SELECT token_hash FROM {TABLE}")).scalars().all()
         assert rows == [hashlib.sha256(b"abc").hexdigest()] * 3
+        from bench.stats import postgres_cpu_seconds
+
+        assert postgres_cpu_seconds() > 0  # the server these requests just used is counted
     finally:
         with engine.begin() as c:
             c.execute(text(f"DROP TABLE IF EXISTS {TABLE}"))
@@ -103,3 +106,16 @@ def test_floor_rows_render() -> None:
     cells = {r.metric: r.median for r in sec.rows}
     assert cells["floor `/look/{token}` rate / floor `/healthz` rate"] in ("0.30×", "0.36×")
     assert cells["floor `/read/{token}` req/s"] == "1450/s"
+
+
+def test_partial_run_names_where_carried_sections_come_from() -> None:
+    from bench.report import Section, render
+
+    started = dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC)
+    full = Section("memory", "6. Memory")
+    full.add("peak RSS", "100 MB", target="≤ 300 MB", met=True)
+    first = render([full], quick=False, started=started, elapsed_s=60, config={})
+    again = render([Section("memory", "6. Memory", skipped="not selected (BENCH_SECTIONS)")], quick=False,
+                   started=started, elapsed_s=60, config={}, previous=first)
+    assert "carried over unchanged from the previous run of this page (2026-01-02 03:04 UTC, commit " in again
+    assert "| peak RSS | 100 MB |" in again
