@@ -5,7 +5,7 @@ import math
 import os
 import statistics
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -38,8 +38,8 @@ def proc_rss_bytes(pid: int) -> int:
     return 0
 
 
-def children(pid: int) -> list[int]:
-    out = []
+def _processes() -> Iterator[tuple[int, str, list[str]]]:
+    """(pid, command name, the /proc/<pid>/stat fields after the name) of every process still there."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -47,10 +47,11 @@ def children(pid: int) -> list[int]:
             raw = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
-        fields = raw[raw.rindex(")") + 2:].split()
-        if int(fields[1]) == pid:
-            out.append(int(entry))
-    return sorted(out)
+        yield int(entry), raw[raw.index("(") + 1:raw.rindex(")")], raw[raw.rindex(")") + 2:].split()
+
+
+def children(pid: int) -> list[int]:
+    return sorted(child for child, _name, fields in _processes() if int(fields[1]) == pid)
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -66,18 +67,8 @@ def tree_cpu_seconds(pid: int) -> float:
 
 def postgres_cpu_seconds() -> float:
     """CPU of every PostgreSQL process on this machine (the bench's server runs on loopback here)."""
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        if raw[raw.index("(") + 1:raw.rindex(")")] == "postgres":
-            fields = raw[raw.rindex(")") + 2:].split()
-            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
-    return total
+    return sum((int(fields[11]) + int(fields[12])) / CLK_TCK for _pid, name, fields in _processes()
+               if name == "postgres")
 
 
 def machine() -> dict[str, str]:

@@ -134,6 +134,18 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's S3 server on loopback (quick S3 checks; it enforces nothing: the Ceph runs do)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
 @pytest.fixture
 def live_server(app: Any) -> Iterator[str]:
     """The test app behind a real HTTP server on loopback."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -11,17 +11,6 @@ from sqlalchemy import func, select
 from wallet import db
 from wallet.documents.models import Document
 from wallet.storage import S3Store
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture(params=["moto", pytest.param("ceph", marks=pytest.mark.s3)])

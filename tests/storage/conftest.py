@@ -26,16 +26,8 @@ CEPH_MISSING = 'S3_ENDPOINT_URL not set: start scripts/s3-server.sh (eval "$(scr
 
 
 @pytest.fixture(scope="session")
-def moto_backend() -> Iterator[S3Backend]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield S3Backend("moto", f"http://{host}:{port}", "testing", "testing", "us-east-1", real=False)
-    finally:
-        server.stop()
+def moto_backend(moto_endpoint: str) -> S3Backend:
+    return S3Backend("moto", moto_endpoint, "testing", "testing", "us-east-1", real=False)
 
 
 @pytest.fixture(scope="session")
