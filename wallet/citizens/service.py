@@ -189,16 +189,10 @@ _SESSION_AND_CITIZEN = select(CitizenSession, Citizen).join(Citizen, Citizen.id 
     .where(CitizenSession.id == bindparam("sid"))
 
 
-def find_session(sess: Session, secret: str | None, limits: SessionLimits,
-                 now: dt.datetime | None = None) -> CitizenSession | None:
-    """The live session for a cookie secret; ends it (and returns None) when idle or too old."""
-    found = find_session_and_citizen(sess, secret, limits, now)
-    return found[0] if found is not None else None
-
-
 def find_session_and_citizen(sess: Session, secret: str | None, limits: SessionLimits,
                              now: dt.datetime | None = None) -> tuple[CitizenSession, Citizen] | None:
-    """``find_session`` and the session's citizen, in one query (every signed-in request needs both)."""
+    """The live session for a cookie secret and its citizen, in one query (every signed-in request needs both);
+    ends the session (and returns None) when it is idle or too old."""
     if not secret or len(secret) > 128:
         return None
     found = sess.execute(_SESSION_AND_CITIZEN, {"sid": session_key(secret)}).first()
