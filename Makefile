@@ -33,7 +33,7 @@ bench: setup
 	bash scripts/bench.sh
 
 lint: setup
-	$(BIN)/ruff check wallet signing config
+	$(BIN)/ruff check wallet signing config bench
 	$(BIN)/mypy signing
 
 openapi: setup

@@ -163,7 +163,7 @@ def _make(args: tuple[int, str, str, str, str, int, int]) -> BenchDoc:
     i, code, doc_type, holder_id, reference, target, seed = args
     rng = random.Random(seed * 1_000_003 + i)
     name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-    issued = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(days=rng.randint(0, 20))
+    issued = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=rng.randint(0, 20))
     pdf, meta = unsigned_document(i, code, doc_type, holder_id, name, reference, issued, target, rng)
     return BenchDoc(code, sign_agency(pdf, code), meta)
 

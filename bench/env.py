@@ -78,7 +78,7 @@ class BenchEnv:
             return f"sqlite:///{self.tmp / 'wallet.sqlite3'}"
         return f"{PG_URL}/{self.db_name}"
 
-    def setup(self) -> "BenchEnv":
+    def setup(self) -> BenchEnv:
         from signing.demo_pki import generate_demo_pki
         from wallet.demo.agencies import PKI_AGENCIES
 

@@ -14,8 +14,9 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.env import ROOT, BenchEnv, pg_reachable
 from bench.report import Section, render, write
@@ -84,7 +85,7 @@ def phone_pages(routes: Routes, doc_id: str, token: str) -> dict[str, tuple[str,
 
 
 def main() -> int:
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     t_start = time.monotonic()
     wanted = [s.strip() for s in os.environ.get("BENCH_SECTIONS", ",".join(ALL)).split(",") if s.strip()]
     output = Path(os.environ.get("BENCH_OUTPUT", ROOT / "docs" / "benchmarks.md"))

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import random
 import secrets
 import time
 import uuid
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from bench import wrk
 from bench.report import Section
@@ -122,7 +122,7 @@ class BulkLoader:
         if n <= 0:
             return 0.0
         t0 = time.perf_counter()
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         rng = self.rng
         batch = uuid.uuid4().hex[:6]
         n_cit = -(-n // CITIZENS_PER)

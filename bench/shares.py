@@ -7,8 +7,9 @@ import datetime as dt
 import http.client
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -44,7 +45,7 @@ class CitizenSession:
 
     _conn: http.client.HTTPConnection | None = None
 
-    def post(self, path: str, body: dict[str, Any]) -> "Reply":
+    def post(self, path: str, body: dict[str, Any]) -> Reply:
         """One keep-alive connection through the standard library: ``requests`` itself costs ~1 ms a call on this
         machine, which the timed share creations would otherwise charge to the server."""
         if self._conn is None:
@@ -104,7 +105,7 @@ def run(base_url: str, cs: CitizenSession, doc_id: str, original_pdf: bytes, set
     for _ in range(2):  # warm-up: each worker estimates the seal's size once (excluded)
         create_share(cs, [doc_id], label="warm-up")
     sealer = reference_sealer(settings)
-    valid_until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=LIFETIME)
+    valid_until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=LIFETIME)
     text = SealText(url=f"{base_url}/v/{'x' * 22}", valid_until=valid_until)  # a real link's length: same QR
     sealer.seal(original_pdf, text)  # warm-up (size estimate), excluded like the server's
     # interleaved, one HTTP share then one reference seal: both see the same machine state (it drifts)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import math
 import os
 import statistics
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
