@@ -119,3 +119,21 @@ def test_partial_run_names_where_carried_sections_come_from() -> None:
                    started=started, elapsed_s=60, config={}, previous=first)
     assert "carried over unchanged from the previous run of this page (2026-01-02 03:04 UTC, commit " in again
     assert "| peak RSS | 100 MB |" in again
+
+
+def test_budget_note_compares_the_look_with_the_floor() -> None:
+    from bench.verification import budget_note
+
+    ms = 1e-3
+    cpu = {"`/healthz`": (0.40 * ms, 0.0), "floor `/read/{token}`": (0.70 * ms, 0.10 * ms),
+           "floor `/look/{token}`": (0.75 * ms, 0.15 * ms), "JSON `/api/v1/verify/{token}`": (1.5 * ms, 0.5 * ms),
+           "page `/v/{token}`": (2.2 * ms, 0.5 * ms)}
+    note = budget_note(cpu, 0.38)
+    assert note is not None
+    assert "may cost about 0.80 ms" in note and "INSERT costs 0.90 ms" in note
+    assert "JSON look 2.00 ms (2.2× the floor's INSERT)" in note
+    assert "bare INSERT itself reached 0.38×" in note and "no look that is counted" in note
+    reachable = budget_note(cpu, 0.6) or ""
+    assert "within the stack's reach" in reachable and "no look" not in reachable
+    assert budget_note(cpu, None) is None  # no floor measured: no claim
+    assert budget_note({"`/healthz`": (0.4 * ms, 0.0)}, 0.38) is None
