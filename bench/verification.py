@@ -150,10 +150,10 @@ def budget_note(cpu: dict[str, Cpu], floor_look_ratio: float | None) -> str | No
     if health is None or insert is None or select is None or floor_look_ratio is None \
             or any(v is None for _, v in looks):
         return None
-    wallet = ", ".join(f"its {label} {v:.2f} ms ({v / insert:.1f}× the floor's INSERT)" for label, v in looks if v)
+    wallet = ", ".join(f"{label} {v:.2f} ms ({v / insert:.1f}× the floor's INSERT)" for label, v in looks if v)
     text = (f"The {RATIO_TARGET}× target in CPU (server + PostgreSQL, this run): `/healthz` costs {health:.2f} ms, so "
             f"a look at {RATIO_TARGET}× its rate may cost about {health / RATIO_TARGET:.2f} ms. The floor's one "
-            f"durable INSERT costs {insert:.2f} ms and its one SELECT {select:.2f} ms; the wallet's {wallet}. ")
+            f"durable INSERT costs {insert:.2f} ms and its one SELECT {select:.2f} ms; the wallet: {wallet}. ")
     if floor_look_ratio < RATIO_TARGET:
         return text + (f"The floor's bare INSERT itself reached {floor_look_ratio:.2f}× of its `/healthz`: on this "
                        "stack and machine no look that is counted and logged before it is answered reaches the "
