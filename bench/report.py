@@ -66,6 +66,20 @@ def previous_blocks(text: str) -> dict[str, tuple[list[str], str]]:
     return out
 
 
+def carried_origins(previous: str, carried: list[str]) -> dict[str, str]:
+    """Which run each carried section was measured in: the previous page's, or, for a section that page had
+    itself carried over, the run it names for it."""
+    date = re.search(r"^- \*\*Date:\*\* (.+?) \(", previous, re.M)
+    commit = re.search(r"^- \*\*Commit:\*\* `(.+?)`", previous, re.M)
+    own = f"{date.group(1) if date else 'date unknown'} (commit {commit.group(1) if commit else 'unknown'})"
+    line = re.search(r"^- \*\*Partial run:\*\* .*?measured now; carried over unchanged: (.+)\.$", previous, re.M)
+    earlier: dict[str, str] = {}
+    for group in (line.group(1).split("; ") if line else []):
+        titles, _, origin = group.rpartition(" from the run of ")
+        earlier.update({t: origin for t in carried if t in titles})
+    return {t: earlier.get(t, own) for t in carried}
+
+
 def render(sections: list[Section], *, quick: bool, started: dt.datetime, elapsed_s: float,
            config: dict[str, str], previous: str | None = None) -> str:
     """``previous``: the earlier page; sections not selected in this run keep their earlier figures."""
@@ -87,11 +101,12 @@ def render(sections: list[Section], *, quick: bool, started: dt.datetime, elapse
         lines.append(f"- **{k}:** {v}")
     if carried:
         assert previous is not None
-        date = re.search(r"^- \*\*Date:\*\* (.+?) \(", previous, re.M)
-        commit = re.search(r"^- \*\*Commit:\*\* `(.+?)`", previous, re.M)
-        origin = f" ({date.group(1) if date else 'date unknown'}, commit {commit.group(1) if commit else 'unknown'})"
-        lines.append(f"- **Partial run:** only the other sections were measured now; {', '.join(carried)} "
-                     f"are carried over unchanged from the previous run of this page{origin}.")
+        origins = carried_origins(previous, carried)
+        measured = [s.title for s in sections if s.title not in carried]
+        groups = [f"{', '.join(t for t in carried if origins[t] == o)} from the run of {o}"
+                  for o in dict.fromkeys(origins[t] for t in carried)]
+        now = f"only {', '.join(measured)} measured now" if measured else "nothing measured now"
+        lines.append(f"- **Partial run:** {now}; carried over unchanged: {'; '.join(groups)}.")
     lines += ["", "## Summary", "", "| section | target | figure | status |", "|---|---|---|---|"]
     for s in sections:
         if s.title in carried:

@@ -115,9 +115,20 @@ def test_partial_run_names_where_carried_sections_come_from() -> None:
     full = Section("memory", "6. Memory")
     full.add("peak RSS", "100 MB", target="≤ 300 MB", met=True)
     first = render([full], quick=False, started=started, elapsed_s=60, config={})
-    again = render([Section("memory", "6. Memory", skipped="not selected (BENCH_SECTIONS)")], quick=False,
-                   started=started, elapsed_s=60, config={}, previous=first)
-    assert "carried over unchanged from the previous run of this page (2026-01-02 03:04 UTC, commit " in again
+    fresh = Section("issuance", "1. Issuance")
+    fresh.add("documents/s", "90/s", target="≥ 50/s", met=True)
+    again = render([fresh, Section("memory", "6. Memory", skipped="not selected (BENCH_SECTIONS)")], quick=False,
+                   started=started + dt.timedelta(days=1), elapsed_s=60, config={}, previous=first)
+    assert "- **Partial run:** only 1. Issuance measured now; carried over unchanged: 6. Memory from the run of " \
+           "2026-01-02 03:04 UTC (commit " in again
+    # carried twice: each section still names the run that measured it, not the partial run in between
+    third = render([Section("issuance", "1. Issuance", skipped="not selected (BENCH_SECTIONS)"),
+                    Section("memory", "6. Memory", skipped="not selected (BENCH_SECTIONS)")], quick=False,
+                   started=started + dt.timedelta(days=2), elapsed_s=60, config={}, previous=again)
+    assert "- **Partial run:** nothing measured now; carried over unchanged: 1. Issuance from the run of " \
+           "2026-01-03 03:04 UTC (commit " in third
+    assert "; 6. Memory from the run of 2026-01-02 03:04 UTC (commit " in third
+    assert "| peak RSS | 100 MB |" in third
     assert "| peak RSS | 100 MB |" in again
 
 
