@@ -78,3 +78,30 @@ def test_share_screen(app: Any, holder: Any, issue: Any) -> None:
     assert app.test_client().get("/share").status_code in (302, 303)
     other_doc = issue(holder_id="ZZ000000")
     assert holder.client.get(f"/share?doc={other_doc['id']}").status_code == 404
+
+
+def test_a_covered_reload_passes_the_same_grant_on_and_it_still_ends(app: Any, holder: Any, issue: Any,
+                                                                       monkeypatch: Any) -> None:
+    """A grant-covered look counts no view: it must not mint a fresh grant, or reloading every 15 minutes would
+    keep a one-view share open until it expires."""
+    import time
+
+    from itsdangerous.timed import TimestampSigner
+
+    from wallet.verification.views import GRANT_SECONDS
+
+    doc = issue()
+    share = holder.share([doc["id"]], allow_download=True, max_views=1).get_json()
+    anon = app.test_client()
+    first = anon.get(f"/v/{token_of(share)}?lang=en").get_data(as_text=True)
+    grant = re.search(r"[?&](?:amp;)?g=([^\"&]+)", first).group(1)
+    reloaded = anon.get(f"/v/{token_of(share)}?lang=fr&g={grant}").get_data(as_text=True)
+    assert 'data-result="valid"' in reloaded
+    assert set(re.findall(r"[?&](?:amp;)?g=([^\"&]+)", reloaded)) == {grant}  # the same grant, not a new one
+    assert holder.client.get("/api/v1/me/shares").get_json()["shares"][0]["views_used"] == 1
+    # once GRANT_SECONDS have passed since the counted view, the grant no longer covers anything
+    later = time.time() + GRANT_SECONDS + 5
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(later))
+    expired = anon.get(f"/v/{token_of(share)}?lang=en&g={grant}")
+    assert 'data-result="views_exhausted"' in expired.get_data(as_text=True)
+    assert anon.get(f"/v/{token_of(share)}/copy.pdf?item=0&g={grant}").status_code == 404

@@ -158,10 +158,16 @@ def _iso(value: Any) -> str:
 @access("public")
 @look_limit()
 def verify_page(token: str) -> Response:
+    granted = _granted_share()
     with _connection() as conn:
         look = service.look_token(conn, token, "page", ip=request.remote_addr, user_agent=request.user_agent.string,
-                                  grant_share_id=_granted_share())
-    grant = grant_for(look) if look.result == "valid" else ""
+                                  grant_share_id=granted)
+    grant = ""
+    if look.result == "valid" and look.share is not None:
+        # a look the grant covered (no view counted) passes that same grant on, never a fresh one: the grant
+        # still ends GRANT_SECONDS after the view that was counted, so reloads cannot extend it forever
+        covered = not service.counts("page", look.share.id, granted)
+        grant = request.args.get("g", "") if covered else grant_for(look)
     payload = look_payload(look, token, "", grant)
     db.commit()
     html = render_template("verify_result.html", look=payload, lang=lang(), text_dir="rtl" if lang() == "ar" else "ltr",
