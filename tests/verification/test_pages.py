@@ -105,3 +105,63 @@ def test_a_covered_reload_passes_the_same_grant_on_and_it_still_ends(app: Any, h
     expired = anon.get(f"/v/{token_of(share)}?lang=en&g={grant}")
     assert 'data-result="views_exhausted"' in expired.get_data(as_text=True)
     assert anon.get(f"/v/{token_of(share)}/copy.pdf?item=0&g={grant}").status_code == 404
+
+
+WHATSAPP = "WhatsApp/2.23.20.0 A"
+PHONE = ("Mozilla/5.0 (Linux; Android 10; CUBOT X30) AppleWebKit/537.36 (KHTML, like Gecko) "
+         "Chrome/120.0.0.0 Mobile Safari/537.36")
+
+
+def test_head_requests_open_nothing_and_use_no_view(app: Any, holder: Any, issue: Any) -> None:
+    doc = issue()
+    share = holder.share([doc["id"]], allow_download=True, max_views=1).get_json()
+    token = token_of(share)
+    anon = app.test_client()
+    for path, kind in ((f"/v/{token}", "text/html"), (f"/api/v1/verify/{token}", "application/json"),
+                       (f"/v/{token}/copy.pdf", "application/pdf"), (f"/v/{token}/original.pdf", "application/pdf"),
+                       ("/v/" + "Q" * 22, "text/html")):  # unknown: the same answer, nothing looked up
+        r = anon.head(path)
+        assert (r.status_code, r.mimetype, r.data) == (200, kind, b""), path
+        assert r.headers["Cache-Control"] == "no-store"
+    assert holder.client.get("/api/v1/me/activity").get_json()["events"] == []
+    # the one view is still there for the verifier
+    assert anon.get(f"/api/v1/verify/{token}").get_json()["result"] == "valid"
+    assert anon.get(f"/api/v1/verify/{token}").get_json()["result"] == "views_exhausted"
+
+
+def test_a_chat_link_preview_does_not_use_the_view(app: Any, holder: Any, issue: Any) -> None:
+    """Sending a one-view link in WhatsApp: the preview fetch must leave the view to the recipient."""
+    doc = issue()
+    share = holder.share([doc["id"]], allow_download=True, max_views=1).get_json()
+    token = token_of(share)
+    anon = app.test_client()
+    for ua in (WHATSAPP, "TelegramBot (like TwitterBot)", "facebookexternalhit/1.1 Facebot Twitterbot/1.0",
+               "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"):
+        r = anon.get(f"/v/{token}?lang=fr", headers={"User-Agent": ua})
+        html = r.get_data(as_text=True)
+        assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store", ua
+        assert 'property="og:title" content="Document partagé"' in html
+        assert "data-result" not in html and "Amina" not in html and doc["sha256"] not in html
+    # an unknown token looks exactly the same to a preview fetcher
+    unknown = anon.get("/v/" + "Q" * 22 + "?lang=fr", headers={"User-Agent": WHATSAPP}).get_data(as_text=True)
+    assert unknown == anon.get(f"/v/{token}?lang=fr", headers={"User-Agent": WHATSAPP}).get_data(as_text=True)
+    assert holder.client.get("/api/v1/me/shares").get_json()["shares"][0]["views_used"] == 0
+    # the recipient's phone (a CUBOT: "bot" in its model name) opens it and uses the view
+    html = anon.get(f"/v/{token}?lang=en", headers={"User-Agent": PHONE}).get_data(as_text=True)
+    assert 'data-result="valid"' in html and "Amina Benali" in html
+    events = holder.client.get("/api/v1/me/activity").get_json()["events"]
+    assert [(e["channel"], e["result"]) for e in events] == [("page", "valid")]
+    # the JSON twin is for programs: a bot-like client there is a verifier like any other
+    assert anon.get(f"/api/v1/verify/{token}", headers={"User-Agent": "agency-bot/1.0"}).get_json()["result"] == \
+        "views_exhausted"
+
+
+def test_link_preview_user_agents() -> None:
+    from wallet.verification.service import is_link_preview
+
+    assert is_link_preview(WHATSAPP) and is_link_preview("Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)")
+    assert is_link_preview("Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)")
+    assert not is_link_preview(PHONE) and not is_link_preview(None) and not is_link_preview("")
+    assert not is_link_preview("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                               "HeadlessChrome/120.0.0.0 Safari/537.36")
+    assert not is_link_preview("curl/8.5.0") and not is_link_preview("python-requests/2.32.3")

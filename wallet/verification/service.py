@@ -420,6 +420,24 @@ def _browser_family(ua: str) -> str:
     return "Other"
 
 
+# Fetchers that draw a link's preview in a chat or feed: they show the page's title to the recipient and must
+# not use up a view. Named ones, then any "...bot/", "...crawler/" or "...spider/" product token (with the
+# slash: an Android phone model such as "CUBOT X30" is not a bot).
+_LINK_PREVIEW = re.compile(
+    r"facebookexternalhit|Facebot|WhatsApp/|TelegramBot|Twitterbot|Slackbot|Slack-ImgProxy|Discordbot|LinkedInBot"
+    r"|SkypeUriPreview|Viber/|vkShare|redditbot|Pinterest|Snap URL Preview|Iframely|Embedly|Mastodon/"
+    r"|Google-PageRenderer|Microsoft Preview|(?:bot|crawler|spider)/", re.IGNORECASE)
+
+
+def is_link_preview(user_agent: str | None) -> bool:
+    return bool(user_agent) and _is_link_preview(user_agent[:512])
+
+
+@lru_cache(maxsize=1024)
+def _is_link_preview(ua: str) -> bool:
+    return _LINK_PREVIEW.search(ua) is not None
+
+
 # -- what a verifier sees -------------------------------------------------------------------
 
 

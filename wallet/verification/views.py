@@ -229,6 +229,33 @@ def _read_upload(upload: Any) -> bytes:
     return data
 
 
+# -- what is not a look: HEAD requests and link previews ---------------------------------------------
+
+LOOKS = {"verification_api.verify_token": "application/json", "verification_web.verify_page": "text/html",
+         "verification_web.copy_pdf": "application/pdf", "verification_web.original_pdf": "application/pdf"}
+
+
+@api.before_request
+@web.before_request
+def _not_a_look() -> Response | None:
+    """Answers that open nothing, count nothing and log nothing, whatever the token.
+
+    - HEAD (link checkers, mail scanners): no body is sent, so no view is used; an empty 200 of the GET's type.
+    - A messenger or social network fetching the link to draw its preview (WhatsApp, Telegram, Facebook ...,
+      ``service.is_link_preview``): otherwise sending a one-view link in a chat would use up its view before
+      the recipient opens it. The page says only what the link is, in the request's language.
+    """
+    kind = LOOKS.get(request.endpoint or "")
+    if kind is None:
+        return None
+    if request.method == "HEAD":
+        return Response(status=200, mimetype=kind)
+    if kind == "text/html" and service.is_link_preview(request.user_agent.string):
+        html = render_template("verify_preview.html", lang=lang(), text_dir="rtl" if lang() == "ar" else "ltr")
+        return Response(html, status=200, mimetype="text/html")
+    return None
+
+
 @api.before_request
 @web.before_request
 def _size_limit() -> None:
