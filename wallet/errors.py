@@ -105,8 +105,13 @@ def problem(status: int, code: str, title: str, detail: str, extra: dict[str, An
 
 
 def page(status: int, code: str, title: str, detail: str) -> Response:
+    """The friendly page. Title and detail are translated here, as plain strings the template escapes (in the
+    template, ``_(detail)`` would come back as Markup and be inserted unescaped)."""
     try:
-        html = render_template("error.html", status=status, code=code, title=title, detail=detail)
+        from flask_babel import gettext
+
+        html = render_template("error.html", status=status, code=code, title=gettext(title) if title else "",
+                               detail=gettext(detail) if detail else "")
     except TemplateNotFound:
         from markupsafe import escape
 

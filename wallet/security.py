@@ -13,8 +13,9 @@ from werkzeug.routing import PathConverter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# /v/<token>, /v/<token>/copy.pdf, /api/v1/verify/<token>: share tokens never reach a log line
-TOKEN_IN_PATH = re.compile(r"(/v/|/api/v1/verify/)(?!$)[^/?#\s\"]+")
+# /v/<token>, /v/<token>/copy.pdf, /api/v1/verify/<token>: share tokens never reach a log line, nor in the
+# forms the router still accepts or redirects: doubled slashes (/v//<token>, merged by a 308) and any case.
+TOKEN_IN_PATH = re.compile(r"(/+v/+|/+api/+v1/+verify/+)(?!$)[^/?#\s\"]+", re.IGNORECASE)
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "font-src 'self'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; "

@@ -79,12 +79,26 @@ def test_unknown_api_route_is_problem_json(client: Any) -> None:
     assert resp.headers["Content-Type"].startswith("application/problem+json")
 
 
+def test_error_page_translates_and_escapes_its_detail(app: Any) -> None:
+    from wallet.errors import page
+
+    with app.test_request_context("/?lang=fr"):
+        html = page(404, "not_found", "Not found", '<img src=x onerror="alert(1)">').get_data(as_text=True)
+    assert "<h1>Introuvable</h1>" in html
+    assert '<img src=x' not in html and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
+
+
 def test_token_redaction() -> None:
     from wallet.security import RedactTokens, redact
 
     assert redact('GET /v/AbC-123_x HTTP/1.1') == "GET /v/[redacted] HTTP/1.1"
     assert redact("/v/tok/copy.pdf") == "/v/[redacted]/copy.pdf"
     assert redact("/api/v1/verify/tok?x=1") == "/api/v1/verify/[redacted]?x=1"
+    # a base URL ending in "/" joined with "/" + token: the router merges the slashes (308), the log keeps them
+    assert redact("GET /v//AbC-123_x HTTP/1.1") == "GET /v//[redacted] HTTP/1.1"
+    assert redact("GET //api/v1//verify//tok HTTP/1.1") == "GET //api/v1//verify//[redacted] HTTP/1.1"
+    assert redact("GET /V/tok HTTP/1.1") == "GET /V/[redacted] HTTP/1.1"
+    assert redact("GET /verify HTTP/1.1") == "GET /verify HTTP/1.1" and redact("/v/") == "/v/"
     rec = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '"%s" %s', ("GET /v/secret HTTP/1.1", 200),
                             None)
     RedactTokens().filter(rec)
