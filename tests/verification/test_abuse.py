@@ -173,3 +173,34 @@ def test_share_ids_are_not_reachable_across_citizens(app: Any, holder: Any, issu
     actor = holder if who == "holder" else enrol_and_login(app, "EF555555", "Someone Else")
     r = actor.client.delete(f"/api/v1/me/shares/{share['id']}", headers=actor.headers)
     assert r.status_code == (200 if who == "holder" else 404)
+
+
+def test_an_upload_holds_no_transaction_while_it_is_validated(app: Any, signed_pdf: Any, agencies: Any,
+                                                              monkeypatch: Any) -> None:
+    """pyHanko's work on an anonymous upload must not hold the database: on SQLite every transaction takes
+    the one writer lock (BEGIN IMMEDIATE), so a stream of heavy uploads would stall every look and push."""
+    from wallet import db
+    from wallet.extensions import runtime
+    from wallet.verification import service
+
+    real = service.validate_pdf
+    seen: list[bool] = []
+
+    def validate(*args: Any, **kwargs: Any) -> Any:
+        seen.append(db.session().in_transaction())
+        engine = runtime().db.engine
+        if engine.dialect.name == "sqlite":  # another writer gets the lock at once, without waiting
+            raw = engine.raw_connection()
+            try:
+                cur = raw.cursor()
+                cur.execute("PRAGMA busy_timeout=0")
+                cur.execute("BEGIN IMMEDIATE")
+                cur.execute("COMMIT")
+            finally:
+                raw.close()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "validate_pdf", validate)
+    r = _upload(app.test_client(), signed_pdf("MJ"))
+    assert r.status_code == 200 and r.get_json()["signatures"][0]["role"] == "agency"
+    assert seen == [False]

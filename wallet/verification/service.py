@@ -633,9 +633,12 @@ def verdict(signatures: list[dict[str, Any]], registry: dict[str, Any], error: s
 
 def verify_upload(rt: Runtime, sess: Session, data: bytes, lang: str) -> dict[str, Any]:
     trust = rt.trust(live_certificates(sess).ca_pems)
+    agency_fps, seal_fp = _roles(sess, rt)
+    # nothing is written: end the read before the (long) validation, so an anonymous upload never holds a
+    # transaction open while pyHanko works (on SQLite, BEGIN IMMEDIATE: the database's one writer lock)
+    sess.rollback()
     report = validate_pdf(data, trust, max_signatures=rt.settings.max_signatures,
                           max_size=rt.settings.max_upload_bytes)
-    agency_fps, seal_fp = _roles(sess, rt)
     signatures = signature_entries(report, agency_fps, seal_fp)
     registry = registry_report(sess, data, lang)
     return {"verdict": verdict(signatures, registry, report.error), "sha256": report.sha256, "size": report.size,
