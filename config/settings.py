@@ -51,6 +51,7 @@ class Settings:
     tsa_key: str | None = None
     public_base_url: str = "http://127.0.0.1:5000"
     rate_limits: bool = True
+    proxy_hops: int = 0  # reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto are trusted
     rate_limit_storage: str = "memory://"
     max_upload_bytes: int = 20 * 1024 * 1024
     max_signatures: int = 20
@@ -121,6 +122,10 @@ class Settings:
         values["public_base_url"] = (env.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/")
         values["rate_limits"] = env.get("WALLET_RATE_LIMITS", "on").lower() not in {"off", "0", "false", "no"}
         values["rate_limit_storage"] = env.get("RATE_LIMIT_STORAGE") or env.get("REDIS_URL") or "memory://"
+        hops = env.get("PROXY_HOPS", "0").strip() or "0"
+        if not hops.isdigit() or int(hops) > 5:
+            raise SettingsError("PROXY_HOPS must be the number of reverse proxies in front of the service (0-5)")
+        values["proxy_hops"] = int(hops)
         if "MAX_UPLOAD_BYTES" in env:
             values["max_upload_bytes"] = int(env["MAX_UPLOAD_BYTES"])
         values["secure_cookies"] = production or _bool(env.get("SECURE_COOKIES", "0"))

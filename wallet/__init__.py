@@ -68,6 +68,14 @@ def configure(app: APIFlask, settings: Settings) -> None:
         SECURITY_SCHEMES={"AgencyKey": {"type": "http", "scheme": "bearer"},
                           "CitizenSession": {"type": "apiKey", "in": "cookie", "name": "wallet_sid"}},
     )
+    if settings.proxy_hops:
+        # behind PROXY_HOPS reverse proxies: the client address (rate limits per address, the /24 the holder
+        # sees for each view) is the one the nearest trusted proxy appended to X-Forwarded-For; without
+        # PROXY_HOPS the header is ignored, as any client can send it
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops,  # type: ignore[method-assign]
+                                x_proto=settings.proxy_hops)
     from wallet.security import NoCookieSession, RedactTokens
 
     app.session_interface = NoCookieSession()
