@@ -66,12 +66,15 @@ def create_app() -> Flask:
 
 
 class FloorServer:
-    """The floor app under gunicorn (same config file as the wallet), for one measurement."""
+    """The floor app under gunicorn (same config file as the wallet), for one measurement; with ``app`` and
+    ``ready``, any other app under the same settings (the scale section's second wallet server)."""
 
-    def __init__(self, env: dict[str, str], log_path: Any) -> None:
+    def __init__(self, env: dict[str, str], log_path: Any, *, app: str = "bench.floor:create_app()",
+                 ready: str = "/look/warm-up") -> None:
         self.port = free_port()
         self.env = {**env, "PORT": str(self.port), "HOST": "127.0.0.1"}
         self.log_path = log_path
+        self.app, self.ready = app, ready
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -79,22 +82,29 @@ class FloorServer:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> FloorServer:
+        try:
+            return self._start()
+        except BaseException:
+            self.__exit__()  # a server that never became ready is not left behind
+            raise
+
+    def _start(self) -> FloorServer:
         log = open(self.log_path, "ab")  # noqa: SIM115 -- closed with the process
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "config" / "gunicorn.conf.py"),
-             "bench.floor:create_app()"], env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+             self.app], env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the floor server exited with {self.proc.returncode}; see {self.log_path}")
+                raise RuntimeError(f"{self.app} exited with {self.proc.returncode}; see {self.log_path}")
             try:
-                if requests.get(f"{self.base_url}/look/warm-up", timeout=2).status_code == 200:
+                if requests.get(f"{self.base_url}{self.ready}", timeout=2).status_code == 200:
                     return self
             except requests.RequestException:
                 pass
             time.sleep(0.3)
-        raise RuntimeError("the floor server did not become ready")
+        raise RuntimeError(f"{self.app} did not become ready")
 
     def cpu_seconds(self) -> float:
         assert self.proc is not None

@@ -98,7 +98,7 @@ def main() -> int:
         sizes = [int(x) for x in os.environ["BENCH_SCALE"].split(",")]
     n_shares = int(os.environ.get("BENCH_SHARES", "10" if QUICK else "100"))
     lh_runs = int(os.environ.get("BENCH_LH_RUNS", "1" if QUICK else "3"))
-    scale_runs = int(os.environ.get("BENCH_SCALE_RUNS", "1" if QUICK else "2"))
+    scale_runs = int(os.environ.get("BENCH_SCALE_RUNS", "1" if QUICK else "3"))
 
     results: dict[str, Section] = {}
     config = {"Server": "gunicorn, `config/gunicorn.conf.py` (gthread, WEB_CONCURRENCY=2, 4 threads), "
@@ -251,8 +251,7 @@ def main() -> int:
         def scale() -> Section:
             from bench import scale as sc
 
-            return sc.run(env.base_url, env.pg_dsn(), citizen["national_id"], sizes, runs=scale_runs, duration=duration,
-                          log=log)
+            return sc.run(env, citizen["national_id"], sizes, runs=scale_runs, duration=duration, log=log)
 
         section("scale", scale, wrk_missing or (None if have_verify else "the verification endpoints do not exist yet")
                 or share_missing)

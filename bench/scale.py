@@ -7,6 +7,7 @@ spread timestamps, 0–3 logged views per share and a mix of expired / revoked /
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -19,8 +20,8 @@ from typing import Any
 
 from bench import wrk
 from bench.report import Section
-from bench.stats import fmt_ms
-from bench.verification import endpoints, measure
+from bench.stats import fmt_ms, median
+from bench.verification import endpoints
 
 P50_RATIO_TARGET = 1.2
 CITIZENS_PER = 5  # documents (and shares) per bulk citizen
@@ -232,44 +233,88 @@ class BulkLoader:
         self.conn.close()
 
 
-def run(base_url: str, dsn: str, demo_citizen_id: str, sizes: list[int], *, runs: int, duration: float,
+def run(env: Any, demo_citizen_id: str, sizes: list[int], *, runs: int, duration: float,
         log: Callable[[str], None] = print) -> Section:
+    """The smallest and the largest size side by side: two databases, two servers, runs alternating.
+
+    The bench database is grown to ``sizes[0]`` and cloned (``CREATE DATABASE ... TEMPLATE``, the main server
+    stopped for the moment it takes); the clone is grown to ``sizes[-1]`` and served by a second wallet server
+    under the same gunicorn settings. Each round measures every endpoint at the small size then at the large
+    one, so the shared machine's drift (its speed changes within minutes) hits both alike.
+    """
+    import psycopg
+
+    from bench.env import PG_ADMIN, PG_URL
+    from bench.floor import FloorServer
+
     sec = Section("scale", "3. Scale")
-    loader = BulkLoader(dsn, demo_citizen_id)
-    p50s: dict[int, dict[str, float]] = {}
-    try:
-        for size in sizes:
-            _, shares_before = loader.count()
-            load_s = loader.grow_to(size)
-            an_s = loader.analyze()
-            docs, shares = loader.count()
+    small, large = sizes[0], sizes[-1]
+    large_db = f"{env.db_name}_large"
+    tokens: dict[int, list[str]] = {}
+    with contextlib.ExitStack() as stack:
+        for size, dsn in ((small, env.pg_dsn()), (large, f"{env.pg_dsn()}_large")):
+            if size == large:
+                env.stop_server()  # a template database must have no other session
+                with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{large_db}" WITH (FORCE)')
+                    admin.execute(f'CREATE DATABASE "{large_db}" TEMPLATE "{env.db_name}"')
+                stack.callback(_drop, large_db)
+                env.start_server()
+            loader = BulkLoader(dsn, demo_citizen_id, seed=5 if size == small else 6)
+            try:
+                _, shares_before = loader.count()
+                load_s = loader.grow_to(size)
+                an_s = loader.analyze()
+                docs, shares = loader.count()
+            finally:
+                loader.close()
             log(f"  scale: {docs} documents / {shares} shares (COPY {load_s:.0f} s, VACUUM ANALYZE {an_s:.0f} s)")
             sec.add(f"bulk load to {docs:,} documents / {shares:,} shares",
                     f"COPY {shares - shares_before:,} rows each in {load_s:.1f} s, VACUUM ANALYZE {an_s:.1f} s")
-            tokens = loader.tokens[-SAMPLE_TOKENS:] if size == sizes[0] else \
+            tokens[size] = loader.tokens[-SAMPLE_TOKENS:] if size == small else \
                 random.Random(size).sample(loader.tokens, min(SAMPLE_TOKENS, len(loader.tokens)))
-            results = measure(base_url, endpoints(tokens), runs=runs, duration=duration)
-            p50s[size] = {}
-            for name, res in results.items():
-                s = wrk.summarize(res)
-                p50s[size][name] = s["p50"]
-                sec.add(f"{name} at {size:,}: latency", fmt_ms(s["p50"]), fmt_ms(s["p99"]))
-                sec.add(f"{name} at {size:,}: req/s", f"{s['rps']:.0f}/s")
-                if s["errors"]:
-                    sec.notes.append(f"{name} at {size:,}: {int(s['errors'])} error responses: not valid.")
-        small, large = sizes[0], sizes[-1]
-        for name in p50s[small]:
-            ratio = p50s[large][name] / p50s[small][name]
-            sec.add(f"{name}: p50 at {large:,} / p50 at {small:,}", f"{ratio:.2f}×", target=f"≤ {P50_RATIO_TARGET}×",
-                    met=ratio <= P50_RATIO_TARGET)
-    finally:
-        loader.close()
+        big = stack.enter_context(FloorServer({**env.env, "DATABASE_URL": f"{PG_URL}/{large_db}"},
+                                              env.tmp / "server-large.log", app="wallet:create_app()",
+                                              ready="/readyz"))
+        servers = {small: env.base_url, large: big.base_url}
+        targets = {size: endpoints(tokens[size]) for size in (small, large)}
+        results: dict[int, dict[str, list[wrk.WrkResult]]] = {size: {n: [] for n in targets[size]} for size in targets}
+        for size in (small, large):  # warm-up (discarded): the second server starts cold
+            for name in targets[size]:
+                wrk.run(servers[size], targets[size][name], duration=min(duration, 2.0))
+        for round_ in range(runs):
+            for name in targets[small]:
+                for size in (small, large) if round_ % 2 == 0 else (large, small):  # neither always goes first
+                    results[size][name].append(wrk.run(servers[size], targets[size][name], duration=duration))
+    for size in (small, large):
+        for name, res in results[size].items():
+            s = wrk.summarize(res)
+            sec.add(f"{name} at {size:,}: latency", fmt_ms(s["p50"]), fmt_ms(s["p99"]))
+            sec.add(f"{name} at {size:,}: req/s", f"{s['rps']:.0f}/s")
+            if s["errors"]:
+                sec.notes.append(f"{name} at {size:,}: {int(s['errors'])} error responses: not valid.")
+    for name in results[small]:
+        ratio = median(b.p50 / a.p50 for a, b in zip(results[small][name], results[large][name]))
+        sec.add(f"{name}: p50 at {large:,} / p50 at {small:,}", f"{ratio:.2f}×", target=f"≤ {P50_RATIO_TARGET}×",
+                met=ratio <= P50_RATIO_TARGET)
     sec.notes.append(f"Bulk rows: {CITIZENS_PER} documents and {CITIZENS_PER} shares per citizen, one item per share, "
                      "0–3 logged views per share; shares mixed (expired, revoked, view-limited, valid). The load cycles "
                      f"through {SAMPLE_TOKENS} valid bulk tokens drawn uniformly over all rows (wrk Lua script), so the "
                      "lookups touch the whole index, not one cached row.")
-    sec.notes.append(f"wrk -t2 -c16 -d{duration:g}s, {runs} runs per endpoint and size, medians. Indexes and "
-                     "constraints of the real schema stay in place during COPY; `VACUUM ANALYZE` after each load "
-                     "(what autovacuum does in production), then a `CHECKPOINT` so the load's writes are not charged to "
-                     "the first measurements.")
+    sec.notes.append(f"Side by side: the {small:,}-row database is cloned (`CREATE DATABASE ... TEMPLATE`) and the clone "
+                     f"grown to {large:,}; a second wallet server under the same gunicorn settings serves it. wrk -t2 "
+                     f"-c16 -d{duration:g}s after a short warm-up of both, {runs} rounds, each measuring an endpoint at "
+                     f"both sizes (which goes first alternates): "
+                     "the ratio is the median of the per-round p50 ratios, the other figures medians of the runs. "
+                     "Indexes and constraints of the real schema stay in place during COPY; `VACUUM ANALYZE` after each "
+                     "load (what autovacuum does in production), then a `CHECKPOINT`.")
     return sec
+
+
+def _drop(db_name: str) -> None:
+    import psycopg
+
+    from bench.env import PG_ADMIN
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
