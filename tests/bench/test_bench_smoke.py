@@ -143,7 +143,7 @@ def test_budget_note_compares_the_look_with_the_floor() -> None:
     assert note is not None
     assert "may cost about 0.80 ms" in note and "INSERT costs 0.90 ms" in note
     assert "the wallet: JSON look 2.00 ms (2.2× the floor's INSERT), page 2.70 ms" in note
-    assert "bare INSERT itself reached 0.38×" in note and "no look that is counted" in note
+    assert "bare INSERT ran at 0.38× the wallet's `/healthz` rate" in note and "no look that is counted" in note
     reachable = budget_note(cpu, 0.6) or ""
     assert "within the stack's reach" in reachable and "no look" not in reachable
     assert budget_note(cpu, None) is None  # no floor measured: no claim
