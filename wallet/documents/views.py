@@ -6,10 +6,11 @@ from typing import Any
 
 from apiflask import APIBlueprint
 from flask import g, request
+from flask_limiter.util import get_remote_address
 from marshmallow import ValidationError
 
 from wallet import db
-from wallet.agencies.auth import agency_auth, agency_rate_key, current_agency
+from wallet.agencies.auth import FAILED_AUTH_LIMIT, agency_auth, agency_rate_key, current_agency, refused
 from wallet.documents import service
 from wallet.documents.schemas import DocumentMetadata, DocumentOut, Problem, PushForm, RevokeIn
 from wallet.errors import BadMetadata, TooLarge
@@ -19,6 +20,14 @@ from wallet.security import access
 bp = APIBlueprint("documents_api", __name__, url_prefix="/api/v1", tag="Agency")
 
 AGENCY_LIMIT = "1200/minute"
+
+
+def failed_auth_limit() -> Any:
+    """Per address, across the agency routes: only refused keys (401) count, so valid keys are never slowed."""
+    return limiter.shared_limit(FAILED_AUTH_LIMIT, scope="agency-auth-failures", key_func=get_remote_address,
+                                deduct_when=refused)
+
+
 ERRORS = {400: "Bad metadata", 401: "Bad or missing API key", 403: "Type not allowed for this agency",
           409: "Reference already used for another file", 413: "File too large", 415: "Not a PDF",
           422: "Signature problem: unsigned, signature_invalid, untrusted_signer, signer_not_agency, "
@@ -38,6 +47,7 @@ def _size_limit() -> None:
 @bp.post("/documents")
 @access("agency")
 @limiter.limit(AGENCY_LIMIT, key_func=agency_rate_key)
+@failed_auth_limit()
 @bp.auth_required(agency_auth)
 @bp.input(PushForm, location="form_and_files", arg_name="form")
 @bp.output(DocumentOut, status_code=201, description="Created")
@@ -68,6 +78,7 @@ def push_document(form: dict[str, Any]) -> Any:
 @bp.get("/documents/<doc_id>")
 @access("agency")
 @limiter.limit(AGENCY_LIMIT, key_func=agency_rate_key)
+@failed_auth_limit()
 @bp.auth_required(agency_auth)
 @bp.output(DocumentOut)
 @bp.doc(summary="One of the agency's own documents (others are 404)",
@@ -79,6 +90,7 @@ def get_document(doc_id: str) -> Any:
 @bp.post("/documents/<doc_id>/revoke")
 @access("agency")
 @limiter.limit(AGENCY_LIMIT, key_func=agency_rate_key)
+@failed_auth_limit()
 @bp.auth_required(agency_auth)
 @bp.input(RevokeIn, arg_name="body")
 @bp.output(DocumentOut)
