@@ -36,6 +36,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def create_database(name: str, template: str | None = None) -> None:
+    """A new, empty database (or a copy of ``template``, which must have no other session), replacing any."""
+    import psycopg
+
+    drop_database(name)
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+
+
 def pg_reachable() -> bool:
     try:
         import psycopg
@@ -128,14 +144,10 @@ class BenchEnv:
         return Settings.from_env(self.env)
 
     def _create_database(self) -> None:
-        import psycopg
+        create_database(self.db_name)
 
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{self.db_name}"')
-
-    def pg_dsn(self) -> str:
-        return f"{PG_ADMIN.replace('dbname=postgres', '')} dbname={self.db_name}".strip()
+    def pg_dsn(self, db_name: str | None = None) -> str:
+        return f"{PG_ADMIN.replace('dbname=postgres', '')} dbname={db_name or self.db_name}".strip()
 
     # ------------------------------------------------------------------ the server
 
@@ -192,10 +204,7 @@ class BenchEnv:
         self.stop_server()
         if self.db == "postgresql" and not self.keep:
             try:
-                import psycopg
-
-                with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+                drop_database(self.db_name)
             except Exception as exc:  # noqa: BLE001
                 print(f"warning: could not drop {self.db_name}: {exc}", file=sys.stderr)
         if not self.keep:

@@ -242,9 +242,7 @@ def run(env: Any, demo_citizen_id: str, sizes: list[int], *, runs: int, duration
     under the same gunicorn settings. Each round measures every endpoint at the small size then at the large
     one, so the shared machine's drift (its speed changes within minutes) hits both alike.
     """
-    import psycopg
-
-    from bench.env import PG_ADMIN, PG_URL
+    from bench.env import PG_URL, create_database, drop_database
     from bench.floor import FloorServer
 
     sec = Section("scale", "3. Scale")
@@ -252,13 +250,11 @@ def run(env: Any, demo_citizen_id: str, sizes: list[int], *, runs: int, duration
     large_db = f"{env.db_name}_large"
     tokens: dict[int, list[str]] = {}
     with contextlib.ExitStack() as stack:
-        for size, dsn in ((small, env.pg_dsn()), (large, f"{env.pg_dsn()}_large")):
+        for size, dsn in ((small, env.pg_dsn()), (large, env.pg_dsn(large_db))):
             if size == large:
                 env.stop_server()  # a template database must have no other session
-                with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{large_db}" WITH (FORCE)')
-                    admin.execute(f'CREATE DATABASE "{large_db}" TEMPLATE "{env.db_name}"')
-                stack.callback(_drop, large_db)
+                create_database(large_db, template=env.db_name)
+                stack.callback(drop_database, large_db)
                 env.start_server()
             loader = BulkLoader(dsn, demo_citizen_id, seed=5 if size == small else 6)
             try:
@@ -310,11 +306,3 @@ def run(env: Any, demo_citizen_id: str, sizes: list[int], *, runs: int, duration
                      "load (what autovacuum does in production), then a `CHECKPOINT`.")
     return sec
 
-
-def _drop(db_name: str) -> None:
-    import psycopg
-
-    from bench.env import PG_ADMIN
-
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')

@@ -20,15 +20,6 @@ def endpoints(tokens: Sequence[str]) -> dict[str, list[str]]:
             "page `/v/{token}`": [f"/v/{t}" for t in tokens]}
 
 
-def measure(base_url: str, targets: dict[str, list[str]], *, runs: int, duration: float) -> dict[str, list[wrk.WrkResult]]:
-    """Interleaved: run 1 of every target, then run 2 ... (drift on a shared machine hits them alike)."""
-    out: dict[str, list[wrk.WrkResult]] = {name: [] for name in targets}
-    for _ in range(runs):
-        for name, paths in targets.items():
-            out[name].append(wrk.run(base_url, paths, duration=duration))
-    return out
-
-
 Cpu = tuple[float, float]  # server and PostgreSQL CPU per request (seconds), one run
 
 

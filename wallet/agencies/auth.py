@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from apiflask import HTTPTokenAuth
-from flask import Response, g, request
+from flask import g, request
+from flask_limiter.util import get_remote_address
 
 from wallet import db
 from wallet.agencies.models import Agency
 from wallet.agencies.service import authenticate
+from wallet.extensions import limiter
 
 agency_auth = HTTPTokenAuth(scheme="Bearer", description="Agency API key")
 
@@ -32,12 +35,12 @@ def agency_rate_key() -> str:
 
     Route limits are checked before authentication runs, so an agency is not known yet: keyed on it, every
     request fell into one "anonymous" bucket that anyone could fill with bad keys, stopping every agency's
-    pushes. A caller without a valid key now fills only its own buckets (and ``FAILED_AUTH_LIMIT`` stops its
+    pushes. A caller without a valid key now fills only its own buckets (and ``failed_auth_limit`` stops its
     address); a request with no key at all counts per address.
     """
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    auth = agency_auth.get_auth()  # the key exactly as authentication will read it
+    token = (auth.token or "") if auth is not None else ""
+    if not token:
         return f"agency-none:{request.remote_addr}"
     return "agency-key:" + hashlib.sha256(token.encode()).hexdigest()[:32]
 
@@ -45,5 +48,7 @@ def agency_rate_key() -> str:
 FAILED_AUTH_LIMIT = "120/minute"  # per address, counting only answers that refused the key (401)
 
 
-def refused(response: Response) -> bool:
-    return response.status_code == 401
+def failed_auth_limit() -> Any:
+    """Per address, across the agency routes: only refused keys (401) count, so valid keys are never slowed."""
+    return limiter.shared_limit(FAILED_AUTH_LIMIT, scope="agency-auth-failures", key_func=get_remote_address,
+                                deduct_when=lambda response: response.status_code == 401)

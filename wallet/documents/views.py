@@ -6,11 +6,10 @@ from typing import Any
 
 from apiflask import APIBlueprint
 from flask import g, request
-from flask_limiter.util import get_remote_address
 from marshmallow import ValidationError
 
 from wallet import db
-from wallet.agencies.auth import FAILED_AUTH_LIMIT, agency_auth, agency_rate_key, current_agency, refused
+from wallet.agencies.auth import agency_auth, agency_rate_key, current_agency, failed_auth_limit
 from wallet.documents import service
 from wallet.documents.schemas import DocumentMetadata, DocumentOut, Problem, PushForm, RevokeIn
 from wallet.errors import BadMetadata, TooLarge
@@ -20,14 +19,6 @@ from wallet.security import access
 bp = APIBlueprint("documents_api", __name__, url_prefix="/api/v1", tag="Agency")
 
 AGENCY_LIMIT = "1200/minute"
-
-
-def failed_auth_limit() -> Any:
-    """Per address, across the agency routes: only refused keys (401) count, so valid keys are never slowed."""
-    return limiter.shared_limit(FAILED_AUTH_LIMIT, scope="agency-auth-failures", key_func=get_remote_address,
-                                deduct_when=refused)
-
-
 ERRORS = {400: "Bad metadata", 401: "Bad or missing API key", 403: "Type not allowed for this agency",
           409: "Reference already used for another file", 413: "File too large", 415: "Not a PDF",
           422: "Signature problem: unsigned, signature_invalid, untrusted_signer, signer_not_agency, "

@@ -251,7 +251,7 @@ def _not_a_look() -> Response | None:
     if request.method == "HEAD":
         return Response(status=200, mimetype=kind)
     if kind == "text/html" and service.is_link_preview(request.user_agent.string):
-        html = render_template("verify_preview.html", lang=lang(), text_dir="rtl" if lang() == "ar" else "ltr")
+        html = render_template("verify_preview.html")  # lang and text_dir: the app's context processor
         return Response(html, status=200, mimetype="text/html")
     return None
 
