@@ -7,8 +7,9 @@ its own per-citizen copy (the Cache API ignores ``no-store`` on ``put``), wiped 
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from apiflask import APIBlueprint
 from flask import Response, g, redirect, render_template, request, url_for
@@ -75,8 +76,38 @@ def personal(resp: Response | str) -> Response:
     return resp
 
 
-def safe_next(target: str | None) -> str | None:
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+NEXT_MAX = 2048
+_NEXT_BASE = "https://wallet.invalid/"
+
+
+def _unsafe_char(c: str) -> bool:
+    # controls (C0, DEL, C1), format, surrogates, private use, unassigned, and separators other than the
+    # plain space: browsers strip tabs and newlines anywhere in a URL, so "/\t/evil.example" becomes
+    # "//evil.example", and a backslash is a slash to them
+    return c == "\\" or (c != " " and unicodedata.category(c)[0] in "CZ")
+
+
+def safe_next(target: object) -> str | None:
+    """``target`` if it is a path on this site that every browser resolves to this origin, else None.
+
+    Checked on the value as given and on each percent-decoding of it (a proxy or a later redirect may decode
+    once more): no control, format or separator character but the plain space, no backslash, and it
+    starts with exactly one slash."""
+    if not isinstance(target, str) or not target or len(target) > NEXT_MAX:
+        return None
+    form = target
+    for _round in range(4):
+        if not form.startswith("/") or form.startswith("//") or any(_unsafe_char(c) for c in form):
+            return None
+        decoded = unquote(form, errors="replace")
+        if decoded == form:
+            break
+        form = decoded
+    else:
+        return None  # encoded four times over: nobody needs that
+    joined = urlsplit(urljoin(_NEXT_BASE, target))
+    base = urlsplit(_NEXT_BASE)
+    if (joined.scheme, joined.netloc) != (base.scheme, base.netloc):
         return None
     return target
 
