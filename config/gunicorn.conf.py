@@ -4,7 +4,7 @@ import os
 
 from gunicorn.glogging import Logger
 
-from wallet.security import redact
+from wallet.security import install_log_redaction, redact
 
 _default_host = "0.0.0.0" if os.environ.get("DATABASE_URL") else "127.0.0.1"  # noqa: S104 - production sits behind its proxy
 bind = f"{os.environ.get('HOST', _default_host)}:{os.environ.get('PORT', '5000')}"
@@ -19,15 +19,26 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 limit_request_line = 4094
 
 
+DECODED_PATHS = frozenset({"U", "{path_info}e", "{script_name}e"})  # already decoded: "?" is part of the path
+
+
 class RedactingLogger(Logger):
-    """Share tokens never reach the access log (request line, URL and referer)."""
+    """Share tokens never reach the access log: every text atom is redacted on its decoded form (the request
+    line, the raw URI, PATH_INFO, the query, the referer and any other header or environ value a format may
+    name: %({location}o)s carries the token of a /v//<token> redirect)."""
 
     def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
         atoms = super().atoms(resp, req, environ, request_time)
-        for key in ("r", "U", "q", "f", "{raw_uri}e"):
-            if key in atoms and isinstance(atoms[key], str):
-                atoms[key] = redact(atoms[key])
+        for key, value in atoms.items():
+            if isinstance(value, str):
+                atoms[key] = redact(value, path=key in DECODED_PATHS)
         return atoms
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    """Every record made in the arbiter and (inherited by fork) its workers is redacted, error log included:
+    gunicorn logs a refused request line there."""
+    install_log_redaction()
 
 
 logger_class = RedactingLogger

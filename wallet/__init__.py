@@ -76,9 +76,10 @@ def configure(app: APIFlask, settings: Settings) -> None:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops,  # type: ignore[method-assign]
                                 x_proto=settings.proxy_hops)
-    from wallet.security import NoCookieSession, RedactTokens
+    from wallet.security import NoCookieSession, RedactTokens, install_log_redaction
 
     app.session_interface = NoCookieSession()
+    install_log_redaction()  # every logger, children of "wallet" and libraries included
     for name in ("werkzeug", "gunicorn.access", "gunicorn.error", "wallet"):
         logging.getLogger(name).addFilter(RedactTokens())
     # hostile uploads make pyHanko's diff analysis log full tracebacks at WARNING; the report already says why

@@ -13,27 +13,123 @@ from werkzeug.routing import PathConverter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# /v/<token>, /v/<token>/copy.pdf, /api/v1/verify/<token>: share tokens never reach a log line, nor in the
-# forms the router still accepts or redirects: doubled slashes (/v//<token>, merged by a 308) and any case.
-TOKEN_IN_PATH = re.compile(r"(/+v/+|/+api/+v1/+verify/+)(?!$)[^/?#\s\"]+", re.IGNORECASE)
+# /v/<token>, /v/<token>/copy.pdf, /api/v1/verify/<token>: share tokens never reach a log line, whatever the
+# spelling that reaches the router or the access log: percent-encoding of any character (the slash included,
+# and encoded again), doubled slashes (/v//<token>, merged by a 308) and any case. The match is made on the
+# decoded text; everything from the prefix to the first terminator written as such (not percent-encoded) goes.
+TOKEN_PREFIX = re.compile(r"/+v/+|/+api/+v1/+verify/+", re.IGNORECASE)
+KEPT_SUFFIX = re.compile(r"/+(?:copy|original)\.pdf$", re.IGNORECASE)
+TERMINATORS = frozenset("?#\"'<> \t\r\n\f\v")
+REDACTED = "[redacted]"
+_HEX = re.compile(r"%([0-9A-Fa-f]{2})")
+_MAX_ROUNDS = 8
+OVER_ENCODED = "[redacted: encoded more than 8 times]"
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "font-src 'self'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; "
        "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
-def redact(text: str) -> str:
-    return TOKEN_IN_PATH.sub(r"\1[redacted]", text)
+def _decode(text: str) -> tuple[str, list[bool]] | None:
+    """Percent-decode ``text`` to a fixed point; for each output character, whether it was written as itself
+    in ``text`` (True) or came out of an encoding (False). None when still encoded after a few rounds."""
+    chars = list(text)
+    plain = [True] * len(chars)
+    for _round in range(_MAX_ROUNDS + 1):
+        out: list[str] = []
+        out_plain: list[bool] = []
+        i, n, changed = 0, len(chars), False
+        while i < n:
+            if chars[i] == "%" and i + 2 < n and _HEX.fullmatch("".join(chars[i:i + 3])):
+                raw = bytearray()
+                while i + 2 < n and chars[i] == "%" and _HEX.fullmatch("".join(chars[i:i + 3])):
+                    raw.append(int(chars[i + 1] + chars[i + 2], 16))
+                    i += 3
+                decoded = raw.decode("utf-8", errors="replace")
+                out.extend(decoded)
+                out_plain.extend([False] * len(decoded))
+                changed = True
+            else:
+                out.append(chars[i])
+                out_plain.append(plain[i])
+                i += 1
+        chars, plain = out, out_plain
+        if not changed:
+            return "".join(chars), plain
+    return None
+
+
+def _printable(text: str) -> str:
+    """Control and other unprintable characters as %XX, so a decoded log line stays one honest line."""
+    return "".join(c if c.isprintable() else "".join(f"%{b:02X}" for b in c.encode("utf-8", "replace"))
+                   for c in text)
+
+
+def redact(text: str, *, path: bool = False) -> str:
+    """``text`` with every share token in it replaced by "[redacted]". ``path``: ``text`` is a decoded path
+    (PATH_INFO): every character after the prefix belongs to the token, "?" and spaces included."""
+    if "%" not in text and not TOKEN_PREFIX.search(text):
+        return text
+    terminators = frozenset() if path else TERMINATORS
+    result = _decode(text)
+    if result is None:
+        return OVER_ENCODED
+    decoded, plain = result
+    pieces: list[str] = []
+    pos = 0
+    for m in TOKEN_PREFIX.finditer(decoded):
+        if m.start() < pos:
+            continue
+        end = m.end()
+        while end < len(decoded) and not (plain[end] and decoded[end] in terminators):
+            end += 1
+        if end == m.end():
+            continue
+        pieces += [decoded[pos:m.end()], REDACTED, _kept(decoded[m.end():end])]
+        pos = end
+    if not pieces:
+        return text
+    pieces.append(decoded[pos:])
+    return _printable("".join(pieces))
+
+
+def _kept(token_part: str) -> str:
+    """The route's own suffix (/copy.pdf, /original.pdf) stays readable in the log."""
+    m = KEPT_SUFFIX.search(token_part)
+    return m.group(0) if m and m.start() > 0 else ""
 
 
 class RedactTokens(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):  # a malformed record: redact what is there
-            message = f"{record.msg} {record.args}"
-        record.msg, record.args = redact(message), None
+        redact_record(record)
         return True
+
+
+def redact_record(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):  # a malformed record: redact what is there
+        message = f"{record.msg} {record.args}"
+    record.msg, record.args = redact(message), None
+
+
+_RECORD_FACTORY_MARK = "_wallet_redacts"
+
+
+def install_log_redaction() -> None:
+    """Every log record made in this process, from any logger (children of a filtered logger skip its filters,
+    libraries log on their own), is redacted when it is made. Idempotent."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, _RECORD_FACTORY_MARK, False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        redact_record(record)
+        return record
+
+    setattr(factory, _RECORD_FACTORY_MARK, True)
+    logging.setLogRecordFactory(factory)
 
 
 def access(rule: str) -> Callable[[F], F]:
