@@ -4,6 +4,7 @@ import os
 
 from gunicorn.glogging import Logger
 
+from wallet.private_files import private_umask
 from wallet.security import install_log_redaction, redact
 
 _default_host = "0.0.0.0" if os.environ.get("DATABASE_URL") else "127.0.0.1"  # noqa: S104 - production sits behind its proxy
@@ -37,8 +38,11 @@ class RedactingLogger(Logger):
 
 def on_starting(server):  # type: ignore[no-untyped-def]
     """Every record made in the arbiter and (inherited by fork) its workers is redacted, error log included:
-    gunicorn logs a refused request line there."""
+    gunicorn logs a refused request line there. The embedded default (no DATABASE_URL: SQLite, blobs and keys
+    under instance/) runs with a 077 umask, so files SQLite creates later (WAL, SHM) are private too."""
     install_log_redaction()
+    if not os.environ.get("DATABASE_URL"):
+        private_umask()
 
 
 logger_class = RedactingLogger

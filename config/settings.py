@@ -138,7 +138,7 @@ def _instance_secret(instance: Path, name: str, nbytes: int) -> str:
     path = instance / name
     if path.exists():
         return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # the instance folder holds keys: its owner's only
     value = base64.urlsafe_b64encode(secrets.token_bytes(nbytes)).decode().rstrip("=")
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

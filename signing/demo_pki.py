@@ -47,12 +47,29 @@ def _label(code: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in code.lower())
 
 
+def _mkdirs(path: Path) -> None:
+    """``mkdir -p`` giving each folder it creates 0700 (the demo PKI holds keys)."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(d, 0o700)
+
+
 def _write(path: Path, data: bytes, *, private: bool = False) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Every file of the demo PKI is its owner's alone (0600): certificates need not be secret, but the folder
+    mixes them with keys and PKCS#12 files, and one rule is easier to check. ``private`` is kept for callers."""
+    _mkdirs(path.parent)
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
+    os.chmod(tmp, 0o600)  # a leftover temporary file keeps its old mode through O_CREAT
     os.replace(tmp, path)
 
 

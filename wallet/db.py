@@ -19,6 +19,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from wallet.private_files import prepare_sqlite_file, sqlite_path, tighten_sqlite_files
+
 log = logging.getLogger("wallet.db")
 
 NAMING = {
@@ -72,6 +74,9 @@ class Base(DeclarativeBase):
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        path = sqlite_path(url)
+        if path is not None:
+            prepare_sqlite_file(path)  # 0600 before SQLite opens it: its WAL and SHM files take that mode
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -82,6 +87,8 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            if path is not None:
+                tighten_sqlite_files(path)  # side files left by an older, looser run
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:

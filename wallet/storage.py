@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
 
+from wallet.private_files import make_private_dirs
+
 __all__ = [
     "BlobNotFound",
     "BlobStore",
@@ -121,7 +123,7 @@ class LocalStore:
         if not self.root.is_absolute():
             raise ValueError(f"LocalStore root must be an absolute path: {root!r}")
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(self.root)  # 0700: blobs are ciphertext, their names and sizes are still private
         except OSError:
             pass  # reported by ping() / the first operation
 
@@ -136,8 +138,8 @@ class LocalStore:
     def put(self, key: str, data: bytes) -> None:
         data = _as_bytes(data)
         dest = self._path(key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=self._TMP_PREFIX, dir=dest.parent)
+        make_private_dirs(dest.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=self._TMP_PREFIX, dir=dest.parent)  # 0600
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -174,7 +176,7 @@ class LocalStore:
     def ping(self) -> None:
         root = self.root
         try:
-            root.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(root)
         except OSError as exc:
             raise StorageUnavailable(f"cannot create storage root {root}: {exc}") from exc
         if not root.is_dir():

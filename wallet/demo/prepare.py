@@ -5,7 +5,6 @@ Demo material only: generated at run time under instance/, never committed.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import pyotp
 
 from config.settings import Settings
 from wallet.demo.agencies import DEMO_AGENCIES, PKI_AGENCIES
+from wallet.private_files import make_private_dirs, private_umask, write_private
 
 DEMO_CITIZEN = {"national_id": "AB123456", "name": "Amina El Idrissi"}
 
@@ -23,8 +23,7 @@ def _secrets(instance: Path) -> dict[str, str]:
     if path.exists():
         return json.loads(path.read_text())  # type: ignore[no-any-return]
     values = {"password": "demo-" + secrets.token_urlsafe(12), "totp_secret": pyotp.random_base32()}
-    path.write_text(json.dumps(values))
-    os.chmod(path, 0o600)
+    write_private(path, json.dumps(values))
     return values
 
 
@@ -37,8 +36,9 @@ def prepare(settings: Settings | None = None) -> dict[str, Any]:
     from wallet.extensions import runtime
     from wallet.migrate import upgrade
 
+    private_umask()  # the embedded default: what SQLite, certomancer or anything else creates is private too
     settings = settings or Settings.from_env()
-    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(settings.instance_path)
     pki = generate_demo_pki(settings.pki_dir, PKI_AGENCIES)
     upgrade(settings.database_url)
     app = create_app(settings)
@@ -65,8 +65,7 @@ def prepare(settings: Settings | None = None) -> dict[str, Any]:
     runtime_db = app.extensions["wallet.runtime"].db
     runtime_db.dispose()
     pending = settings.instance_path / "demo.pending.json"
-    pending.write_text(json.dumps(out, indent=2))
-    os.chmod(pending, 0o600)
+    write_private(pending, json.dumps(out, indent=2))
     return out
 
 

@@ -15,6 +15,7 @@ import requests
 
 from config.settings import Settings
 from wallet.demo.prepare import DEMO_CITIZEN, prepare
+from wallet.private_files import private_umask, write_private
 
 SEED = [("MJ", "criminal_record"), ("MJ", "nationality"), ("MEN", "school_report"),
         ("MEN", "school_certificate"), ("OMPIC", "commerce_register")]
@@ -51,6 +52,7 @@ def seed_documents(demo: dict[str, Any]) -> None:
 
 
 def main() -> None:
+    private_umask()  # before anything is created under instance/ (gunicorn, a child, inherits it)
     settings = Settings.from_env()
     port = os.environ.get("PORT", "5000")
     base = settings.public_base_url
@@ -72,10 +74,7 @@ def main() -> None:
         print("pushing the demo documents through the agency API ...")
         seed_documents(demo)
         target = settings.instance_path / "demo.json"
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps(demo, indent=2, ensure_ascii=False))
-        os.chmod(tmp, 0o600)
-        tmp.replace(target)
+        write_private(target, json.dumps(demo, indent=2, ensure_ascii=False))
         (settings.instance_path / "demo.pending.json").unlink(missing_ok=True)
         print(f"\nThe wallet is running at {base}\n  demo citizen: {DEMO_CITIZEN['national_id']} "
               f"(password and TOTP secret in {target})\n  agencies and API keys: {target}\n", flush=True)
