@@ -80,3 +80,21 @@ class TrustStore:
             allow_fetching=False,
             revocation_mode="soft-fail",
         )
+
+    def chain_problem(
+        self, cert: x509.Certificate, others: Iterable[x509.Certificate] = (), moment: datetime | None = None
+    ) -> str | None:
+        """Why ``cert`` does not chain to these roots now (through ``others`` and the known intermediates),
+        or None when it does. For an operator registering a certificate: a CA that chains nowhere would make
+        every document the agency pushes ``untrusted_signer``."""
+        import asyncio
+
+        from pyhanko_certvalidator import CertificateValidator
+
+        context = ValidationContext(trust_roots=list(self.roots), other_certs=[*self.intermediates, *others],
+                                    moment=moment, allow_fetching=False, revocation_mode="soft-fail")
+        try:
+            asyncio.run(CertificateValidator(cert, validation_context=context).async_validate_usage(set()))
+        except Exception as exc:  # noqa: BLE001 - path building, validity, signature: every failure is a reason
+            return str(exc) or exc.__class__.__name__
+        return None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from apiflask import APIFlask
@@ -36,11 +37,13 @@ def db_upgrade() -> None:
               help="PEM of a CA whose certificates sign for this agency")
 @click.option("--signer", "signer_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="PEM of a registered signer certificate")
+@click.option("--force", is_flag=True, help="Register certificates that do not chain to the trust roots (warned)")
 def agency_add(code: str, name: str, name_ar: str | None, name_en: str | None, types: str,
-               ca_files: tuple[str, ...], signer_files: tuple[str, ...]) -> None:
+               ca_files: tuple[str, ...], signer_files: tuple[str, ...], force: bool) -> None:
     """Register an agency and print its first API key (shown once)."""
     from wallet.agencies import service
 
+    check_chains([*ca_files, *signer_files], force=force)
     sess = db.session()
     names = {"fr": name, **({"ar": name_ar} if name_ar else {}), **({"en": name_en} if name_en else {})}
     try:
@@ -62,7 +65,8 @@ def agency_add(code: str, name: str, name_ar: str | None, name_en: str | None, t
 @click.argument("code")
 @click.argument("pem", type=click.Path(exists=True, dir_okay=False))
 @click.option("--kind", type=click.Choice(["ca", "signer"]), default="ca")
-def agency_add_cert(code: str, pem: str, kind: str) -> None:
+@click.option("--force", is_flag=True, help="Register a certificate that does not chain to the trust roots (warned)")
+def agency_add_cert(code: str, pem: str, kind: str, force: bool) -> None:
     """Recognise another CA or signer certificate for an agency."""
     from wallet.agencies import service
 
@@ -70,6 +74,8 @@ def agency_add_cert(code: str, pem: str, kind: str) -> None:
     agency = service.get_by_code(sess, code)
     if agency is None:
         raise click.ClickException(f"no agency {code}")
+    registered = tuple(c for row in agency.certificates for c in service.parse_certificates(row.pem.encode()))
+    check_chains([pem], force=force, known=registered)
     try:
         rows = service.add_certificate(sess, agency, Path(pem).read_bytes(), kind)
         db.commit()
@@ -77,6 +83,39 @@ def agency_add_cert(code: str, pem: str, kind: str) -> None:
         db.rollback()
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{len(rows)} certificate(s) added")
+
+
+def check_chains(files: list[str], *, force: bool, known: tuple[Any, ...] = ()) -> None:
+    """Every certificate in ``files`` must chain to the configured trust roots (through the others given and
+    the agency's ``known`` certificates): refuse with exit 1, or with ``--force`` warn loudly and go on."""
+    from signing.errors import TrustStoreError
+    from wallet.agencies import service
+
+    certs: list[tuple[str, Any]] = []
+    for f in files:
+        try:
+            parsed = service.parse_certificates(Path(f).read_bytes())
+        except (ValueError, TypeError, KeyError, OSError, TrustStoreError) as exc:
+            raise click.ClickException(f"{f}: not a PEM or DER certificate ({exc.__class__.__name__})") from exc
+        if not parsed:
+            raise click.ClickException(f"{f}: no certificate in the file")
+        certs += [(f, c) for c in parsed]
+    try:
+        trust = runtime().trust()
+    except (TrustStoreError, OSError) as exc:
+        raise click.ClickException(f"cannot read the trust roots (TRUST_ROOTS): {exc}") from exc
+    others = [c for _, c in certs] + list(known)
+    for f, cert in certs:
+        problem = trust.chain_problem(cert, others=[o for o in others if o is not cert])
+        if problem is None:
+            continue
+        what = f"{f}: {cert.subject.human_friendly!r} does not chain to the trust roots ({problem})"
+        if not force:
+            raise click.ClickException(f"{what}. Nothing was registered. Check the file and TRUST_ROOTS, or pass "
+                                       "--force to register it anyway (its documents will be refused as "
+                                       "untrusted_signer until the roots include its issuer).")
+        click.echo(f"WARNING: {what}; registering it anyway because of --force. Documents it signs are refused "
+                   "as untrusted_signer until the trust roots include its issuer.", err=True)
 
 
 @agency_cli.command("list")

@@ -13,16 +13,32 @@ citizen_cli = AppGroup("citizen", help="Citizen accounts: enrolment invitations.
 @citizen_cli.command("invite")
 @click.argument("national_id")
 def invite(national_id: str) -> None:
-    """Print a one-time enrolment code for NATIONAL_ID (valid 72 hours, single use, stored hashed)."""
+    """Print a one-time enrolment code for NATIONAL_ID (valid 72 hours, single use, stored hashed).
+
+    The code is the last line of the output (scripts read it); warnings go to stderr."""
+    from sqlalchemy import select
+
+    from wallet.citizens.identity import NATIONAL_ID_RULE, parse_national_id
+    from wallet.citizens.models import Citizen
     from wallet.citizens.service import create_invite
 
+    nid = parse_national_id(national_id)
+    if nid is None:
+        raise click.ClickException(f"{national_id!r} is not a national ID number ({NATIONAL_ID_RULE}); "
+                                   "no code was made")
+    enrolled = db.session().execute(select(Citizen.enrolled_at).where(
+        Citizen.national_id == nid, Citizen.enrolled_at.is_not(None))).scalar_one_or_none()
+    if enrolled is not None:
+        click.echo(f"WARNING: {nid} is already enrolled (since {enrolled.strftime('%Y-%m-%d')}): this code lets "
+                   "whoever holds it set a new password and authenticator for that account and ends its "
+                   "sessions. Hand it only to the holder, in person.", err=True)
     try:
-        code, expires_at = create_invite(db.session(), national_id)
+        code, expires_at = create_invite(db.session(), nid)
         db.commit()
     except WalletError as exc:
         db.rollback()
         raise click.ClickException(exc.detail) from exc
-    click.echo(f"enrolment code for {national_id.upper()} (shown once, valid until "
+    click.echo(f"enrolment code for {nid} (shown once, valid until "
                f"{expires_at.strftime('%Y-%m-%d %H:%M')} UTC):")
     click.echo(code)
 

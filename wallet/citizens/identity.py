@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Protocol
@@ -20,6 +21,17 @@ from wallet.citizens.models import Invite
 from wallet.db import utcnow
 
 INVITE_LIFETIME = dt.timedelta(hours=72)
+# the national ID number as agencies push it (wallet.documents.schemas.HOLDER_ID): ASCII letters and digits only
+# (no look-alike letters or other scripts' digits), 4 to 32 of them, spaces typed between groups ignored
+NATIONAL_ID = re.compile(r"[A-Z0-9]{4,32}")
+NATIONAL_ID_RULE = "4 to 32 letters A-Z and digits 0-9, e.g. AB123456"
+
+
+def parse_national_id(raw: str) -> str | None:
+    """The national ID in its stored form (upper case, no spaces), or None when ``raw`` is not one. Never
+    truncates: a longer value is a mistake, not an ID."""
+    nid = "".join(raw.split()).upper()
+    return nid if NATIONAL_ID.fullmatch(nid) else None
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over a counter
 
 

@@ -348,11 +348,11 @@ def enrol_confirm(sess: Session, envelope: Envelope, state: Enrolment, otp: str,
 
 def create_invite(sess: Session, national_id: str, actor: str = "operator") -> tuple[str, dt.datetime]:
     """Operator path: a one-time enrolment code for a national ID (the clear code is returned once)."""
-    from wallet.citizens.identity import new_invite
+    from wallet.citizens.identity import NATIONAL_ID_RULE, new_invite, parse_national_id
 
-    nid = normalise_id(national_id)
-    if not nid.isalnum() or not 4 <= len(nid) <= 32:
-        raise BadRequest("a national ID is 4 to 32 letters and digits", code="bad_national_id")
+    nid = parse_national_id(national_id)  # ASCII only, never truncated (isalnum() let other scripts through)
+    if nid is None:
+        raise BadRequest(f"a national ID is {NATIONAL_ID_RULE}", code="bad_national_id")
     invite, code = new_invite(sess, nid)
     audit.record(sess, actor=actor, action="citizen.invite", target=f"invite:{invite.id}",
                  details={"national_id": nid, "expires_at": invite.expires_at.isoformat()})
