@@ -49,6 +49,18 @@ logger_class = RedactingLogger
 control_socket_disable = True  # several servers (make run, bench) may run side by side
 
 
+def on_starting(server):  # type: ignore[no-untyped-def]
+    """Production with several workers needs a shared rate-limit storage, whatever set the worker count
+    (``WEB_CONCURRENCY``, ``--workers``, ``GUNICORN_CMD_ARGS``): per-process counters would multiply every
+    limit by the number of workers (2 workers let 8 tries through a 5/minute limit)."""
+    from config.settings import shared_rate_limit_storage
+
+    if os.environ.get("WALLET_ENV") == "production" and server.cfg.workers > 1 \
+            and not shared_rate_limit_storage(os.environ):
+        raise RuntimeError(f"production with {server.cfg.workers} workers refuses to start without REDIS_URL: "
+                           "rate limits and sign-in failure counters must be shared by every worker")
+
+
 def post_worker_init(worker):  # type: ignore[no-untyped-def]
     """The app is loaded: tune the cyclic garbage collector for the worker's life.
 

@@ -1,8 +1,10 @@
 """One typed settings object, read from the environment.
 
 The embedded default (no ``DATABASE_URL``) is what ``make run`` serves: SQLite and encrypted blobs under
-``instance/``, the demo PKI generated there, in-process timestamping, in-memory rate limits. Production
-(``WALLET_ENV=production``) refuses to start without its secrets.
+``instance/``, the demo PKI generated there, in-process timestamping, in-memory rate limits (one process).
+Production (``WALLET_ENV=production``) refuses to start without its secrets, and, with more than one worker
+(``WEB_CONCURRENCY``, gunicorn's ``workers``; 2 by default), without ``REDIS_URL``: rate limits and sign-in
+failure counters must be shared by every worker, never kept in one process's memory.
 """
 from __future__ import annotations
 
@@ -53,6 +55,7 @@ class Settings:
     rate_limits: bool = True
     proxy_hops: int = 0  # reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto are trusted
     rate_limit_storage: str = "memory://"
+    rate_limit_key_prefix: str = "wallet"  # keys in the shared rate-limit storage (several services on one Redis)
     max_upload_bytes: int = 20 * 1024 * 1024
     max_signatures: int = 20
     session_idle_seconds: int = 15 * 60
@@ -89,6 +92,11 @@ class Settings:
                 missing.append("SEAL_PKCS12 or SEAL_PKCS11_LIB")
             if missing:
                 raise SettingsError("production refuses to start without: " + ", ".join(missing))
+            workers = production_workers(env)
+            if workers > 1 and not shared_rate_limit_storage(env):
+                raise SettingsError(f"production with {workers} workers refuses to start without REDIS_URL: "
+                                    "rate limits and sign-in failure counters must be shared by every worker "
+                                    "(set REDIS_URL, or WEB_CONCURRENCY=1 for a single worker)")
             if len(env["SECRET_KEY"]) < 32:
                 raise SettingsError("SECRET_KEY must be at least 32 characters")
         values["secret_key"] = env.get("SECRET_KEY") or _instance_secret(instance, "secret_key", 48)
@@ -122,6 +130,7 @@ class Settings:
         values["public_base_url"] = (env.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/")
         values["rate_limits"] = env.get("WALLET_RATE_LIMITS", "on").lower() not in {"off", "0", "false", "no"}
         values["rate_limit_storage"] = env.get("RATE_LIMIT_STORAGE") or env.get("REDIS_URL") or "memory://"
+        values["rate_limit_key_prefix"] = env.get("RATE_LIMIT_KEY_PREFIX") or "wallet"
         hops = env.get("PROXY_HOPS", "0").strip() or "0"
         if not hops.isdigit() or int(hops) > 5:
             raise SettingsError("PROXY_HOPS must be the number of reverse proxies in front of the service (0-5)")
@@ -131,6 +140,22 @@ class Settings:
         values["secure_cookies"] = production or _bool(env.get("SECURE_COOKIES", "0"))
         values["demo"] = _bool(env.get("WALLET_DEMO", "0"))
         return cls(**values)
+
+
+def production_workers(env: Mapping[str, str], default: int = 2) -> int:
+    """gunicorn's worker count as config/gunicorn.conf.py reads it (``WEB_CONCURRENCY``, default 2)."""
+    raw = (env.get("WEB_CONCURRENCY") or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise SettingsError("WEB_CONCURRENCY must be a number of worker processes")
+    return int(raw)
+
+
+def shared_rate_limit_storage(env: Mapping[str, str]) -> bool:
+    """True when the rate-limit storage is shared between processes (not ``memory://``)."""
+    uri = env.get("RATE_LIMIT_STORAGE") or env.get("REDIS_URL") or ""
+    return bool(uri) and not uri.startswith("memory://")
 
 
 def _instance_secret(instance: Path, name: str, nbytes: int) -> str:

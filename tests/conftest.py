@@ -24,6 +24,9 @@ from wallet.demo.agencies import DEMO_AGENCIES, PKI_AGENCIES  # noqa: E402
 
 PG_ADMIN = os.environ.get("WALLET_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 TEST_DB = os.environ.get("WALLET_TEST_DB", "sqlite")
+# rate limits and sign-in failure counters run on the real (shared) Redis, under a key prefix of their own per
+# test: never a flush, keys expire by themselves
+TEST_REDIS = os.environ.get("WALLET_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 def worker_id() -> str:
@@ -103,6 +106,7 @@ def settings(tmp_path: Path, pki: dict[str, Any], database_url: str) -> Settings
         seal_pkcs12=pki["platform"]["seal_pkcs12"], seal_pkcs12_password=pki["platform"]["seal_pkcs12_password"],
         tsa_cert=pki["tsa"]["cert"], tsa_key=pki["tsa"]["key"], public_base_url="http://wallet.test",
         rate_limits=False, max_upload_bytes=2 * 1024 * 1024,
+        rate_limit_storage=TEST_REDIS, rate_limit_key_prefix=f"wallet-test-{uuid.uuid4().hex}",
     )
 
 

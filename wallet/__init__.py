@@ -44,6 +44,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> APIFlask:
 
 
 def configure(app: APIFlask, settings: Settings) -> None:
+    from wallet.citizens.throttle import storage_options
+
     app.config.update(
         SECRET_KEY=settings.secret_key,
         WALLET_SETTINGS=settings,
@@ -57,6 +59,8 @@ def configure(app: APIFlask, settings: Settings) -> None:
         PERMANENT_SESSION_LIFETIME=settings.session_absolute_seconds,
         RATELIMIT_ENABLED=settings.rate_limits,
         RATELIMIT_STORAGE_URI=settings.rate_limit_storage,
+        # Flask-Limiter keeps the first app's RATELIMIT_KEY_PREFIX for good; storage options follow each app
+        RATELIMIT_STORAGE_OPTIONS=storage_options(settings.rate_limit_storage, settings.rate_limit_key_prefix),
         RATELIMIT_HEADERS_ENABLED=True,
         BABEL_TRANSLATION_DIRECTORIES=str(FRONTEND / "translations"),
         BABEL_DEFAULT_LOCALE="fr",

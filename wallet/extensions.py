@@ -69,6 +69,11 @@ class Runtime:
         self._lock = threading.Lock()
         self._trust: TrustStore | None = None
         self._trust_key: tuple[Any, ...] | None = None
+        from wallet.citizens.throttle import LoginThrottle
+
+        # sign-in budgets on the rate-limit storage (Redis in production: shared by every worker and node)
+        self.login_throttle = LoginThrottle(settings.rate_limit_storage, settings.rate_limit_key_prefix,
+                                            settings.secret_key)
 
     def trust(self, extra_intermediates: tuple[str, ...] = ()) -> TrustStore:
         """Trust anchors (configured roots) + registered agency CAs as intermediates; rebuilt when those change."""

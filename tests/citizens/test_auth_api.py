@@ -156,30 +156,33 @@ def test_throttling_kicks_in_for_known_and_unknown_ids(make_app: Any, alice: Per
     assert 429 in codes and codes[0] == 401
 
 
-def test_growing_delay_without_lock_out(client: Any, app: Any, alice: Person) -> None:
+def test_growing_delay_without_lock_out(make_app: Any, alice: Person) -> None:
+    # was: the delay lived on the account row (failed_logins, throttled_until); it now lives in the rate-limit
+    # storage per (ID, address), so the same checks go through the throttle at one address
+    import time_machine
+
     from wallet import db
     from wallet.citizens import service
-    from wallet.citizens.models import Citizen
     from wallet.errors import RateLimited
     from wallet.extensions import runtime
 
-    with app.app_context():
+    app = make_app(rate_limits=True)
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "10.9.0.1"}):
         sess = db.session()
         now = dt.datetime.now(dt.UTC)
-        for _ in range(6):
-            now += service.THROTTLE_CAP  # each attempt after the previous delay is over
-            with pytest.raises(service.InvalidCredentials):
-                service.authenticate(sess, runtime().envelope, alice.national_id, "bad", "000000", now=now)
-            db.commit()
-        citizen = sess.get(Citizen, alice.id)
-        assert citizen.failed_logins == 6 and citizen.throttled_until is not None
-        with pytest.raises(RateLimited):
-            service.authenticate(sess, runtime().envelope, alice.national_id, alice.password, alice.code(), now=now)
-        # the delay is bounded: later, the right credentials work again
-        later = citizen.throttled_until + dt.timedelta(seconds=1)
-        code = pyotp.TOTP(alice.totp_secret).at(later)
-        assert service.authenticate(sess, runtime().envelope, alice.national_id, alice.password, code, now=later)
-        assert service._throttle_delay(10_000) == service.THROTTLE_CAP
+        with time_machine.travel(now, tick=False):
+            for _ in range(5):
+                with pytest.raises(service.InvalidCredentials):
+                    service.authenticate(sess, runtime().envelope, alice.national_id, "bad", "000000")
+                db.commit()
+            with pytest.raises(RateLimited) as err:  # the same address waits, even with the right credentials
+                service.authenticate(sess, runtime().envelope, alice.national_id, alice.password, alice.code())
+            assert 0 < int(err.value.headers["Retry-After"]) <= 60
+        # the delay is bounded: later, the right credentials work again from the same address
+        later = now + dt.timedelta(seconds=61)
+        with time_machine.travel(later, tick=False):
+            code = pyotp.TOTP(alice.totp_secret).at(later)
+            assert service.authenticate(sess, runtime().envelope, alice.national_id, alice.password, code)
 
 
 def test_unknown_id_spends_the_same_argon2_time(monkeypatch: pytest.MonkeyPatch, client: Any) -> None:

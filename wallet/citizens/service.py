@@ -18,6 +18,7 @@ from typing import Any
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import has_app_context
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -25,11 +26,12 @@ from sqlalchemy.orm import Session
 from wallet import audit
 from wallet.citizens.identity import IdentityClaim, IdentityError, provider
 from wallet.citizens.models import Citizen, CitizenSession
+from wallet.citizens.throttle import LoginThrottle, client_bucket
 from wallet.crypto import DecryptionError, Envelope
 from wallet.db import utcnow
 from wallet.documents.models import Document
 from wallet.documents.service import effective_status
-from wallet.errors import BadRequest, NotFound, RateLimited, Unauthorized, WalletError
+from wallet.errors import BadRequest, NotFound, Unauthorized, WalletError
 
 hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 _DUMMY_HASH = hasher.hash("not a real password: equalises timing for unknown national IDs")
@@ -37,8 +39,6 @@ _DUMMY_HASH = hasher.hash("not a real password: equalises timing for unknown nat
 TOTP_STEP = 30
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
-THROTTLE_AFTER = 5  # failures before the growing delay starts
-THROTTLE_CAP = dt.timedelta(minutes=5)  # delays grow to this and no further: never a lock-out
 ENROL_TICKET_AGE = 30 * 60
 ISSUER = "Wallet"
 
@@ -101,58 +101,78 @@ def matching_step(secret: str, code: str, last_step: int, now: dt.datetime) -> i
 # login, throttling
 # ------------------------------------------------------------------------------------------------
 
-def _throttle_delay(failures: int) -> dt.timedelta:
-    if failures < THROTTLE_AFTER:
-        return dt.timedelta(0)
-    return min(dt.timedelta(seconds=2 ** min(failures - THROTTLE_AFTER, 12)), THROTTLE_CAP)
-
-
-def _too_many(retry: dt.timedelta) -> RateLimited:
-    seconds = max(1, int(retry.total_seconds() + 0.999))
-    return RateLimited("Too many requests: slow down and try again later.", code="rate_limited",
-                       headers={"Retry-After": str(seconds)}, extra={"retry_after": seconds})
-
-
 def authenticate(sess: Session, envelope: Envelope, national_id: str, password: str, otp: str, *,
-                 throttle: bool = True, request_id: str | None = None, now: dt.datetime | None = None) -> Citizen:
-    """National ID + password + TOTP code. One answer (invalid_credentials) for every kind of failure."""
+                 throttle: bool = True, address: str | None = None, request_id: str | None = None,
+                 now: dt.datetime | None = None) -> Citizen:
+    """National ID + password + TOTP code. One answer (invalid_credentials) for every kind of failure.
+
+    With ``throttle`` (rate limits on), the budgets of ``wallet.citizens.throttle`` apply, keyed by the
+    normalised ID string and the client address (``address``, default: the request's): the same delays for an
+    enrolled ID and an unknown one, only failures counted, and the right credentials from an address that has
+    not failed always pass, unless the ID's ceiling across all addresses is spent.
+    """
     now = now or utcnow()
     nid = normalise_id(national_id)
+    guard = _login_throttle() if throttle else None
+    bucket = client_bucket(address)
+    if guard is not None:
+        guard.check(nid, bucket)  # before any password check: 429, alike for every ID string
     citizen = sess.execute(select(Citizen).where(Citizen.national_id == nid)).scalar_one_or_none() if nid else None
-    if citizen is None or citizen.password_hash is None or citizen.totp_secret_enc is None \
-            or citizen.enrolled_at is None:
+    enrolled = citizen is not None and citizen.password_hash is not None \
+        and citizen.totp_secret_enc is not None and citizen.enrolled_at is not None
+    if citizen is None or not enrolled:
         try:
-            hasher.verify(_DUMMY_HASH, password or "-")
+            hasher.verify(_DUMMY_HASH, password or "-")  # the same argon2 work as for an enrolled ID
         except VerificationError:
             pass
-        raise InvalidCredentials("national ID, password or code is wrong")
-    if throttle and citizen.throttled_until is not None and citizen.throttled_until > now:
-        raise _too_many(citizen.throttled_until - now)
-    try:
-        password_ok = hasher.verify(citizen.password_hash, password or "-")
-    except (VerificationError, InvalidHashError):
-        password_ok = False
-    secret = envelope.decrypt_small(citizen.totp_secret_enc, totp_aad(citizen.id)).decode()
-    step = matching_step(secret, otp or "", citizen.totp_last_step, now)
-    if password_ok and step is not None:
-        # each code once, even under concurrent requests: the step only ever moves forward
-        claimed = sess.execute(update(Citizen).where(Citizen.id == citizen.id, Citizen.totp_last_step < step)
-                               .values(totp_last_step=step, failed_logins=0, throttled_until=None)
-                               .execution_options(synchronize_session=False))
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            sess.refresh(citizen)
-            if hasher.check_needs_rehash(citizen.password_hash or ""):
-                citizen.password_hash = hasher.hash(password)
-            audit.record(sess, actor=f"citizen:{citizen.id}", action="citizen.login", target=f"citizen:{citizen.id}",
-                         request_id=request_id)
-            return citizen
-    citizen.failed_logins = (citizen.failed_logins or 0) + 1
-    delay = _throttle_delay(citizen.failed_logins)
-    citizen.throttled_until = now + delay if delay else None
+    else:
+        try:
+            password_ok = hasher.verify(citizen.password_hash, password or "-")
+        except (VerificationError, InvalidHashError):
+            password_ok = False
+        secret = envelope.decrypt_small(citizen.totp_secret_enc, totp_aad(citizen.id)).decode()
+        step = matching_step(secret, otp or "", citizen.totp_last_step, now)
+        if password_ok and step is not None:
+            # each code once, even under concurrent requests: the step only ever moves forward
+            claimed = sess.execute(update(Citizen).where(Citizen.id == citizen.id, Citizen.totp_last_step < step)
+                                   .values(totp_last_step=step)
+                                   .execution_options(synchronize_session=False))
+            if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                sess.refresh(citizen)
+                if hasher.check_needs_rehash(citizen.password_hash or ""):
+                    citizen.password_hash = hasher.hash(password)
+                if guard is not None:
+                    guard.succeeded(nid, bucket)
+                audit.record(sess, actor=f"citizen:{citizen.id}", action="citizen.login",
+                             target=f"citizen:{citizen.id}", request_id=request_id)
+                return citizen
+    ceiling = guard.failed(nid, bucket) if guard is not None else False
+    # an audit event for every failure, enrolled ID or not: the same work (and time) either way
     audit.record(sess, actor="anonymous", action="citizen.login", outcome="invalid_credentials",
-                 target=f"citizen:{citizen.id}", request_id=request_id,
-                 details={"failures": citizen.failed_logins})
+                 target=f"citizen:{citizen.id}" if citizen is not None else "citizen:unknown", request_id=request_id,
+                 details={"national_id": nid, "address": bucket, **({"ceiling_reached": True} if ceiling else {})})
     raise InvalidCredentials("national ID, password or code is wrong", commit=True)
+
+
+def _login_throttle() -> LoginThrottle | None:
+    from wallet.citizens.throttle import login_throttle
+
+    return login_throttle() if has_app_context() else None
+
+
+def unlock_login(sess: Session, national_id: str, actor: str = "operator") -> str:
+    """Operator path: every sign-in failure count of the ID (its ceiling, every address) starts again from zero."""
+    nid = normalise_id(national_id)
+    if not nid.isalnum() or not 4 <= len(nid) <= 32:
+        raise BadRequest("a national ID is 4 to 32 letters and digits", code="bad_national_id")
+    from wallet.extensions import runtime
+
+    runtime().login_throttle.unlock(nid)
+    citizen = sess.execute(select(Citizen).where(Citizen.national_id == nid)).scalar_one_or_none()
+    audit.record(sess, actor=actor, action="citizen.unlock",
+                 target=f"citizen:{citizen.id}" if citizen is not None else "citizen:unknown",
+                 details={"national_id": nid})
+    return nid
 
 
 # ------------------------------------------------------------------------------------------------
@@ -337,9 +357,10 @@ def enrol_confirm(sess: Session, envelope: Envelope, state: Enrolment, otp: str,
     citizen.password_hash = state.password_hash
     citizen.totp_secret_enc = envelope.encrypt_small(state.totp_secret.encode(), totp_aad(citizen.id))
     citizen.totp_last_step = step
-    citizen.failed_logins = 0
-    citizen.throttled_until = None
     citizen.enrolled_at = utcnow()
+    guard = _login_throttle()
+    if guard is not None:  # a fresh enrolment is a way back from a spent sign-in ceiling
+        guard.unlock(nid)
     audit.record(sess, actor=f"citizen:{citizen.id}", action="citizen.enrol", target=f"citizen:{citizen.id}",
                  request_id=request_id, details={"path": state.claim.method})
     sess.flush()

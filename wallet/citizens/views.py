@@ -28,7 +28,7 @@ from wallet.citizens.schemas import (
     SessionsOut,
     TicketOut,
 )
-from wallet.citizens.throttle import ENROL_LIMIT, LOGIN_ID_LIMIT, LOGIN_IP_LIMIT, login_id_key
+from wallet.citizens.throttle import ENROL_LIMIT, per_address
 from wallet.documents.schemas import Problem
 from wallet.documents.service import read_original
 from wallet.errors import NotFound
@@ -68,8 +68,7 @@ def _signed_in(citizen: Citizen) -> Response:
 
 @bp.post("/auth/login")
 @access("public")
-@limiter.limit(LOGIN_IP_LIMIT)
-@limiter.limit(LOGIN_ID_LIMIT, key_func=login_id_key)
+@per_address  # every attempt, valid or not, spends the address's budget (throttle.LOGIN_IP_LIMIT)
 @bp.input(LoginIn, arg_name="body")
 @bp.doc(summary="Sign in: national ID, password and a TOTP code (each code once)",
         responses={200: {"description": "Signed in; sets the session cookie",

@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from wallet import db
 from wallet.citizens import auth, previews, service
 from wallet.citizens.present import document_view, qr_data_uri
-from wallet.citizens.throttle import ENROL_LIMIT, LOGIN_ID_LIMIT, LOGIN_IP_LIMIT, login_id_key
+from wallet.citizens.throttle import ENROL_LIMIT, per_address
 from wallet.citizens.views import pdf_response
 from wallet.errors import RateLimited, WalletError
 from wallet.extensions import LANGUAGES, limiter, runtime
@@ -133,8 +133,7 @@ def _login_error(message: str, status: int, national_id: str = "") -> Response:
 
 @bp.post("/login")
 @access("public")
-@limiter.limit(LOGIN_IP_LIMIT)
-@limiter.limit(LOGIN_ID_LIMIT, key_func=login_id_key)
+@per_address
 def login() -> BaseResponse:
     auth.check_pre_csrf()
     form = request.form
