@@ -490,8 +490,8 @@ class _RevisionAnalysis:
         """Whatever is left: xref and object streams are bookkeeping, the rest is explained by nothing."""
         for ref in self.refs - self.explained:
             obj = self.obj(ref)
-            if isinstance(obj, generic.StreamObject) and obj.get("/Type") in ("/XRef", "/ObjStm"):
-                continue
+            if self.is_new(ref) and isinstance(obj, generic.StreamObject) and obj.get("/Type") in ("/XRef", "/ObjStm"):
+                continue  # (an OLD object re-typed as an xref stream is still the object it was: page content ...)
             if not self.is_new(ref):
                 if isinstance(obj, generic.StreamObject) and obj.get("/Subtype") == "/Form":
                     self.codes.add("appearance_changed")

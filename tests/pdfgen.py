@@ -58,6 +58,7 @@ __all__ = [
     # forgery
     "FORGED_TEXT",
     "blank_page_pdf",
+    "dss_rewriting_page_content_after",
     "overlay_signed",
     "restyled_signature_widget_after",
     "self_signed_signer",
@@ -609,7 +610,7 @@ def _self_signed(common_name: str, organisation: str, *, tsa: bool = False) -> t
         cx509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
         cx509.NameAttribute(NameOID.COMMON_NAME, common_name),
     ])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     builder = (
         cx509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(cx509.random_serial_number())
@@ -766,3 +767,23 @@ def blank_page_pdf(width: int = 595, height: int = 842) -> bytes:
     out = BytesIO()
     pdf.save(out, compress_streams=False, object_stream_mode=pikepdf.ObjectStreamMode.disable, deterministic_id=True)
     return out.getvalue()
+
+
+def dss_rewriting_page_content_after(pdf: bytes, text: str = "CONDAMNATION : 5 ans") -> bytes:
+    """An update shaped like LTV material: a new /DSS whose /Certs lists the page's EXISTING content stream,
+    rewritten in the same update with other text (a DSS update may only add new certificate streams)."""
+    r = PdfFileReader(BytesIO(pdf), strict=False)
+    size = int(r.trailer["/Size"])
+    root_ref = r.trailer.raw_get("/Root")
+    page = r.root["/Pages"]["/Kids"][0].get_object()
+    content_ref = page.raw_get("/Contents")
+    data = f"BT /F1 14 Tf 72 770 Td ({_pdf_string(text)}) Tj ET".encode("latin-1")
+    catalog = generic.DictionaryObject({k: r.root.raw_get(k) for k in r.root})
+    catalog[pdf_name("/DSS")] = generic.IndirectObject(size, 0, r)
+    cb = BytesIO()
+    catalog.write_to_stream(cb)
+    return _raw_update(pdf, {
+        size: b"<< /Certs [%d 0 R] >>" % content_ref.idnum,
+        content_ref.idnum: b"<< /Length %d >>\nstream\n" % len(data) + data + b"\nendstream",
+        root_ref.idnum: cb.getvalue(),
+    })

@@ -96,3 +96,13 @@ def test_push_of_an_unreferenced_object_tail_is_422(push: Any, signed_pdf: Any, 
     with app.app_context():
         assert db.session().scalar(select(func.count()).select_from(Document)) == 0
     assert push(signed_pdf("MJ", level="B-LT")).status_code == 201  # the genuine B-LT file still goes in
+
+
+def test_a_dss_update_may_not_rewrite_older_objects(signed_by_level: dict[str, bytes], trust: Any,
+                                                    is_mj: Any) -> None:
+    data = g.dss_rewriting_page_content_after(signed_by_level["B-T"])
+    report = validate_pdf(data, trust)
+    last = report.changes_in(report.revisions - 1)
+    assert last is not None and "page_content" in last.changes and not last.ltv_only, last
+    decision = decide_issuance(report, is_mj)
+    assert (decision.accepted, decision.code) == (False, "modified_after_signing")

@@ -161,6 +161,7 @@ def test_untrusted_document_timestamp_is_modified(app: Any, original: Callable[.
 @pytest.mark.parametrize(("make", "reason"), [
     (g.unreferenced_object_after, "unexplained_object"),
     (g.restyled_signature_widget_after, "appearance_changed"),
+    (g.dss_rewriting_page_content_after, "page_content"),
 ])
 def test_unsigned_updates_are_modified(app: Any, original: Callable[..., bytes], make: Any, reason: str) -> None:
     data = make(original())
