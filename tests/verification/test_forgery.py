@@ -191,3 +191,19 @@ def test_a_trusted_document_timestamp_keeps_a_copy_valid(app: Any, original: Cal
     rep = upload(app.test_client(), g.document_timestamp(original(), timestamper))
     assert rep["registry"]["match"] == "original_with_later_changes"
     assert rep["verdict"] == "valid" and rep["signatures"][0]["later_changes"] == "validation_data"
+
+
+def test_what_the_issuer_countersigned_is_not_a_later_change(app: Any, holder: Any, issue: Any,
+                                                             signers: dict[str, Any], timestamper: Any) -> None:
+    """A file another agency signed first and the issuer (MJ) signed last is judged after MJ's signature:
+    a trusted timestamp added later keeps it valid, an overlay by the first signer does not."""
+    pdf = g.signed(g.signed(g.base_pdf("Co-signe MEN puis MJ"), signers["MEN"], field_name="First"),
+                   signers["MJ"], "B-T", timestamper)
+    doc = issue(pdf=pdf)
+    original = holder.client.get(f"/api/v1/me/documents/{doc['id']}/file").data
+    anon = app.test_client()
+    rep = upload(anon, g.document_timestamp(original, timestamper))
+    assert rep["verdict"] == "valid" and rep["added_after_signing"] == [], rep["added_after_signing"]
+    rep = upload(anon, g.overlay_signed(original, signers["MEN"]))
+    assert rep["verdict"] == "modified"
+    assert "signature_by_other_party" in rep["added_after_signing"][0]["reasons"]

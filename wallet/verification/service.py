@@ -664,13 +664,32 @@ def _judge_later(sig: Any, report: ValidationReport, entries: list[dict[str, Any
     return ("platform_seal" if sealed else "validation_data"), []
 
 
-def added_after_signing(report: ValidationReport, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What was added after the issuing agency signed (its earliest signature; the first one if none is an
-    agency's) that does not keep the file valid: one item per revision, with machine-readable reasons."""
+def added_after_signing(report: ValidationReport, entries: list[dict[str, Any]],
+                        registry: dict[str, Any]) -> list[dict[str, Any]]:
+    """What was added after the issuing agency signed that does not keep the file valid: one item per revision,
+    with machine-readable reasons. After the registered issuer's last signature; for a file the registry does
+    not know, after the earliest agency signature (else the first signature)."""
     pairs = list(zip(report.signatures, entries))
-    ref = next((p for p in pairs if p[1]["role"] == "agency" and p[1]["kind"] == "signature"), None)
+    mine = issuer_signature(entries, registry)
+    ref = next((p for p in pairs if p[1] is mine), None) if mine is not None else None
+    ref = ref or next((p for p in pairs if p[1]["role"] == "agency" and p[1]["kind"] == "signature"), None)
     ref = ref or next(iter(pairs), None)
     return [] if ref is None else _judge_later(ref[0], report, entries)[1]
+
+
+def issuer_signature(signatures: list[dict[str, Any]], registry: dict[str, Any]) -> dict[str, Any] | None:
+    """The registered issuer's last signature in the file (None when the registry does not know the file)."""
+    issuer = registry.get("issuer_code") if registry.get("known") else None
+    mine = [s for s in signatures if issuer and s["role"] == "agency" and s["kind"] == "signature"
+            and s["agency"] == issuer]
+    return mine[-1] if mine else None
+
+
+def judged_signatures(signatures: list[dict[str, Any]], registry: dict[str, Any]) -> list[dict[str, Any]]:
+    """Whose later changes decide ``modified``: the registered issuer's last signature (what came before it is
+    what the issuer signed), or every signature when the issuer's is not there."""
+    mine = issuer_signature(signatures, registry)
+    return [mine] if mine is not None else signatures
 
 
 def verdict(signatures: list[dict[str, Any]], registry: dict[str, Any], error: str | None) -> str:
@@ -683,7 +702,7 @@ def verdict(signatures: list[dict[str, Any]], registry: dict[str, Any], error: s
     if not all(s["intact"] and s["valid"] for s in signatures):
         return "invalid_signature"
     exact = registry.get("match") in ("original", "sealed_copy")
-    if not exact and any(s["later_changes"] == "other" for s in signatures):
+    if not exact and any(s["later_changes"] == "other" for s in judged_signatures(signatures, registry)):
         return "modified"
     if not registry.get("known"):
         return "unknown_document"
@@ -708,4 +727,4 @@ def verify_upload(rt: Runtime, sess: Session, data: bytes, lang: str) -> dict[st
             "revisions": report.revisions, "error": report.error, "error_detail": report.error_detail,
             "certified_no_changes": report.certified_no_changes, "trailing_bytes": report.trailing_bytes,
             "signatures": signatures, "registry": registry,
-            "added_after_signing": added_after_signing(report, signatures)}
+            "added_after_signing": added_after_signing(report, signatures, registry)}
