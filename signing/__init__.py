@@ -9,6 +9,7 @@ from . import speedups
 from .demo_pki import generate_demo_pki, load_demo_pki
 from .errors import SigningLibraryError, TrustStoreError
 from .keys import KeyCustody, KeyCustodyError, Pkcs11Custody, Pkcs12Custody
+from .revisions import RevisionChanges
 from .seal import Sealer, SealingError, SealText
 from .timestamps import http_timestamper, in_process_timestamper
 from .trust import TrustStore
@@ -34,6 +35,7 @@ __all__ = [
     "KeyCustodyError",
     "Pkcs11Custody",
     "Pkcs12Custody",
+    "RevisionChanges",
     "SealText",
     "Sealer",
     "SealingError",

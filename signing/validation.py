@@ -52,6 +52,7 @@ from pyhanko.sign.validation import (
 )
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
+from .revisions import RevisionChanges, analyse_revisions
 from .trust import TrustStore
 
 __all__ = [
@@ -303,6 +304,12 @@ class ValidationReport:
     certified_no_changes: bool
     trailing_bytes: int = 0
     """Bytes after the last ``%%EOF`` marker (end-of-line characters excepted)."""
+    revision_changes: tuple[RevisionChanges, ...] = ()
+    """What each revision after the earliest signed one wrote (:mod:`signing.revisions`)."""
+
+    def changes_in(self, revision: int) -> RevisionChanges | None:
+        """The analysis of ``revision``, or None when it was not analysed (treat as unexplained)."""
+        return next((c for c in self.revision_changes if c.revision == revision), None)
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(self)  # type: ignore[no-any-return]
@@ -545,6 +552,7 @@ async def async_validate_pdf(
         except (RecursionError, MemoryError) as exc:
             reports.append(_broken_report(fq_name, "signature", f"resource_limit_{exc.__class__.__name__.lower()}"))
     reports.sort(key=lambda r: r.signed_revision)
+    changes = _revision_changes(reader, reports)
     return ValidationReport(
         sha256=sha,
         size=size,
@@ -554,7 +562,16 @@ async def async_validate_pdf(
         error_detail=None,
         certified_no_changes=certified,
         trailing_bytes=_trailing_bytes(data),
+        revision_changes=changes,
     )
+
+
+def _revision_changes(reader: PdfFileReader, reports: list[SignatureReport]) -> tuple[RevisionChanges, ...]:
+    """Every revision after the earliest signed one, object by object (never raises)."""
+    signed = [r.signed_revision for r in reports if r.signed_revision >= 0]
+    if not signed:
+        return ()
+    return analyse_revisions(reader, min(signed))
 
 
 def validate_pdf(
@@ -590,6 +607,22 @@ def _reject(code: str, detail: str, sig: SignatureReport | None = None) -> Issua
 
 
 _LTV_LEVELS = {ModificationLevel.NONE.name, ModificationLevel.LTA_UPDATES.name}
+
+
+def _non_ltv_revision(report: ValidationReport, after: int) -> str | None:
+    """Why some revision after ``after`` is not pure long-term-validation material, or None.
+
+    Decided revision by revision from what each one wrote (:mod:`signing.revisions`), not from pyHanko's
+    modification level: DSS / VRI updates and document timestamps only, nothing else, not even an
+    unreferenced object. A revision that was not analysed counts as unexplained.
+    """
+    for revision in range(after + 1, report.revisions):
+        changes = report.changes_in(revision)
+        if changes is None:
+            return f"revision {revision} was not analysed"
+        if not changes.ltv_only:
+            return f"revision {revision} is not long-term-validation material ({', '.join(changes.changes)})"
+    return None
 
 
 def decide_issuance(report: ValidationReport, belongs_to_agency: Callable[[SignatureReport], bool]) -> IssuanceDecision:
@@ -628,6 +661,9 @@ def decide_issuance(report: ValidationReport, belongs_to_agency: Callable[[Signa
         return _reject("modified_after_signing", f"content changed after signing ({why})", s)
     if report.trailing_bytes:
         return _reject("modified_after_signing", f"{report.trailing_bytes} bytes after the end of the PDF", s)
+    not_ltv = _non_ltv_revision(report, s.signed_revision)
+    if not_ltv is not None:
+        return _reject("modified_after_signing", not_ltv, s)
     # Only a pure LTV tail (already vetted by the diff analysis: DSS material only) may remain
     # uncovered, i.e. a post-signature DSS update (B-LT, and the TSA's data at the end of B-LTA).
     if not any(r.covers_file_end for r in [s, *later]) and s.modification_level != ModificationLevel.LTA_UPDATES.name:

@@ -55,6 +55,15 @@ __all__ = [
     "unsigned",
     "xmp_metadata_update_after",
     "zeroed_signature_contents",
+    # forgery
+    "FORGED_TEXT",
+    "blank_page_pdf",
+    "dss_rewriting_page_content_after",
+    "overlay_signed",
+    "restyled_signature_widget_after",
+    "self_signed_signer",
+    "self_signed_timestamper",
+    "unreferenced_object_after",
 ]
 
 Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
@@ -569,3 +578,212 @@ def many_signatures(n: int = 300) -> bytes:
     out = BytesIO()
     pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.disable)
     return out.getvalue()
+
+
+# --------------------------------------------------------------------------- forgery (helper `forgery`)
+# Later revisions that must never keep an upload "valid": a visible signature whose appearance paints
+# over the page, an unsigned update with one unreferenced object, a restyled agency signature widget,
+# an untrusted document timestamp. Keys and certificates are made here with `cryptography` (no files).
+
+FORGED_TEXT = (
+    "Extrait du casier judiciaire - Bulletin n. 3",
+    "CONDAMNATION : 5 ans d'emprisonnement",
+    "Tribunal de premiere instance - dossier 2026/4411",
+)
+
+
+def _self_signed(common_name: str, organisation: str, *, tsa: bool = False) -> tuple[object, object]:
+    """(asn1crypto certificate, asn1crypto private key) of a fresh self-signed RSA certificate (pyHanko's
+    DummyTimeStamper signs with RSA only)."""
+    import datetime as dt
+
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = cx509.Name([
+        cx509.NameAttribute(NameOID.COUNTRY_NAME, "MA"),
+        cx509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+        cx509.NameAttribute(NameOID.COMMON_NAME, common_name),
+    ])
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        cx509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(cx509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(cx509.BasicConstraints(ca=False, path_length=None), critical=True)
+    )
+    if tsa:
+        builder = builder.add_extension(cx509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+    else:
+        builder = builder.add_extension(
+            cx509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                           data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                           encipher_only=False, decipher_only=False), critical=True)
+    cert = builder.sign(key, hashes.SHA256())
+    der_key = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return (asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+            asn1_keys.PrivateKeyInfo.load(der_key))
+
+
+def self_signed_signer(common_name: str = "Ministère de la Justice",
+                       organisation: str = "Ministère de la Justice") -> signers.SimpleSigner:
+    """A signer whose self-signed certificate claims to be the ministry (trusted by nobody)."""
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    cert, key = _self_signed(common_name, organisation)
+    return signers.SimpleSigner(signing_cert=cert, signing_key=key,  # type: ignore[arg-type]
+                                cert_registry=SimpleCertificateStore.from_certs([cert]))  # type: ignore[list-item]
+
+
+def self_signed_timestamper(common_name: str = "Horodatage National") -> DummyTimeStamper:
+    """An RFC 3161 "TSA" with a self-signed timeStamping certificate (intact tokens, trusted by nobody)."""
+    cert, key = _self_signed(common_name, common_name, tsa=True)
+    return DummyTimeStamper(tsa_cert=cert, tsa_key=key)  # type: ignore[arg-type]
+
+
+def _quiet_writer(pdf: bytes) -> IncrementalPdfFileWriter:
+    """A writer that leaves /Info and XMP alone (pyHanko bumps /ModDate on every update; a forger's tool need not)."""
+    w = _writer(pdf)
+    w._update_meta = lambda: None  # type: ignore[method-assign]
+    return w
+
+
+def _page_size(pdf: bytes) -> tuple[float, float]:
+    r = PdfFileReader(BytesIO(pdf), strict=False)
+    box = r.root["/Pages"]["/Kids"][0].get_object()["/MediaBox"]
+    return float(box[2]) - float(box[0]), float(box[3]) - float(box[1])
+
+
+def overlay_signed(pdf: bytes, signer: signers.Signer, lines: tuple[str, ...] = FORGED_TEXT,
+                   field_name: str = "Visa") -> bytes:
+    """The attack: a NEW visible signature field whose appearance is a white box over the whole first page
+    with other text on it. Viewers (pdfium, poppler) then show only the forger's text."""
+    from pyhanko.pdf_utils import content, layout
+    from pyhanko.pdf_utils.text import TextBoxStyle
+    from pyhanko.stamp import TextStampStyle
+
+    width, height = _page_size(pdf)
+    style = TextStampStyle(
+        stamp_text="\n".join(lines),
+        border_width=0,
+        background=content.RawContent(b"1 1 1 rg 0 0 %g %g re f" % (width, height),
+                                      box=layout.BoxConstraints(width, height)),
+        background_opacity=1.0,
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MIN, y_align=layout.AxisAlignment.ALIGN_MIN,
+            inner_content_scaling=layout.InnerScaling.STRETCH_FILL),
+        text_box_style=TextBoxStyle(font_size=14, leading=20),
+        inner_content_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MIN, y_align=layout.AxisAlignment.ALIGN_MAX,
+            margins=layout.Margins(left=72, right=72, top=72, bottom=72),
+            inner_content_scaling=layout.InnerScaling.NO_SCALING),
+    )
+    meta = PdfSignatureMetadata(field_name=field_name, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256")
+    pdf_signer = signers.PdfSigner(
+        meta, signer=signer, stamp_style=style,
+        new_field_spec=fields.SigFieldSpec(sig_field_name=field_name, on_page=0, box=(0, 0, int(width), int(height))),
+    )
+    out = BytesIO()
+    pdf_signer.sign_pdf(_quiet_writer(pdf), output=out)
+    return out.getvalue()
+
+
+def _raw_update(pdf: bytes, objects: dict[int, bytes], new_size: int | None = None) -> bytes:
+    """An incremental update written byte by byte: ``objects`` (id -> body), a classic xref, the trailer."""
+    r = PdfFileReader(BytesIO(pdf), strict=False)
+    size = int(r.trailer["/Size"])
+    body = BytesIO()
+    body.write(b"\n")
+    offsets = {}
+    for idnum, obj in sorted(objects.items()):
+        offsets[idnum] = len(pdf) + body.tell()
+        body.write(b"%d 0 obj\n" % idnum + obj + b"\nendobj\n")
+    xref_pos = len(pdf) + body.tell()
+    body.write(b"xref\n")
+    for idnum in sorted(offsets):
+        body.write(b"%d 1\n%010d 00000 n\r\n" % (idnum, offsets[idnum]))
+    trailer = generic.DictionaryObject({
+        pdf_name("/Size"): generic.NumberObject(new_size if new_size is not None else max(size, *objects) + 1),
+        pdf_name("/Root"): r.trailer.raw_get("/Root"),
+        pdf_name("/Prev"): generic.NumberObject(r.last_startxref),
+    })
+    for key in ("/Info", "/ID"):
+        if key in r.trailer:
+            trailer[pdf_name(key)] = r.trailer.raw_get(key)
+    tb = BytesIO()
+    trailer.write_to_stream(tb)
+    body.write(b"trailer\n" + tb.getvalue() + b"\nstartxref\n%d\n%%%%EOF\n" % xref_pos)
+    return pdf + body.getvalue()
+
+
+def unreferenced_object_after(pdf: bytes) -> bytes:
+    """An unsigned update adding ONE object that nothing refers to (a content stream smuggled in)."""
+    size = int(PdfFileReader(BytesIO(pdf), strict=False).trailer["/Size"])
+    data = b"BT /F1 40 Tf 72 500 Td (CONDAMNE) Tj ET"
+    return _raw_update(pdf, {size: b"<< /Length %d >>\nstream\n" % len(data) + data + b"\nendstream"})
+
+
+def restyled_signature_widget_after(pdf: bytes, field_name: str = "AgencySignature",
+                                    lines: tuple[str, ...] = FORGED_TEXT) -> bytes:
+    """An unsigned update giving the EXISTING agency signature widget a new, page-sized appearance."""
+    w = _quiet_writer(pdf)
+    width, height = _page_size(pdf)
+    ops = [b"1 1 1 rg 0 0 %g %g re f 0 0 0 rg BT /F1 14 Tf 72 %g Td 20 TL" % (width, height, height - 72)]
+    ops += [b"(%s) '" % _pdf_string(line).encode("latin-1", "replace") for line in lines]
+    ops.append(b"ET")
+    font = generic.DictionaryObject({pdf_name("/Type"): pdf_name("/Font"), pdf_name("/Subtype"): pdf_name("/Type1"),
+                                     pdf_name("/BaseFont"): pdf_name("/Helvetica")})
+    ap = generic.StreamObject({
+        pdf_name("/Type"): pdf_name("/XObject"), pdf_name("/Subtype"): pdf_name("/Form"),
+        pdf_name("/BBox"): generic.ArrayObject([generic.NumberObject(x) for x in (0, 0, int(width), int(height))]),
+        pdf_name("/Resources"): generic.DictionaryObject({pdf_name("/Font"): generic.DictionaryObject(
+            {pdf_name("/F1"): font})}),
+    }, stream_data=b"\n".join(ops))
+    ap_ref = w.add_object(ap)
+    for field_ref in w.root["/AcroForm"]["/Fields"]:
+        widget = field_ref.get_object()
+        if widget.get("/T") != field_name:
+            continue
+        widget[pdf_name("/AP")] = generic.DictionaryObject({pdf_name("/N"): ap_ref})
+        widget[pdf_name("/Rect")] = generic.ArrayObject(
+            [generic.NumberObject(x) for x in (0, 0, int(width), int(height))])
+        w.mark_update(field_ref)
+        return _finish(w)
+    raise ValueError(f"no signature field {field_name!r}")
+
+
+def blank_page_pdf(width: int = 595, height: int = 842) -> bytes:
+    """One empty page (a control: an overlay that hides everything renders the same on it)."""
+    pdf = pikepdf.new()
+    pdf.pages.append(pikepdf.Page(pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, width, height],
+                                                     Resources=pikepdf.Dictionary(),
+                                                     Contents=pdf.make_stream(b""))))
+    out = BytesIO()
+    pdf.save(out, compress_streams=False, object_stream_mode=pikepdf.ObjectStreamMode.disable, deterministic_id=True)
+    return out.getvalue()
+
+
+def dss_rewriting_page_content_after(pdf: bytes, text: str = "CONDAMNATION : 5 ans") -> bytes:
+    """An update shaped like LTV material: a new /DSS whose /Certs lists the page's EXISTING content stream,
+    rewritten in the same update with other text (a DSS update may only add new certificate streams)."""
+    r = PdfFileReader(BytesIO(pdf), strict=False)
+    size = int(r.trailer["/Size"])
+    root_ref = r.trailer.raw_get("/Root")
+    page = r.root["/Pages"]["/Kids"][0].get_object()
+    content_ref = page.raw_get("/Contents")
+    data = f"BT /F1 14 Tf 72 770 Td ({_pdf_string(text)}) Tj ET".encode("latin-1")
+    catalog = generic.DictionaryObject({k: r.root.raw_get(k) for k in r.root})
+    catalog[pdf_name("/DSS")] = generic.IndirectObject(size, 0, r)
+    cb = BytesIO()
+    catalog.write_to_stream(cb)
+    return _raw_update(pdf, {
+        size: b"<< /Certs [%d 0 R] >>" % content_ref.idnum,
+        content_ref.idnum: b"<< /Length %d >>\nstream\n" % len(data) + data + b"\nendstream",
+        root_ref.idnum: cb.getvalue(),
+    })

@@ -71,5 +71,15 @@ class UploadReportOut(Schema):
     trailing_bytes = fields.Integer()
     signatures = fields.List(fields.Dict(), metadata={"description": "every signature: intact, valid, trusted, "
                                                                      "signer, coverage, modification level, "
-                                                                     "timestamp, ETSI indication, role"})
+                                                                     "timestamp, ETSI indication, role, "
+                                                                     "later_changes (none | platform_seal | "
+                                                                     "validation_data | other) and "
+                                                                     "later_change_reasons"})
     registry = fields.Dict(metadata={"description": "known, document_id, sha256 (original), status, share"})
+    added_after_signing = fields.List(fields.Dict(), metadata={
+        "description": "what was added after the issuing agency signed that does not keep the file valid: one "
+                       "item per revision {revision, reasons, signatures}; reasons among "
+                       "signature_by_unknown_party, signature_by_other_party, visible_box, covers_page, "
+                       "untrusted_timestamp, visible_doc_timestamp, annotation, form_field, appearance_changed, "
+                       "page_content, metadata, document_structure, signature_changed, unexplained_object, "
+                       "unanalysable, trailing_bytes"})
