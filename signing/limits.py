@@ -99,7 +99,7 @@ def _declared_entries(xref_stream: generic.StreamObject, limit: int) -> int:
         raise TooComplex("cross-reference stream with an invalid /Index")
     if size > limit:
         raise TooComplex(f"a cross-reference stream declares /Size {size} (limit {limit})")
-    return sum(idx[1::2])
+    return sum(int(idx[i]) for i in range(1, len(idx), 2))
 
 
 def _counting(entries: Iterator[Any], budget: _Budget) -> Iterator[Any]:
