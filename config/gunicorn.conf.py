@@ -72,3 +72,22 @@ def post_worker_init(worker):  # type: ignore[no-untyped-def]
     """
     gc.freeze()
     gc.set_threshold(5000, 10, 10)
+    _warm_validators(worker)
+
+
+def _warm_validators(worker):  # type: ignore[no-untyped-def]
+    """Start the worker's validator processes now (signing/sandbox.py), not at the first upload or push."""
+    app = getattr(worker, "wsgi", None)
+    rt = getattr(app, "extensions", {}).get("wallet.runtime") if app is not None else None
+    if rt is not None:
+        try:
+            rt.validator.warm()
+        except Exception as exc:  # noqa: BLE001 - a validator that cannot start now is started at first use
+            worker.log.warning("validator pool not started: %s", exc.__class__.__name__)
+
+
+def worker_exit(server, worker):  # type: ignore[no-untyped-def]
+    """A stopping worker stops its validator processes (atexit does too; this also covers gunicorn's os._exit)."""
+    from signing.sandbox import close_all
+
+    close_all()

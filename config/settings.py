@@ -58,6 +58,17 @@ class Settings:
     rate_limit_key_prefix: str = "wallet"  # keys in the shared rate-limit storage (several services on one Redis)
     max_upload_bytes: int = 20 * 1024 * 1024
     max_signatures: int = 20
+    # untrusted PDFs are validated in a pool of validator processes, each within these budgets (signing/sandbox.py)
+    validator_processes: int = 2  # per web process
+    validation_cpu_seconds: float = 10.0
+    validation_wall_seconds: float = 15.0
+    validation_memory_mb: int = 300  # above the validator's own baseline (pyHanko imported)
+    validation_queue_seconds: float = 10.0  # wait for a free validator, then 503 + Retry-After
+    # structural limits checked before anything is hashed (signing/limits.py)
+    max_revisions: int = 64
+    max_xref_entries: int = 200_000
+    max_embedded_certs: int = 24
+    max_same_subject_certs: int = 2
     session_idle_seconds: int = 15 * 60
     session_absolute_seconds: int = 12 * 3600
     secure_cookies: bool = False
@@ -137,6 +148,14 @@ class Settings:
         values["proxy_hops"] = int(hops)
         if "MAX_UPLOAD_BYTES" in env:
             values["max_upload_bytes"] = int(env["MAX_UPLOAD_BYTES"])
+        for key, name, conv in _VALIDATION_ENV:
+            if env.get(name, "").strip():
+                try:
+                    values[key] = conv(env[name])
+                except ValueError as exc:
+                    raise SettingsError(f"{name} must be a number") from exc
+                if values[key] <= 0:
+                    raise SettingsError(f"{name} must be positive")
         values["secure_cookies"] = production or _bool(env.get("SECURE_COOKIES", "0"))
         values["demo"] = _bool(env.get("WALLET_DEMO", "0"))
         return cls(**values)
@@ -156,6 +175,19 @@ def shared_rate_limit_storage(env: Mapping[str, str]) -> bool:
     """True when the rate-limit storage is shared between processes (not ``memory://``)."""
     uri = env.get("RATE_LIMIT_STORAGE") or env.get("REDIS_URL") or ""
     return bool(uri) and not uri.startswith("memory://")
+
+
+_VALIDATION_ENV: tuple[tuple[str, str, Any], ...] = (
+    ("validator_processes", "VALIDATOR_PROCESSES", int),
+    ("validation_cpu_seconds", "VALIDATION_CPU_SECONDS", float),
+    ("validation_wall_seconds", "VALIDATION_WALL_SECONDS", float),
+    ("validation_memory_mb", "VALIDATION_MEMORY_MB", int),
+    ("validation_queue_seconds", "VALIDATION_QUEUE_SECONDS", float),
+    ("max_revisions", "MAX_REVISIONS", int),
+    ("max_xref_entries", "MAX_XREF_ENTRIES", int),
+    ("max_embedded_certs", "MAX_EMBEDDED_CERTS", int),
+    ("max_same_subject_certs", "MAX_SAME_SUBJECT_CERTS", int),
+)
 
 
 def _instance_secret(instance: Path, name: str, nbytes: int) -> str:

@@ -5,7 +5,7 @@ validation of submitted PDFs (:func:`validate_pdf`, :func:`decide_issuance`),
 trust anchors (:class:`TrustStore`) and the demo PKI generator.
 """
 
-from . import speedups
+from . import limits, speedups
 from .demo_pki import generate_demo_pki, load_demo_pki
 from .errors import SigningLibraryError, TrustStoreError
 from .keys import KeyCustody, KeyCustodyError, Pkcs11Custody, Pkcs12Custody
@@ -17,6 +17,7 @@ from .validation import (
     WALLET_DIFF_POLICY,
     CertInfo,
     IssuanceDecision,
+    Limits,
     SignatureReport,
     TimestampInfo,
     ValidationReport,
@@ -25,6 +26,7 @@ from .validation import (
     validate_pdf,
 )
 
+limits.install()  # cross-reference sections and entries counted while read (see limits.py)
 speedups.install()  # an equivalent, faster hex-string reader for pyHanko's parser (see speedups.py)
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "IssuanceDecision",
     "KeyCustody",
     "KeyCustodyError",
+    "Limits",
     "Pkcs11Custody",
     "Pkcs12Custody",
     "RevisionChanges",

@@ -62,6 +62,21 @@ class TrustStore:
     ) -> TrustStore:
         return cls(roots=_load_files(roots), intermediates=_load_files(intermediates))
 
+    @classmethod
+    def from_pem_bundles(cls, roots: bytes, intermediates: bytes = b"") -> TrustStore:
+        """The inverse of :meth:`pem_bundles` (how a store crosses a process boundary)."""
+        return cls(roots=tuple(load_certificates(roots)) if roots else (),
+                   intermediates=tuple(load_certificates(intermediates)) if intermediates else ())
+
+    def pem_bundles(self) -> tuple[bytes, bytes]:
+        """(roots, intermediates) as concatenated PEM certificates, computed once per store."""
+        cached: tuple[bytes, bytes] | None = self.__dict__.get("_pem_bundles")
+        if cached is None:
+            cached = (b"".join(pem.armor("CERTIFICATE", c.dump()) for c in self.roots),
+                      b"".join(pem.armor("CERTIFICATE", c.dump()) for c in self.intermediates))
+            object.__setattr__(self, "_pem_bundles", cached)
+        return cached
+
     @property
     def root_fingerprints(self) -> frozenset[str]:
         return frozenset(c.sha256.hex() for c in self.roots)

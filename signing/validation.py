@@ -52,6 +52,8 @@ from pyhanko.sign.validation import (
 )
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
+from . import limits as _limits
+from .limits import Limits, TooComplex
 from .revisions import RevisionChanges, analyse_revisions
 from .trust import TrustStore
 
@@ -60,6 +62,7 @@ __all__ = [
     "WALLET_DIFF_POLICY",
     "CertInfo",
     "IssuanceDecision",
+    "Limits",
     "SignatureReport",
     "TimestampInfo",
     "ValidationReport",
@@ -512,33 +515,47 @@ async def async_validate_pdf(
     max_signatures: int = 20,
     moment: datetime | None = None,
     max_size: int = DEFAULT_MAX_SIZE,
+    limits: Limits | None = None,
 ) -> ValidationReport:
     """Async variant of :func:`validate_pdf` (for callers that already run an event loop)."""
     sha = hashlib.sha256(data).hexdigest()
     size = len(data)
     if size > max_size:
         return _error(sha, size, "too_large", f"file is {size} bytes, the limit is {max_size}")
+    limits = limits or Limits()
     revisions = 0
+    byte_range_problems: dict[str, str] = {}
     try:
         if not data.startswith(b"%PDF-"):
             return _error(sha, size, "malformed_pdf", "the file does not start with a %PDF- header")
-        reader = PdfFileReader(BytesIO(data), strict=True, decode_limits=WALLET_DECODE_LIMITS)
+        with _limits.reading(limits):  # revisions and xref entries counted as they are read
+            reader = PdfFileReader(BytesIO(data), strict=True, decode_limits=WALLET_DECODE_LIMITS)
         if reader.encrypted:
             return _error(sha, size, "encrypted_pdf", "encrypted PDF files are not accepted")
         revisions = reader.xrefs.total_revisions
         found: list[tuple[str, Any]] = []
-        for fq_name, _sig_obj, sig_field in enumerate_sig_fields(reader, filled_status=True):
+        for fq_name, sig_obj, sig_field in enumerate_sig_fields(reader, filled_status=True):
             found.append((fq_name, sig_field))
             if len(found) > max_signatures:
                 raise _TooManySignatures
+            # sanity limits before anything is hashed or any path is built (see signing/limits.py)
+            sig_value = sig_obj.get_object() if isinstance(sig_obj, generic.IndirectObject) else sig_obj
+            if isinstance(sig_value, generic.DictionaryObject):
+                problem = _limits.byte_range_problem(data, sig_value)
+                if problem is not None:
+                    byte_range_problems[fq_name] = problem
+                else:
+                    _limits.check_cms(sig_value.raw_get("/Contents"), limits)
         certification = read_certification_data(reader)
         certified = certification is not None and certification.permission == MDPPerm.NO_CHANGES
     except _TooManySignatures:
         return _error(sha, size, "too_many_signatures", f"more than {max_signatures} signatures", revisions)
+    except TooComplex as exc:
+        return _error(sha, size, "too_complex", exc.detail, revisions)
     except RecursionError:
         return _error(sha, size, "malformed_pdf", "object graph too deep", revisions)
     except MemoryError:
-        return _error(sha, size, "malformed_pdf", "out of memory while parsing", revisions)
+        return _error(sha, size, "too_complex", "the file needs more memory than a check may use", revisions)
     except Exception as exc:  # noqa: BLE001 -- the PDF stack raises everything (KeyError, ValueError, ...)
         detail = exc.__class__.__name__
         if "DecodeLimit" in detail:
@@ -547,6 +564,10 @@ async def async_validate_pdf(
 
     reports: list[SignatureReport] = []
     for fq_name, sig_field in found:
+        if fq_name in byte_range_problems:  # never hashed: the digest would not cover what it claims to
+            reports.append(_broken_report(fq_name, "signature", "byte_range_invalid"))
+            logger.info("signature %s: %s", fq_name, byte_range_problems[fq_name])
+            continue
         try:
             reports.append(await _validate_one(reader, fq_name, sig_field, trust, moment))
         except (RecursionError, MemoryError) as exc:
@@ -581,6 +602,7 @@ def validate_pdf(
     max_signatures: int = 20,
     moment: datetime | None = None,
     max_size: int = DEFAULT_MAX_SIZE,
+    limits: Limits | None = None,
 ) -> ValidationReport:
     """Validate every signature and document timestamp of ``data``; never raises for a bad file.
 
@@ -588,7 +610,8 @@ def validate_pdf(
     from the network.  Uses :func:`asyncio.run`: call :func:`async_validate_pdf`
     from inside a running event loop instead.
     """
-    return asyncio.run(async_validate_pdf(data, trust, max_signatures=max_signatures, moment=moment, max_size=max_size))
+    return asyncio.run(async_validate_pdf(data, trust, max_signatures=max_signatures, moment=moment, max_size=max_size,
+                                          limits=limits))
 
 
 # --------------------------------------------------------------------------- issuance rule

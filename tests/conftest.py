@@ -128,6 +128,14 @@ def make_app(settings: Settings, database_url: str) -> Iterator[Callable[..., An
     _wipe(database_url)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _validator_processes() -> Iterator[None]:
+    """The validator pool (signing/sandbox.py) is shared by every app of the process: stopped once, at the end."""
+    yield
+    if "signing.sandbox" in sys.modules:
+        sys.modules["signing.sandbox"].close_all()
+
+
 @pytest.fixture
 def app(make_app: Callable[..., Any]) -> Any:
     return make_app()

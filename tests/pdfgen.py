@@ -27,6 +27,10 @@ from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko_certvalidator import ValidationContext
 
 __all__ = [
+    "xref_entries_bomb",
+    "many_revisions",
+    "loop_certificates_signed",
+    "byterange_bomb",
     "Level",
     "add_annotation_after",
     "add_form_field_after",
@@ -787,3 +791,147 @@ def dss_rewriting_page_content_after(pdf: bytes, text: str = "CONDAMNATION : 5 a
         content_ref.idnum: b"<< /Length %d >>\nstream\n" % len(data) + data + b"\nendstream",
         root_ref.idnum: cb.getvalue(),
     })
+
+
+# --------------------------------------------------------------------------- bounds: structural bombs (issue 11, item 2)
+
+
+def _append_update(pdf: bytes, objects: dict[int, bytes], *, root_update: bool = False) -> bytes:
+    """Append one incremental update (classic xref table) holding ``objects`` (idnum -> object body bytes)."""
+    r = PdfFileReader(BytesIO(pdf), strict=False)
+    size = max(int(r.trailer["/Size"]), *(i + 1 for i in objects)) if objects else int(r.trailer["/Size"])
+    base = len(pdf)
+    body = BytesIO()
+    body.write(b"\n")
+    offsets: dict[int, int] = {}
+    for idnum, obj in sorted(objects.items()):
+        offsets[idnum] = base + body.tell()
+        body.write(b"%d 0 obj\n" % idnum + obj + b"\nendobj\n")
+    xref_pos = base + body.tell()
+    body.write(b"xref\n")
+    if not offsets:
+        body.write(b"0 1\n0000000000 65535 f\r\n")
+    for idnum, off in sorted(offsets.items()):
+        body.write(b"%d 1\n%010d 00000 n\r\n" % (idnum, off))
+    trailer = generic.DictionaryObject({
+        pdf_name("/Size"): generic.NumberObject(size),
+        pdf_name("/Root"): r.trailer.raw_get("/Root"),
+        pdf_name("/Prev"): generic.NumberObject(r.last_startxref),
+    })
+    for key in ("/Info", "/ID"):
+        if key in r.trailer:
+            trailer[pdf_name(key)] = r.trailer.raw_get(key)
+    tb = BytesIO()
+    trailer.write_to_stream(tb)
+    body.write(b"trailer\n" + tb.getvalue() + b"\nstartxref\n%d\n%%%%EOF\n" % xref_pos)
+    return pdf + body.getvalue()
+
+
+def _signature_object(pdf: bytes) -> tuple[int, generic.DictionaryObject]:
+    """(idnum, dictionary) of the last signature value (/V) of the file."""
+    r = PdfFileReader(BytesIO(pdf), strict=False)
+    found = None
+    for _name, _value, field_ref in fields.enumerate_sig_fields(r, filled_status=True):
+        found = field_ref.get_object().raw_get("/V")
+    assert isinstance(found, generic.IndirectObject), "no signature value found"
+    return found.idnum, found.get_object()
+
+
+def _serialise(obj: generic.PdfObject) -> bytes:
+    out = BytesIO()
+    obj.write_to_stream(out)
+    return out.getvalue()
+
+
+def byterange_bomb(pdf: bytes, ranges: int = 100_000, pad_to: int = 1 << 20) -> bytes:
+    """The signature value re-defined in a later update with a /ByteRange of ``ranges`` pairs, each the whole file.
+
+    pyHanko hashes every range before anything else looks at them: ``ranges`` times the file (padded to
+    ``pad_to`` bytes with a comment) is what an unchecked validator digests.
+    """
+    idnum, sig = _signature_object(pdf)
+    pad = max(0, pad_to - len(pdf))
+    filler = b"<< /Length %d >>\nstream\n" % pad + b"P" * pad + b"\nendstream"
+    total = len(pdf) + pad + 256 + 14 * 2 * ranges + len(_serialise(sig))  # an upper bound of the final size
+    new = generic.DictionaryObject({k: sig.raw_get(k) for k in sig})
+    new[pdf_name("/ByteRange")] = generic.ArrayObject(
+        [generic.NumberObject(v) for _ in range(ranges) for v in (0, total)])
+    spare = int(PdfFileReader(BytesIO(pdf), strict=False).trailer["/Size"])
+    return _append_update(pdf, {idnum: _serialise(new), spare: filler})
+
+
+def many_revisions(pdf: bytes, n: int = 3000) -> bytes:
+    """``n`` empty incremental updates (an xref section and a trailer each) after the signature."""
+    r = PdfFileReader(BytesIO(pdf), strict=False)
+    trailer = generic.DictionaryObject({pdf_name("/Size"): generic.NumberObject(int(r.trailer["/Size"])),
+                                        pdf_name("/Root"): r.trailer.raw_get("/Root")})
+    for key in ("/Info", "/ID"):
+        if key in r.trailer:
+            trailer[pdf_name(key)] = r.trailer.raw_get(key)
+    out = BytesIO()
+    out.write(pdf)
+    prev = r.last_startxref
+    for _ in range(n):
+        out.write(b"\n")
+        pos = out.tell()
+        trailer[pdf_name("/Prev")] = generic.NumberObject(prev)
+        out.write(b"xref\n0 1\n0000000000 65535 f\r\ntrailer\n")
+        trailer.write_to_stream(out)
+        out.write(b"\nstartxref\n%d\n%%%%EOF\n" % pos)
+        prev = pos
+    return out.getvalue()
+
+
+def xref_entries_bomb(pdf: bytes, entries: int = 5_000_000) -> bytes:
+    """An update whose cross-reference stream declares ``entries`` entries (2 bytes each: ~10 MB for 5 million).
+
+    Every entry says "object in object stream 1": the reader allocates one record per entry, whatever the
+    decoding limits (which cap bytes, not entries).
+    """
+    r = PdfFileReader(BytesIO(pdf), strict=False)
+    root = r.trailer.raw_get("/Root")
+    first = int(r.trailer["/Size"]) + 1
+    rows = b"\x02\x01" * entries  # W [1 1 0]: type 2 (in an object stream), stream number 1, index 0
+    xref_pos = len(pdf) + 1
+    head = (b"%d 0 obj\n<< /Type /XRef /Size %d /Index [%d %d] /W [1 1 0] /Root %d %d R /Prev %d /Length %d >>\n"
+            b"stream\n" % (first - 1, first + entries, first, entries, root.idnum, root.generation,
+                           r.last_startxref, len(rows)))
+    return pdf + b"\n" + head + rows + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_pos
+
+
+def loop_certificates_signed(pdf: bytes, n: int = 9) -> bytes:
+    """Signed by "CN=Signer", issued by "CN=Loop"; the CMS embeds ``n`` CA certificates all named "CN=Loop",
+    each signed by the next one's key: a path builder that follows names explores n! candidate chains."""
+    import datetime as dt
+
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    loop = cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, "Loop")])
+    now = dt.datetime.now(dt.UTC)
+    ca_keys = [ec.generate_private_key(ec.SECP256R1()) for _ in range(n)]
+
+    def cert(subject: cx509.Name, key: ec.EllipticCurvePrivateKey, issuer_key: ec.EllipticCurvePrivateKey,
+             ca: bool) -> asn1_x509.Certificate:
+        b = (cx509.CertificateBuilder().subject_name(subject).issuer_name(loop).public_key(key.public_key())
+             .serial_number(cx509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+             .not_valid_after(now + dt.timedelta(days=365))
+             .add_extension(cx509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if ca:
+            b = b.add_extension(cx509.KeyUsage(False, False, False, False, False, True, True, False, False), True)
+        return asn1_x509.Certificate.load(b.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+
+    loop_certs = [cert(loop, ca_keys[i], ca_keys[(i + 1) % n], True) for i in range(n)]
+    signer_key = ec.generate_private_key(ec.SECP256R1())
+    signer_cert = cert(cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, "Signer")]), signer_key, ca_keys[0],
+                       False)
+    key_info = asn1_keys.PrivateKeyInfo.load(signer_key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    signer = signers.SimpleSigner(signing_cert=signer_cert, signing_key=key_info,
+                                  cert_registry=SimpleCertificateStore.from_certs(loop_certs))
+    return signed(pdf, signer)

@@ -89,6 +89,19 @@ class Runtime:
             return self._trust
 
     @cached_property
+    def validator(self) -> Any:
+        """The process's pool of validator processes (shared by every app of the process; started on first use)."""
+        from signing.limits import Limits
+        from signing.sandbox import Budget, shared_pool
+
+        s = self.settings
+        budget = Budget(cpu_seconds=s.validation_cpu_seconds, wall_seconds=s.validation_wall_seconds,
+                        memory_bytes=s.validation_memory_mb * 1024 * 1024, queue_seconds=s.validation_queue_seconds)
+        limits = Limits(max_revisions=s.max_revisions, max_xref_entries=s.max_xref_entries,
+                        max_embedded_certs=s.max_embedded_certs, max_same_subject=s.max_same_subject_certs)
+        return shared_pool(s.validator_processes, budget, limits)
+
+    @cached_property
     def sealer(self) -> Any:
         from signing.keys import Pkcs11Custody, Pkcs12Custody
         from signing.seal import Sealer

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from signing import SignatureReport, decide_issuance, validate_pdf
+from signing import SignatureReport, decide_issuance
 from wallet import audit, db
 from wallet.agencies.models import Agency
 from wallet.agencies.service import live_certificates
@@ -20,11 +20,12 @@ from wallet.documents.models import Document
 from wallet.documents.types import TYPES
 from wallet.errors import BadMetadata, Conflict, Forbidden, NotFound, Unprocessable, UnsupportedMedia
 from wallet.extensions import Runtime
+from wallet.validation import validate_pdf
 
 EXPIRING_DAYS = 30
 
 SIGNATURE_CODES = {"unsigned", "signature_invalid", "untrusted_signer", "signer_not_agency",
-                   "modified_after_signing", "malformed_pdf"}
+                   "modified_after_signing", "malformed_pdf", "too_complex"}
 
 
 def original_aad(doc_id: str) -> str:
@@ -53,6 +54,29 @@ class PushResult:
     created: bool
 
 
+def _by_reference(sess: Session, agency_id: str, meta: dict[str, Any], digest: str) -> Document | None:
+    """The agency's document under this reference if it is this very file (a replay); 409 if another file."""
+    existing = sess.connection().execute(_BY_REFERENCE, {"agency_id": agency_id, "reference": meta["reference"]}).first()
+    if existing is None:
+        return None
+    if existing.sha256 == digest:
+        return sess.get_one(Document, existing.id)
+    raise Conflict(f"reference {meta['reference']} is already used for another file", code="reference_conflict")
+
+
+def _replaced(sess: Session, agency_id: str, meta: dict[str, Any]) -> Document | None:
+    if not meta.get("replaces"):
+        return None
+    replaced = sess.get(Document, meta["replaces"])
+    if replaced is None or replaced.agency_id != agency_id:
+        raise BadMetadata("replaces: no such document of this agency", code="bad_metadata")
+    if replaced.status != "active":
+        raise Conflict("replaces: that document is already revoked or replaced", code="already_revoked")
+    if replaced.holder_id != meta["holder_id"].upper():
+        raise BadMetadata("replaces: the replacement must be for the same holder", code="bad_metadata")
+    return replaced
+
+
 def push(rt: Runtime, sess: Session, agency: Agency, data: bytes, meta: dict[str, Any],
          request_id: str | None = None) -> PushResult:
     doc_type = TYPES[meta["type"]]
@@ -63,38 +87,37 @@ def push(rt: Runtime, sess: Session, agency: Agency, data: bytes, meta: dict[str
     digest = hashlib.sha256(data).hexdigest()
 
     # a light check first: an identical replay is answered without validating again
-    existing = sess.connection().execute(_BY_REFERENCE, {"agency_id": agency.id, "reference": meta["reference"]}).first()
+    agency_id = agency.id
+    existing = _by_reference(sess, agency_id, meta, digest)
     if existing is not None:
-        if existing.sha256 == digest:
-            return PushResult(sess.get_one(Document, existing.id), created=False)
-        raise Conflict(f"reference {meta['reference']} is already used for another file", code="reference_conflict")
-
-    replaced: Document | None = None
-    if meta.get("replaces"):
-        replaced = sess.get(Document, meta["replaces"])
-        if replaced is None or replaced.agency_id != agency.id:
-            raise BadMetadata("replaces: no such document of this agency", code="bad_metadata")
-        if replaced.status != "active":
-            raise Conflict("replaces: that document is already revoked or replaced", code="already_revoked")
-        if replaced.holder_id != meta["holder_id"].upper():
-            raise BadMetadata("replaces: the replacement must be for the same holder", code="bad_metadata")
+        return PushResult(existing, created=False)
+    _replaced(sess, agency_id, meta)
 
     certificates = live_certificates(sess)
     trust = rt.trust(certificates.ca_pems)
-    report = validate_pdf(data, trust, max_signatures=rt.settings.max_signatures)
-    own = certificates.fingerprints.get(agency.id, frozenset())
+    own = certificates.fingerprints.get(agency_id, frozenset())
+    # Validate outside any transaction: on SQLite the reads above began one with BEGIN IMMEDIATE, the database's
+    # one write lock, and a slow file would stop every login, look and push for as long as it is checked.
+    sess.rollback()
+    report = validate_pdf(rt, data, trust)  # in the validator pool, within its CPU / memory / time budget
 
     def belongs(sig: SignatureReport) -> bool:
         return bool(own.intersection(sig.chain_sha256))
 
     decision = decide_issuance(report, belongs)
     if not decision.accepted:
-        audit.record(sess, actor=f"agency:{agency.code}", action="document.push", outcome=decision.code or "rejected",
+        code = "too_complex" if report.error == "too_complex" else (decision.code or "malformed_pdf")
+        detail = f"too_complex: {report.error_detail}" if report.error == "too_complex" else decision.detail
+        audit.record(sess, actor=f"agency:{agency.code}", action="document.push", outcome=code,
                      target=None, request_id=request_id,
                      details={"reference": meta["reference"], "sha256": digest, "type": doc_type.code})
         # the rejection is audited (commit=True keeps that event) even though nothing is stored
-        raise Unprocessable(decision.detail, code=decision.code or "malformed_pdf",
-                            extra={"validation": report.to_dict()}, commit=True)
+        raise Unprocessable(detail, code=code, extra={"validation": report.to_dict()}, commit=True)
+    # the write transaction starts here: what was read before the validation may have changed meanwhile
+    existing = _by_reference(sess, agency_id, meta, digest)
+    if existing is not None:
+        return PushResult(existing, created=False)
+    replaced = _replaced(sess, agency_id, meta)
     sig = decision.signature
 
     doc_id = new_id()

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Integer, String, bindparam, column, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from signing import ValidationReport, validate_pdf
+from signing import ValidationReport
 from wallet.agencies.models import Agency, AgencyCertificate
 from wallet.agencies.service import live_certificates
 from wallet.citizens.models import Citizen
@@ -40,6 +40,7 @@ from wallet.extensions import Runtime
 from wallet.shares.models import Share, ShareItem, ShareView
 from wallet.shares.service import share_status
 from wallet.shares.tokens import lookup_hash, same_hash, well_formed
+from wallet.validation import validate_pdf
 
 RESULTS = ("valid", "share_expired", "share_revoked", "views_exhausted", "document_revoked", "document_expired",
            "unknown")
@@ -719,8 +720,7 @@ def verify_upload(rt: Runtime, sess: Session, data: bytes, lang: str) -> dict[st
     # nothing is written: end the read before the (long) validation, so an anonymous upload never holds a
     # transaction open while pyHanko works (on SQLite, BEGIN IMMEDIATE: the database's one writer lock)
     sess.rollback()
-    report = validate_pdf(data, trust, max_signatures=rt.settings.max_signatures,
-                          max_size=rt.settings.max_upload_bytes)
+    report = validate_pdf(rt, data, trust, max_size=rt.settings.max_upload_bytes)  # in the validator pool
     signatures = signature_entries(report, agency_fps, seal_fp)
     registry = registry_report(sess, data, lang)
     return {"verdict": verdict(signatures, registry, report.error), "sha256": report.sha256, "size": report.size,
