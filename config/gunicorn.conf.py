@@ -43,13 +43,14 @@ def on_starting(server):  # type: ignore[no-untyped-def]
     install_log_redaction()
     if not os.environ.get("DATABASE_URL"):
         private_umask()
+    _require_shared_limits(server)
 
 
 logger_class = RedactingLogger
 control_socket_disable = True  # several servers (make run, bench) may run side by side
 
 
-def on_starting(server):  # type: ignore[no-untyped-def]
+def _require_shared_limits(server):  # type: ignore[no-untyped-def]
     """Production with several workers needs a shared rate-limit storage, whatever set the worker count
     (``WEB_CONCURRENCY``, ``--workers``, ``GUNICORN_CMD_ARGS``): per-process counters would multiply every
     limit by the number of workers (2 workers let 8 tries through a 5/minute limit)."""
