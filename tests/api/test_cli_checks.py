@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from citizens.citizen_support import make_person
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import func, select
 
-from citizens.citizen_support import make_person
 from wallet import db
 from wallet.agencies.models import Agency, AgencyCertificate
 from wallet.citizens.models import Invite

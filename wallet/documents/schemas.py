@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from apiflask import Schema, fields, validators
-from marshmallow import ValidationError, validates_schema
+from marshmallow import INCLUDE, ValidationError, validates_schema
 
 from wallet.documents.types import TYPES
 
@@ -91,8 +91,18 @@ class DocumentTypesOut(Schema):
 
 
 class Problem(Schema):
+    """RFC 9457 problem details; extension members may follow (RFC 9457 section 3.2), those below are ours."""
+
+    class Meta:
+        unknown = INCLUDE  # documented as additionalProperties: true, as the RFC allows extension members
+
     type = fields.String()
     title = fields.String()
     status = fields.Integer()
     code = fields.String()
     detail = fields.String()
+    request_id = fields.String(metadata={"description": "the X-Request-ID of the answer, to quote to support"})
+    errors = fields.Raw(metadata={"description": "per-field messages of a request that failed validation"})
+    retry_after = fields.Integer(metadata={"description": "seconds to wait (also in the Retry-After header)"})
+    reason = fields.String(metadata={"description": "why a password was refused (weak_password)"})
+    result = fields.String(metadata={"description": "the verification result (verification answers)"})
