@@ -644,10 +644,24 @@ def byterange_bomb(pdf: bytes, ranges: int = 100_000, pad_to: int = 1 << 20) -> 
 
 def many_revisions(pdf: bytes, n: int = 3000) -> bytes:
     """``n`` empty incremental updates (an xref section and a trailer each) after the signature."""
-    out = pdf
+    r = PdfFileReader(BytesIO(pdf), strict=False)
+    trailer = generic.DictionaryObject({pdf_name("/Size"): generic.NumberObject(int(r.trailer["/Size"])),
+                                        pdf_name("/Root"): r.trailer.raw_get("/Root")})
+    for key in ("/Info", "/ID"):
+        if key in r.trailer:
+            trailer[pdf_name(key)] = r.trailer.raw_get(key)
+    out = BytesIO()
+    out.write(pdf)
+    prev = r.last_startxref
     for _ in range(n):
-        out = _append_update(out, {})
-    return out
+        out.write(b"\n")
+        pos = out.tell()
+        trailer[pdf_name("/Prev")] = generic.NumberObject(prev)
+        out.write(b"xref\n0 1\n0000000000 65535 f\r\ntrailer\n")
+        trailer.write_to_stream(out)
+        out.write(b"\nstartxref\n%d\n%%%%EOF\n" % pos)
+        prev = pos
+    return out.getvalue()
 
 
 def xref_entries_bomb(pdf: bytes, entries: int = 5_000_000) -> bytes:
