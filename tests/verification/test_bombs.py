@@ -160,7 +160,7 @@ def test_while_a_bomb_burns_its_budget_the_service_answers(make_app: Callable[..
             for url in (f"{base}/healthz", f"{base}/api/v1/verify/{token}"):
                 t0 = time.monotonic()
                 code = requests.get(url, timeout=ANSWER_SECONDS).status_code
-                answers.append((url.rsplit("/", 1)[-1][:8], code, round(time.monotonic() - t0, 2)))
+                answers.append(("healthz" if url.endswith("healthz") else "look", code, round(time.monotonic() - t0, 2)))
             time.sleep(0.2)
         t0 = time.monotonic()
         normal = upload(base, ordinary, timeout=ANSWER_SECONDS * 3)
