@@ -22,7 +22,7 @@ AGENCY_LIMIT = "1200/minute"
 ERRORS = {400: "Bad metadata", 401: "Bad or missing API key", 403: "Type not allowed for this agency",
           409: "Reference already used for another file", 413: "File too large", 415: "Not a PDF",
           422: "Signature problem: unsigned, signature_invalid, untrusted_signer, signer_not_agency, "
-               "modified_after_signing, malformed_pdf"}
+               "modified_after_signing, malformed_pdf, too_complex (beyond the structural limits)"}
 _metadata_schema = DocumentMetadata()
 
 
