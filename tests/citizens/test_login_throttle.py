@@ -249,3 +249,32 @@ def test_gunicorn_refuses_several_production_workers_without_redis(tmp_path: Pat
             proc.communicate(timeout=30)
     assert proc.returncode != 0
     assert "REDIS_URL" in output and "3 workers" in output
+
+
+def test_a_fresh_enrolment_code_is_also_a_way_back(throttled: Any, alice: Person) -> None:
+    from citizens.test_wallet import enrol_api, invite
+
+    from wallet.citizens.throttle import LOGIN_ID_CEILING
+
+    c = throttled.test_client()
+    t = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with time_machine.travel(t, tick=False):
+        for n in range(int(LOGIN_ID_CEILING.split("/")[0])):
+            assert post(c, f"10.8.{n // 5}.1", alice.national_id).status_code == 401
+        assert post(c, "10.8.99.1", alice.national_id, **right(alice, t)).status_code == 429
+    t += dt.timedelta(seconds=90)
+    with time_machine.travel(t, tick=False):
+        r, secret = enrol_api(throttled.test_client(), alice.national_id, invite(throttled, alice.national_id))
+        assert r.status_code == 200, r.json
+    t += dt.timedelta(seconds=60)
+    with time_machine.travel(t, tick=False):
+        r = post(c, "10.8.99.1", alice.national_id, password="a long enough passphrase",
+                 otp=pyotp.TOTP(secret).at(t))
+    assert r.status_code == 200, r.json
+
+
+def test_throttle_storage_down_is_503_not_500(make_app: Any) -> None:
+    app = make_app(rate_limits=True, rate_limit_storage="redis://127.0.0.1:1/0")  # nothing listens there
+    r = post(app.test_client(), "10.9.9.9", "AB123456")
+    assert r.status_code == 503 and r.json["code"] == "unavailable" and r.headers["Retry-After"] == "5"
+    assert "Traceback" not in r.get_data(as_text=True)

@@ -1,7 +1,8 @@
 """Citizens: enrolment, login (password + TOTP), server-side sessions, and the documents a citizen holds.
 
 Business and permission rules live here; the JSON API (``views.py``) and the HTML pages (``wallet.web``)
-are thin callers of the same functions.
+are thin callers of the same functions. Sign-in throttling (per ID and client address, only failures counted,
+the same for enrolled and unknown IDs; ``citizen unlock``) is ``throttle.py``'s.
 """
 from __future__ import annotations
 
@@ -118,19 +119,20 @@ def authenticate(sess: Session, envelope: Envelope, national_id: str, password: 
     if guard is not None:
         guard.check(nid, bucket)  # before any password check: 429, alike for every ID string
     citizen = sess.execute(select(Citizen).where(Citizen.national_id == nid)).scalar_one_or_none() if nid else None
-    enrolled = citizen is not None and citizen.password_hash is not None \
-        and citizen.totp_secret_enc is not None and citizen.enrolled_at is not None
-    if citizen is None or not enrolled:
+    password_hash = citizen.password_hash if citizen is not None and citizen.enrolled_at is not None else None
+    totp_enc = citizen.totp_secret_enc if citizen is not None else None
+    if citizen is None or password_hash is None or totp_enc is None:
         try:
             hasher.verify(_DUMMY_HASH, password or "-")  # the same argon2 work as for an enrolled ID
         except VerificationError:
             pass
     else:
+        password_ok = False
         try:
-            password_ok = hasher.verify(citizen.password_hash, password or "-")
+            password_ok = hasher.verify(password_hash, password or "-")
         except (VerificationError, InvalidHashError):
-            password_ok = False
-        secret = envelope.decrypt_small(citizen.totp_secret_enc, totp_aad(citizen.id)).decode()
+            pass
+        secret = envelope.decrypt_small(totp_enc, totp_aad(citizen.id)).decode()
         step = matching_step(secret, otp or "", citizen.totp_last_step, now)
         if password_ok and step is not None:
             # each code once, even under concurrent requests: the step only ever moves forward
