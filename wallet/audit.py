@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Integer, SmallInteger, String, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from wallet.db import Base, utcnow
@@ -143,6 +144,8 @@ _EVENTS = AuditEvent.__table__
 # built once: the append runs on every push and share (statement construction cost more than the round trips)
 _LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
 _NEW_HEAD = insert(_HEAD)
+# PostgreSQL: two first appends on an empty chain both miss the head; the loser waits, inserts nothing, re-locks
+_NEW_HEAD_PG = pg_insert(_HEAD).on_conflict_do_nothing(index_elements=[_HEAD.c.id])
 _APPEND = insert(_EVENTS)
 _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 # PostgreSQL: the append and the head's move in one statement (a data-modifying CTE): one round trip less
@@ -178,10 +181,10 @@ def record(sess: Session, *, actor: str, action: str, outcome: str = "ok", targe
     conn = sess.connection()
     head = conn.execute(_LOCK_HEAD).first()
     if head is None:
-        conn.execute(_NEW_HEAD, {"id": 1, "seq": 0, "hash": GENESIS})
-        prev_seq, prev_hash = 0, GENESIS
-    else:
-        prev_seq, prev_hash = head.seq, head.hash
+        postgres = conn.dialect.name == "postgresql"
+        conn.execute(_NEW_HEAD_PG if postgres else _NEW_HEAD, {"id": 1, "seq": 0, "hash": GENESIS})
+        head = conn.execute(_LOCK_HEAD).first() if postgres else None
+    prev_seq, prev_hash = (head.seq, head.hash) if head is not None else (0, GENESIS)
     seq = prev_seq + 1
     at = utcnow()
     digest = ring.mac(_body(KEYED, ring.key_id, prev_hash, seq, at, actor, action, target, outcome, request_id,
