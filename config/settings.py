@@ -68,6 +68,7 @@ class Settings:
     audit_checkpoint_keys_previous: str = ""
     audit_checkpoint_url: str = ""
     audit_checkpoint_retention_days: int = 3650
+    audit_checkpoint_endpoint_url: str | None = None  # S3 endpoint of the export (default: S3_ENDPOINT_URL)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -144,6 +145,7 @@ class Settings:
         values["audit_keys_previous"] = env.get("AUDIT_KEYS_PREVIOUS", "")
         values["audit_checkpoint_keys_previous"] = env.get("AUDIT_CHECKPOINT_KEYS_PREVIOUS", "")
         values["audit_checkpoint_url"] = env.get("AUDIT_CHECKPOINT_URL", "").strip()
+        values["audit_checkpoint_endpoint_url"] = env.get("AUDIT_CHECKPOINT_S3_ENDPOINT_URL") or None
         days = env.get("AUDIT_CHECKPOINT_RETENTION_DAYS", "3650").strip()
         if not days.isdigit() or not 1 <= int(days) <= 36500:
             raise SettingsError("AUDIT_CHECKPOINT_RETENTION_DAYS must be a number of days (1-36500)")

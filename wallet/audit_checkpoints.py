@@ -115,7 +115,8 @@ class CheckpointExport(Protocol):
 
     def put(self, seq: int, body: bytes) -> None: ...
 
-    def load_all(self) -> dict[str, bytes]: ...
+    def load_all(self) -> list[tuple[str, bytes]]:
+        """Every stored copy as (name, body); on S3 every version, those behind delete markers included."""
 
 
 class FileExport:
@@ -133,10 +134,10 @@ class FileExport:
             fh.flush()
             os.fsync(fh.fileno())
 
-    def load_all(self) -> dict[str, bytes]:
+    def load_all(self) -> list[tuple[str, bytes]]:
         if not self.root.is_dir():
             raise ExportUnavailable(f"{self.root} is not a folder")
-        return {p.name: p.read_bytes() for p in sorted(self.root.glob("checkpoint-*.json"))}
+        return [(p.name, p.read_bytes()) for p in sorted(self.root.glob("checkpoint-*.json"))]
 
 
 class S3Export:
@@ -157,16 +158,19 @@ class S3Export:
                                ObjectLockRetainUntilDate=until,
                                ContentMD5=base64.b64encode(hashlib.md5(body).digest()).decode())  # noqa: S324
 
-    def load_all(self) -> dict[str, bytes]:
+    def load_all(self) -> list[tuple[str, bytes]]:
+        """Every version: a delete marker hides a locked version from a listing, not from this."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        out = {}
+        out = []
         try:
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
-                                                                              Prefix=self.prefix):
-                for obj in page.get("Contents", []):
+            for page in self.client.get_paginator("list_object_versions").paginate(Bucket=self.bucket,
+                                                                                   Prefix=self.prefix):
+                for obj in page.get("Versions", []):
                     name = obj["Key"][len(self.prefix):]
-                    out[name] = self.client.get_object(Bucket=self.bucket, Key=obj["Key"])["Body"].read()
+                    body = self.client.get_object(Bucket=self.bucket, Key=obj["Key"],
+                                                  VersionId=obj["VersionId"])["Body"].read()
+                    out.append((name, body))
         except (BotoCoreError, ClientError) as exc:
             raise ExportUnavailable(f"{self.url}: {type(exc).__name__}") from exc
         return out
@@ -249,7 +253,7 @@ def verify_all(sess: Session, keys: CheckpointKeys, export: CheckpointExport | N
             export_note = f"export {export.url} unreachable ({type(exc).__name__}): not compared"
         if exported is not None:
             seen: set[int] = set()
-            for name, raw in sorted(exported.items()):
+            for name, raw in sorted(exported):
                 try:
                     doc = json.loads(raw)
                 except ValueError:

@@ -105,7 +105,8 @@ class Runtime:
     def checkpoint_export(self) -> CheckpointExport | None:
         s = self.settings
         url = s.audit_checkpoint_url or ("" if s.production else f"file://{s.instance_path / 'audit-checkpoints'}")
-        options = {"endpoint_url": s.s3_endpoint_url} if s.s3_endpoint_url and url.startswith("s3:") else {}
+        endpoint = s.audit_checkpoint_endpoint_url or s.s3_endpoint_url
+        options = {"endpoint_url": endpoint} if endpoint and url.startswith("s3:") else {}
         return open_export(url, s.audit_checkpoint_retention_days, **options)
 
     @cached_property
