@@ -73,6 +73,16 @@ class Settings:
     session_absolute_seconds: int = 12 * 3600
     secure_cookies: bool = False
     demo: bool = False
+    # audit chain: HMAC key (32 bytes) + id, previous keys "ID:BASE64,...", Ed25519 checkpoint key (32-byte seed),
+    # previous checkpoint public keys, the write-once export; empty = embedded default under instance/ (not prod)
+    audit_key: bytes = b""
+    audit_key_id: str = ""
+    audit_keys_previous: str = ""
+    audit_checkpoint_key: bytes = b""
+    audit_checkpoint_keys_previous: str = ""
+    audit_checkpoint_url: str = ""
+    audit_checkpoint_retention_days: int = 3650
+    audit_checkpoint_endpoint_url: str | None = None  # S3 endpoint of the export (default: S3_ENDPOINT_URL)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -96,7 +106,7 @@ class Settings:
         values: dict[str, Any] = {"env": mode, "instance_path": instance}
         if production:
             missing = [k for k in ("SECRET_KEY", "DATABASE_URL", "STORAGE_URL", "MASTER_KEY", "TRUST_ROOTS",
-                                   "PUBLIC_BASE_URL") if not env.get(k)]
+                                   "PUBLIC_BASE_URL", "AUDIT_KEY", "AUDIT_CHECKPOINT_KEY") if not env.get(k)]
             if not (env.get("TSA_URL") or (env.get("TSA_CERT") and env.get("TSA_KEY"))):
                 missing.append("TSA_URL")
             if not (env.get("SEAL_PKCS12") or env.get("SEAL_PKCS11_LIB")):
@@ -156,6 +166,18 @@ class Settings:
                     raise SettingsError(f"{name} must be a number") from exc
                 if values[key] <= 0:
                     raise SettingsError(f"{name} must be positive")
+        for name in ("AUDIT_KEY", "AUDIT_CHECKPOINT_KEY"):
+            if env.get(name):
+                values[name.lower()] = _key32(env[name], name)
+        values["audit_key_id"] = env.get("AUDIT_KEY_ID", "").strip()
+        values["audit_keys_previous"] = env.get("AUDIT_KEYS_PREVIOUS", "")
+        values["audit_checkpoint_keys_previous"] = env.get("AUDIT_CHECKPOINT_KEYS_PREVIOUS", "")
+        values["audit_checkpoint_url"] = env.get("AUDIT_CHECKPOINT_URL", "").strip()
+        values["audit_checkpoint_endpoint_url"] = env.get("AUDIT_CHECKPOINT_S3_ENDPOINT_URL") or None
+        days = env.get("AUDIT_CHECKPOINT_RETENTION_DAYS", "3650").strip()
+        if not days.isdigit() or not 1 <= int(days) <= 36500:
+            raise SettingsError("AUDIT_CHECKPOINT_RETENTION_DAYS must be a number of days (1-36500)")
+        values["audit_checkpoint_retention_days"] = int(days)
         values["secure_cookies"] = production or _bool(env.get("SECURE_COOKIES", "0"))
         values["demo"] = _bool(env.get("WALLET_DEMO", "0"))
         return cls(**values)
@@ -188,6 +210,19 @@ _VALIDATION_ENV: tuple[tuple[str, str, Any], ...] = (
     ("max_embedded_certs", "MAX_EMBEDDED_CERTS", int),
     ("max_same_subject_certs", "MAX_SAME_SUBJECT_CERTS", int),
 )
+def _key32(raw: str, name: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(raw.strip() + "=" * (-len(raw.strip()) % 4))
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be base64 (32 bytes)") from exc
+    if len(key) != 32:
+        raise SettingsError(f"{name} must decode to 32 bytes")
+    return key
+
+
+def instance_key(instance: Path, name: str) -> bytes:
+    """Embedded default only: a 32-byte key generated once under instance/ (file 0600)."""
+    return _key32(_instance_secret(instance, name, 32), name)
 
 
 def _instance_secret(instance: Path, name: str, nbytes: int) -> str:

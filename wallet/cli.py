@@ -161,15 +161,33 @@ def agency_revoke_key(prefix: str) -> None:
 
 @audit_cli.command("verify")
 def audit_verify() -> None:
-    """Check the hash chain; exit 1 and name the first broken event if any row was altered, removed or reordered."""
-    from wallet.audit import verify_chain
+    """Check the keyed chain, the head and the signed checkpoints (table and export); exit 1 naming the first
+    broken event or checkpoint."""
+    from wallet.audit_checkpoints import verify_all
 
-    result = verify_chain(db.session())
+    rt = runtime()
+    result = verify_all(db.session(), rt.checkpoint_keys, rt.checkpoint_export)
     if result.ok:
-        click.echo(f"audit chain intact ({result.events} events)")
+        click.echo(result.summary)
         return
-    click.echo(f"audit chain BROKEN at event {result.first_broken}: {result.reason}", err=True)
+    click.echo(f"audit chain BROKEN at {result.broken}: {result.reason}", err=True)
     sys.exit(1)
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the chain's head (Ed25519), store the checkpoint and export it to write-once storage."""
+    from wallet.audit_checkpoints import create_checkpoint
+
+    rt = runtime()
+    try:
+        cp = create_checkpoint(db.session(), rt.checkpoint_keys, rt.checkpoint_export)
+        db.commit()
+    except Exception as exc:
+        db.rollback()
+        raise click.ClickException(f"checkpoint not written ({type(exc).__name__}): {exc}") from exc
+    where = rt.checkpoint_export.url if rt.checkpoint_export else "no export configured"
+    click.echo(f"checkpoint at seq {cp.seq} signed by {cp.key_id} ({where})")
 
 
 def register(app: APIFlask) -> None:

@@ -11,7 +11,9 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from config.settings import Settings
+from config.settings import Settings, SettingsError, instance_key
+from wallet.audit import SESSION_INFO_KEY, AuditKeyring, parse_previous_keys
+from wallet.audit_checkpoints import CheckpointExport, CheckpointKeys, open_export, parse_public_keys
 from wallet.crypto import Envelope
 from wallet.db import Database
 from wallet.storage import BlobStore, open_store
@@ -66,6 +68,9 @@ class Runtime:
             options["endpoint_url"] = settings.s3_endpoint_url
         self.store: BlobStore = open_store(settings.storage_url, **options)
         self.envelope = Envelope(settings.master_key)
+        self.audit_keyring = _audit_keyring(settings)
+        # every session of this runtime carries the keyring: audit.record finds it with one dict lookup
+        self.db.sessionmaker.configure(info={SESSION_INFO_KEY: self.audit_keyring})
         self._lock = threading.Lock()
         self._trust: TrustStore | None = None
         self._trust_key: tuple[Any, ...] | None = None
@@ -102,6 +107,27 @@ class Runtime:
         return shared_pool(s.validator_processes, budget, limits)
 
     @cached_property
+    def checkpoint_keys(self) -> CheckpointKeys:
+        s = self.settings
+        seed = s.audit_checkpoint_key
+        if not seed:
+            if s.production:
+                raise SettingsError("production refuses to start without: AUDIT_CHECKPOINT_KEY")
+            seed = instance_key(s.instance_path, "audit_checkpoint_key")
+        try:
+            return CheckpointKeys(seed, parse_public_keys(s.audit_checkpoint_keys_previous))
+        except ValueError as exc:
+            raise SettingsError(f"AUDIT_CHECKPOINT_KEY / AUDIT_CHECKPOINT_KEYS_PREVIOUS: {exc}") from exc
+
+    @cached_property
+    def checkpoint_export(self) -> CheckpointExport | None:
+        s = self.settings
+        url = s.audit_checkpoint_url or ("" if s.production else f"file://{s.instance_path / 'audit-checkpoints'}")
+        endpoint = s.audit_checkpoint_endpoint_url or s.s3_endpoint_url
+        options = {"endpoint_url": endpoint} if endpoint and url.startswith("s3:") else {}
+        return open_export(url, s.audit_checkpoint_retention_days, **options)
+
+    @cached_property
     def sealer(self) -> Any:
         from signing.keys import Pkcs11Custody, Pkcs12Custody
         from signing.seal import Sealer
@@ -126,6 +152,18 @@ class Runtime:
         else:
             tsa = in_process_timestamper(s.tsa_cert, s.tsa_key)
         return Sealer(custody, tsa)
+
+
+def _audit_keyring(s: Settings) -> AuditKeyring:
+    key = s.audit_key
+    if not key:
+        if s.production:
+            raise SettingsError("production refuses to start without: AUDIT_KEY")
+        key = instance_key(s.instance_path, "audit_key")
+    try:
+        return AuditKeyring(key, s.audit_key_id or None, parse_previous_keys(s.audit_keys_previous))
+    except ValueError as exc:
+        raise SettingsError(f"AUDIT_KEY / AUDIT_KEY_ID / AUDIT_KEYS_PREVIOUS: {exc}") from exc
 
 
 def runtime() -> Runtime:

@@ -1,6 +1,7 @@
 """Every table, imported in dependency order (Alembic and the tests use this module)."""
 from wallet.agencies.models import Agency, AgencyCertificate, ApiKey
 from wallet.audit import AuditEvent, AuditHead
+from wallet.audit_checkpoints import AuditCheckpoint
 from wallet.citizens.models import Citizen, CitizenSession, Invite
 from wallet.db import Base
 from wallet.documents.models import Document
@@ -10,6 +11,7 @@ __all__ = [
            "Agency",
            "AgencyCertificate",
            "ApiKey",
+           "AuditCheckpoint",
            "AuditEvent",
            "AuditHead",
            "Base",
