@@ -657,7 +657,7 @@ def _judge_later(sig: Any, report: ValidationReport, entries: list[dict[str, Any
             refused.append(refusal)
         elif any(e["role"] == "platform_seal" for e in sigs):
             sealed = True
-    if report.trailing_bytes:
+    if report.trailing_bytes or (not sig.covers_file_end and sig.signed_revision == report.revisions - 1):
         refused.append({"revision": None, "reasons": ["trailing_bytes"], "signatures": []})
     if refused:
         return "other", refused
