@@ -106,3 +106,24 @@ def test_a_dss_update_may_not_rewrite_older_objects(signed_by_level: dict[str, b
     assert last is not None and "page_content" in last.changes and not last.ltv_only, last
     decision = decide_issuance(report, is_mj)
     assert (decision.accepted, decision.code) == (False, "modified_after_signing")
+
+
+def test_xref_stream_files_are_analysed_alike(demo_pki: dict[str, Any], mj_signer: Any, timestamper: Any,
+                                              trust: Any, is_mj: Any) -> None:
+    """pyHanko writes xref streams into files that use them: bookkeeping, not a change; the attacks still show."""
+    import io
+
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(g.base_pdf())) as pdf:
+        out = io.BytesIO()
+        pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    lta = g.signed(out.getvalue(), mj_signer, "B-LTA", timestamper, g.offline_validation_context(demo_pki["root"]))
+    assert b"/XRef" in lta[len(out.getvalue()):]
+    assert decide(lta, trust, is_mj).accepted
+    for hostile, code in ((g.unreferenced_object_after(lta), "unexplained_object"),
+                          (g.overlay_signed(lta, g.self_signed_signer()), "covers_page")):
+        report = validate_pdf(hostile, trust)
+        last = report.changes_in(report.revisions - 1)
+        assert last is not None and code in last.changes
+        assert decide_issuance(report, is_mj).code == "modified_after_signing"

@@ -41,6 +41,7 @@ from wallet.shares.models import Share, ShareItem, ShareView
 from wallet.shares.service import share_status
 from wallet.shares.tokens import lookup_hash, same_hash, well_formed
 from wallet.validation import validate_pdf
+from wallet.verification.changes import added_after_signing, judge_later, judged_signatures
 
 RESULTS = ("valid", "share_expired", "share_revoked", "views_exhausted", "document_revoked", "document_expired",
            "unknown")
@@ -576,121 +577,15 @@ def signature_entries(report: ValidationReport, agency_fps: dict[str, str], seal
         entry["modified_after_signing"] = not sig.covers_file_end
         entries.append(entry)
     for sig, entry in zip(report.signatures, entries):
-        later, refused = _judge_later(sig, report, entries)
+        later, refused = judge_later(sig, report, entries)
         entry["later_changes"] = later
         entry["later_change_reasons"] = sorted({r for item in refused for r in item["reasons"]})
     return entries
 
 
 def _later_changes(sig: Any, report: ValidationReport, entries: list[dict[str, Any]]) -> str:
-    """How the file changed after this signature (see :func:`_judge_later`)."""
-    return _judge_later(sig, report, entries)[0]
-
-
-# Structural codes of signing.revisions that the role of the signer explains (or not) below.
-_SIGNATURE_CODES = ("signature", "visible_signature", "doc_timestamp", "dss")
-
-
-def _sound(entry: dict[str, Any]) -> bool:
-    return bool(entry["intact"] and entry["valid"] and entry["trusted"])
-
-
-def _revision_refusal(changes: Any, revision: int, sigs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """None when this later revision keeps an upload valid, else what it added (machine-readable reasons).
-
-    Accepted: (a) the platform's own seal (our certificate, intact, valid, trusted) in a revision shaped exactly
-    as ``signing.seal`` writes it; (b) long-term-validation material (DSS updates, intact and trusted document
-    timestamps). Anything else, trusted or not, another agency's signature included, is refused.
-    """
-    if changes is None:
-        return {"revision": revision, "reasons": ["unanalysable"], "signatures": _who(sigs)}
-    codes = list(changes.changes)
-    reasons = [c for c in codes if c not in _SIGNATURE_CODES]
-    seals = [e for e in sigs if e["role"] == "platform_seal" and e["kind"] == "signature"]
-    others = [e for e in sigs if e not in seals]
-    if changes.seal_shaped and len(seals) == 1 and not others and _sound(seals[0]):
-        return None
-    if changes.ltv_only and all(e["kind"] == "doc_timestamp" and _sound(e) for e in sigs):
-        return None
-    for e in sigs:
-        if e["kind"] == "doc_timestamp":
-            if not _sound(e):
-                reasons.append("untrusted_timestamp")
-        elif e["role"] == "platform_seal" and _sound(e):
-            continue  # our seal, but its revision carries more than the seal: the extra codes say what
-        elif e["trusted"]:
-            reasons.append("signature_by_other_party")
-        else:
-            reasons.append("signature_by_unknown_party")
-    if "signature" in codes and not any(e["kind"] == "signature" for e in sigs):
-        reasons.append("signature_by_unknown_party")  # a signature field nobody could validate
-    if "visible_signature" in codes:
-        reasons.append("visible_box")
-    if not reasons:
-        reasons.append("unexplained_object")
-    return {"revision": revision, "reasons": sorted(set(reasons)), "signatures": _who(sigs)}
-
-
-def _who(sigs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"field_name": e["field_name"], "kind": e["kind"], "role": e["role"], "trusted": e["trusted"],
-             "signer": (e.get("signer") or {}).get("common_name"),
-             "organisation": (e.get("signer") or {}).get("organisation")} for e in sigs]
-
-
-def _judge_later(sig: Any, report: ValidationReport, entries: list[dict[str, Any]]) -> tuple[str, list[dict]]:
-    """How the file changed after this signature, and what was added that is not acceptable.
-
-    ``none``; ``platform_seal`` (the later revisions are the wallet's own seal, possibly with long-term-validation
-    material: a shared copy); ``validation_data`` (only DSS updates and intact, trusted document timestamps);
-    ``other`` (anything else: another signature, trusted or not, annotations, content, unexplained objects ...),
-    with one refusal per offending revision (``revision``, ``reasons``, ``signatures``).
-    """
-    if sig.covers_file_end and sig.signed_revision == report.revisions - 1:
-        return "none", []
-    if sig.signed_revision < 0:
-        return "other", [{"revision": None, "reasons": ["unanalysable"], "signatures": []}]
-    refused: list[dict[str, Any]] = []
-    sealed = False
-    for revision in range(sig.signed_revision + 1, report.revisions):
-        sigs = [e for s, e in zip(report.signatures, entries) if s.signed_revision == revision]
-        refusal = _revision_refusal(report.changes_in(revision), revision, sigs)
-        if refusal is not None:
-            refused.append(refusal)
-        elif any(e["role"] == "platform_seal" for e in sigs):
-            sealed = True
-    if report.trailing_bytes:
-        refused.append({"revision": None, "reasons": ["trailing_bytes"], "signatures": []})
-    if refused:
-        return "other", refused
-    return ("platform_seal" if sealed else "validation_data"), []
-
-
-def added_after_signing(report: ValidationReport, entries: list[dict[str, Any]],
-                        registry: dict[str, Any]) -> list[dict[str, Any]]:
-    """What was added after the issuing agency signed that does not keep the file valid: one item per revision,
-    with machine-readable reasons. After the registered issuer's last signature; for a file the registry does
-    not know, after the earliest agency signature (else the first signature)."""
-    pairs = list(zip(report.signatures, entries))
-    mine = issuer_signature(entries, registry)
-    ref = next((p for p in pairs if p[1] is mine), None) if mine is not None else None
-    ref = ref or next((p for p in pairs if p[1]["role"] == "agency" and p[1]["kind"] == "signature"), None)
-    ref = ref or next(iter(pairs), None)
-    return [] if ref is None else _judge_later(ref[0], report, entries)[1]
-
-
-def issuer_signature(signatures: list[dict[str, Any]], registry: dict[str, Any]) -> dict[str, Any] | None:
-    """The registered issuer's last signature in the file (None when the registry does not know the file)."""
-    issuer = registry.get("issuer_code") if registry.get("known") else None
-    mine = [s for s in signatures if issuer and s["role"] == "agency" and s["kind"] == "signature"
-            and s["agency"] == issuer]
-    return mine[-1] if mine else None
-
-
-def judged_signatures(signatures: list[dict[str, Any]], registry: dict[str, Any]) -> list[dict[str, Any]]:
-    """Whose later changes decide ``modified``: the registered issuer's last signature (what came before it is
-    what the issuer signed), or every signature when the issuer's is not there."""
-    mine = issuer_signature(signatures, registry)
-    return [mine] if mine is not None else signatures
+    """How the file changed after this signature (see :func:`judge_later`)."""
+    return judge_later(sig, report, entries)[0]
 
 
 def verdict(signatures: list[dict[str, Any]], registry: dict[str, Any], error: str | None) -> str:
