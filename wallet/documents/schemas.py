@@ -41,8 +41,10 @@ class DocumentMetadata(Schema):
 
 class PushForm(Schema):
     file = fields.File(required=True, metadata={"description": "The agency-signed PDF (PAdES)"})
-    metadata = fields.String(required=True, validate=validators.Length(max=8192),
-                             metadata={"description": "JSON object: DocumentMetadata"})
+    metadata = fields.String(required=False, validate=validators.Length(max=8192),
+                             metadata={"description": "JSON object: DocumentMetadata. It may be left out when the "
+                                                      "file carries the signed document.json "
+                                                      "(docs/signed-metadata.md)"})
 
 
 class RevokeIn(Schema):
@@ -96,3 +98,4 @@ class Problem(Schema):
     status = fields.Integer()
     code = fields.String()
     detail = fields.String()
+    field = fields.String(metadata={"description": "metadata_mismatch: the field that differs (or document.json)"})
