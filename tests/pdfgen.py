@@ -183,10 +183,12 @@ def other_agency_signed(pdf: bytes, other_signer: signers.Signer) -> bytes:
     return signed(pdf, other_signer)
 
 
-def certified_no_changes(pdf: bytes, signer: signers.Signer, timestamper: DummyTimeStamper | None = None) -> bytes:
+def certified_no_changes(pdf: bytes, signer: signers.Signer, timestamper: DummyTimeStamper | None = None,
+                         document_json: dict | None = None) -> bytes:
     """Certification signature with DocMDP P=1: no change at all is allowed afterwards."""
     return signed(
-        pdf, signer, "B-T" if timestamper else "B-B", timestamper, certify=True, docmdp=fields.MDPPerm.NO_CHANGES
+        pdf, signer, "B-T" if timestamper else "B-B", timestamper, certify=True, docmdp=fields.MDPPerm.NO_CHANGES,
+        document_json=document_json,
     )
 
 
