@@ -16,6 +16,7 @@ from marshmallow import ValidationError
 
 from signing import MetadataReading, SignatureReport, peek_metadata
 from signing.metadata import ABSENT
+from signing.validation import WALLET_DECODE_LIMITS
 from wallet.documents.schemas import DocumentMetadata
 from wallet.documents.types import TYPES
 from wallet.errors import BadMetadata, Unprocessable, UnsupportedMedia
@@ -42,15 +43,12 @@ def metadata_from_file(data: bytes) -> dict[str, Any]:
     """The push metadata taken from the file (the ``metadata`` part was left out)."""
     if not data.startswith(b"%PDF-"):
         raise UnsupportedMedia("the file is not a PDF (it must start with %PDF-)", code="not_a_pdf")
-    from signing.validation import WALLET_DECODE_LIMITS
-
     reading = peek_metadata(data, decode_limits=WALLET_DECODE_LIMITS)
     if reading.error == ABSENT:
         raise BadMetadata("the metadata part is required: the file carries no document.json")
     if reading.values is None:
         raise mismatch(DOCUMENT_JSON, reading.detail or "document.json is unreadable", reason=reading.error)
-    meta = _load_embedded(reading.values)
-    return meta
+    return _load_embedded(reading.values)
 
 
 def _instant(value: Any) -> dt.datetime | None:
