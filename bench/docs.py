@@ -7,7 +7,7 @@ import io
 import os
 import random
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -24,6 +24,8 @@ class BenchDoc:
     agency: str
     pdf: bytes
     meta: dict[str, Any]
+    variants: dict[str, bytes] = field(default_factory=dict)
+    """suffix -> the same document signed with ``reference + suffix`` in its document.json (one per round)."""
 
 
 @lru_cache(maxsize=64)
@@ -147,36 +149,44 @@ def _init_signers(agencies: list[dict[str, Any]]) -> None:
         _SIGNERS[a["code"]] = Pkcs12Custody(a["pkcs12"], a["pkcs12_password"]).signer()
 
 
-def sign_agency(pdf: bytes, code: str) -> bytes:
-    """What the agency simulator (wallet.demo.push.AgencyClient.sign) does: one B-B PAdES signature."""
+def sign_agency(pdf: bytes, code: str, meta: dict[str, Any] | None = None) -> bytes:
+    """What the agency simulator (wallet.demo.push.AgencyClient.sign) does: document.json, one B-B signature."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
 
-    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)),
+    from signing.metadata import embed_document_json
+
+    w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    if meta is not None:
+        embed_document_json(w, meta)
+    out = signers.sign_pdf(w,
                            signers.PdfSignatureMetadata(field_name="AgencySignature", reason="Document officiel",
                                                         location="Rabat"),
                            signer=_SIGNERS[code])
     return out.getvalue()  # type: ignore[no-any-return]
 
 
-def _make(args: tuple[int, str, str, str, str, int, int]) -> BenchDoc:
-    i, code, doc_type, holder_id, reference, target, seed = args
+def _make(args: tuple[int, str, str, str, str, int, int, tuple[str, ...]]) -> BenchDoc:
+    i, code, doc_type, holder_id, reference, target, seed, suffixes = args
     rng = random.Random(seed * 1_000_003 + i)
     name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
     issued = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=rng.randint(0, 20))
     pdf, meta = unsigned_document(i, code, doc_type, holder_id, name, reference, issued, target, rng)
-    return BenchDoc(code, sign_agency(pdf, code), meta)
+    variants = {sfx: sign_agency(pdf, code, dict(meta, reference=meta["reference"] + sfx)) for sfx in suffixes}
+    return BenchDoc(code, sign_agency(pdf, code, meta), meta, variants)
 
 
 def make_documents(agencies: list[dict[str, Any]], n: int, *, target_bytes: int = 100_000, seed: int = 1,
-                   holder_id: str | None = None, prefix: str = "BENCH", processes: int | None = None) -> list[BenchDoc]:
-    """``n`` signed documents, round-robin over the demo agencies and their types."""
+                   holder_id: str | None = None, prefix: str = "BENCH", processes: int | None = None,
+                   suffixes: tuple[str, ...] = ()) -> list[BenchDoc]:
+    """``n`` signed documents, round-robin over the demo agencies and their types; each also signed once per
+    reference suffix (the signed document.json names the reference, so a round needs its own files)."""
     tasks = []
     for i in range(n):
         code, doc_type = AGENCY_TYPES[i % len(AGENCY_TYPES)]
         holder = holder_id or f"BK{(seed * 100_000 + i) % 1_000_000:06d}"
         tasks.append((i, code, doc_type, holder, f"{prefix}-{seed}-{i:06d}-{os.urandom(3).hex()}", target_bytes,
-                      seed))
+                      seed, suffixes))
     procs = processes or min(os.cpu_count() or 1, 4)
     if procs <= 1 or n < 8:
         _init_signers(agencies)

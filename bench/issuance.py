@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,8 @@ def push_all(docs: list[BenchDoc], factory: Callable[[], Push], clients: int, su
                 return
             doc = docs[i]
             meta = dict(doc.meta, reference=f"{doc.meta['reference']}{suffix}")
+            if suffix in doc.variants:  # the file whose signed document.json says this reference
+                doc = replace(doc, pdf=doc.variants[suffix])
             t = time.perf_counter()
             try:
                 status = push(doc, meta)

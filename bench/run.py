@@ -155,7 +155,8 @@ def main() -> int:
         documents = []
         if "issuance" in wanted:
             log(f"generating and signing {n_docs} documents (not timed)")
-            documents = bench_docs.make_documents(agencies, n_docs, seed=1)
+            documents = bench_docs.make_documents(agencies, n_docs, seed=1,
+                                                   suffixes=tuple(f"-R{r}" for r in range(rounds)))
         own_docs = bench_docs.make_documents(agencies, 3, seed=2, holder_id=citizen["national_id"], prefix="OWN",
                                              processes=1)
         env.start_server()

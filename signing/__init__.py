@@ -9,6 +9,7 @@ from . import limits, speedups
 from .demo_pki import generate_demo_pki, load_demo_pki
 from .errors import SigningLibraryError, TrustStoreError
 from .keys import KeyCustody, KeyCustodyError, Pkcs11Custody, Pkcs12Custody
+from .metadata import MetadataReading, embed_document_json, peek_metadata, read_signed_metadata
 from .revisions import RevisionChanges
 from .seal import Sealer, SealingError, SealText
 from .timestamps import http_timestamper, in_process_timestamper
@@ -34,6 +35,7 @@ __all__ = [
     "CertInfo",
     "IssuanceDecision",
     "KeyCustody",
+    "MetadataReading",
     "KeyCustodyError",
     "Limits",
     "Pkcs11Custody",
@@ -50,9 +52,12 @@ __all__ = [
     "ValidationReport",
     "async_validate_pdf",
     "decide_issuance",
+    "embed_document_json",
     "generate_demo_pki",
     "http_timestamper",
     "in_process_timestamper",
     "load_demo_pki",
+    "peek_metadata",
+    "read_signed_metadata",
     "validate_pdf",
 ]

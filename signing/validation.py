@@ -54,6 +54,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from . import limits as _limits
 from .limits import Limits, TooComplex
+from .metadata import MetadataReading, read_signed_metadata
 from .revisions import RevisionChanges, analyse_revisions
 from .trust import TrustStore
 
@@ -287,6 +288,8 @@ class SignatureReport:
     indication: Indication
     sub_indication: str | None
     problems: tuple[str, ...]
+    metadata: MetadataReading | None = None
+    """The ``document.json`` of the revision this signature signed (``/Sig`` signatures only)."""
 
     @property
     def passed(self) -> bool:
@@ -475,6 +478,8 @@ async def _validate_one(
         signing_time = status.timestamp
 
     indication, sub_indication = _indication(status, problems, modification)
+    metadata = (read_signed_metadata(reader.get_historical_resolver(emb.signed_revision))
+                if kind == "signature" else None)
     return SignatureReport(
         field_name=fq_name,
         kind=kind,
@@ -493,6 +498,7 @@ async def _validate_one(
         indication=indication,
         sub_indication=sub_indication,
         problems=tuple(problems),
+        metadata=metadata,
     )
 
 

@@ -6,6 +6,7 @@ created here); the default is SQLite in a temporary folder.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import sys
@@ -185,33 +186,83 @@ def agencies(app: Any, pki: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def default_metadata() -> dict[str, Any]:
+    return {"holder_id": "AB123456", "type": "criminal_record", "reference": f"REF-{uuid.uuid4().hex[:10]}",
+            "issued_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+
+
+class SignedPdf(bytes):
+    """A test PDF signed with its push metadata embedded as ``document.json`` (``.meta``).
+
+    ``remake(meta)`` signs the same content again with other metadata (cached, so a replay gets the same bytes):
+    the ``push`` fixture uses it when a test overrides metadata fields, so the file still says what the push says.
+    """
+
+    meta: dict[str, Any]
+    remake: Callable[[dict[str, Any]], bytes]
+
+
 @pytest.fixture
 def signed_pdf(signers: dict[str, Any], timestamper: Any, pki: dict[str, Any]) -> Callable[..., bytes]:
-    """signed_pdf("MJ", level="B-B", text=...) -> a freshly signed PDF (unique content each call)."""
+    """signed_pdf("MJ", level="B-B", text=..., **metadata) -> a freshly signed PDF (unique content each call)
+    carrying the signed document.json (the defaults of the ``push`` fixture updated with ``metadata``)."""
     from pdfgen import base_pdf, offline_validation_context, signed
 
-    def make(code: str = "MJ", level: str = "B-B", text: str | None = None) -> bytes:
+    def make(code: str = "MJ", level: str = "B-B", text: str | None = None, **meta: Any) -> bytes:
         body = text or f"Extrait du casier judiciaire - Aucune condamnation - ref {uuid.uuid4().hex[:12]}"
-        return signed(base_pdf(body), signers[code], level=level,  # type: ignore[arg-type]
-                      timestamper=timestamper if level != "B-B" else None,
-                      validation_context=offline_validation_context(pki["root"]) if level in ("B-LT", "B-LTA")
-                      else None)
+        base = base_pdf(body)
+        cache: dict[str, bytes] = {}
+
+        def sign(m: dict[str, Any]) -> bytes:
+            key = json.dumps(m, sort_keys=True)
+            if key not in cache:
+                cache[key] = signed(base, signers[code], level=level,  # type: ignore[arg-type]
+                                    timestamper=timestamper if level != "B-B" else None,
+                                    validation_context=offline_validation_context(pki["root"])
+                                    if level in ("B-LT", "B-LTA") else None, document_json=m)
+            return cache[key]
+
+        first = {**default_metadata(), **meta}
+        out = SignedPdf(sign(first))
+        out.meta = first
+        out.remake = sign
+        return out
 
     return make
 
 
+def embedded_metadata(pdf: bytes) -> dict[str, Any] | None:
+    from signing.metadata import peek_metadata
+
+    meta = getattr(pdf, "meta", None)
+    return dict(meta) if meta is not None else peek_metadata(pdf).values
+
+
 @pytest.fixture
 def push(client: Any, agencies: dict[str, dict[str, Any]]) -> Callable[..., Any]:
-    """push(pdf, agency="MJ", **metadata overrides) -> the test client's response."""
+    """push(pdf, agency="MJ", **metadata overrides) -> the test client's response.
 
-    def do(pdf: bytes, agency: str = "MJ", key: str | None = None, **meta: Any) -> Any:
-        body = {"holder_id": "AB123456", "type": "criminal_record", "reference": f"REF-{uuid.uuid4().hex[:10]}",
-                "issued_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    The metadata part starts from the file's own document.json (or fresh defaults) updated with the overrides;
+    a ``signed_pdf`` file is signed again with that metadata so both agree. ``resign=False`` sends the overrides
+    without touching the file (a mismatch); ``metadata_part=False`` leaves the part out.
+    """
+
+    def do(pdf: bytes, agency: str = "MJ", key: str | None = None, *, resign: bool = True,
+           metadata_part: bool = True, **meta: Any) -> Any:
+        embedded = embedded_metadata(pdf)
+        body = dict(embedded) if embedded else default_metadata()
         body.update(meta)
+        remake = getattr(pdf, "remake", None)
+        if resign and remake is not None and body != embedded:
+            try:
+                pdf = remake(body)
+            except (TypeError, ValueError):
+                pass  # not embeddable (unknown fields...): the test is about the metadata part's schema
         headers = {"Authorization": f"Bearer {key if key is not None else agencies[agency]['key']}"}
-        return client.post("/api/v1/documents", headers=headers, content_type="multipart/form-data",
-                           data={"file": (__import__("io").BytesIO(pdf), "doc.pdf", "application/pdf"),
-                                 "metadata": json.dumps(body)})
+        data: dict[str, Any] = {"file": (io.BytesIO(pdf), "doc.pdf", "application/pdf")}
+        if metadata_part:
+            data["metadata"] = json.dumps(body)
+        return client.post("/api/v1/documents", headers=headers, content_type="multipart/form-data", data=data)
 
     return do
 

@@ -154,8 +154,12 @@ def signed(
     field_name: str = "AgencySignature",
     certify: bool = False,
     docmdp: fields.MDPPerm | None = None,
+    document_json: dict | None = None,
 ) -> bytes:
-    """Sign ``pdf`` as PAdES B-B / B-T / B-LT / B-LTA (incremental update)."""
+    """Sign ``pdf`` as PAdES B-B / B-T / B-LT / B-LTA (incremental update).
+
+    ``document_json``: the push metadata, embedded as the signed ``document.json`` in the signed revision.
+    """
     if level != "B-B" and timestamper is None:
         raise ValueError(f"{level} needs a timestamper")
     if level in ("B-LT", "B-LTA") and validation_context is None:
@@ -174,6 +178,10 @@ def signed(
         **meta_kwargs,
     )
     w = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+    if document_json is not None:
+        from signing.metadata import embed_document_json
+
+        embed_document_json(w, document_json)
     out = signers.sign_pdf(w, meta, signer=signer, timestamper=timestamper if level != "B-B" else None)
     return out.getvalue()
 
@@ -188,10 +196,12 @@ def other_agency_signed(pdf: bytes, other_signer: signers.Signer) -> bytes:
     return signed(pdf, other_signer)
 
 
-def certified_no_changes(pdf: bytes, signer: signers.Signer, timestamper: DummyTimeStamper | None = None) -> bytes:
+def certified_no_changes(pdf: bytes, signer: signers.Signer, timestamper: DummyTimeStamper | None = None,
+                         document_json: dict | None = None) -> bytes:
     """Certification signature with DocMDP P=1: no change at all is allowed afterwards."""
     return signed(
-        pdf, signer, "B-T" if timestamper else "B-B", timestamper, certify=True, docmdp=fields.MDPPerm.NO_CHANGES
+        pdf, signer, "B-T" if timestamper else "B-B", timestamper, certify=True, docmdp=fields.MDPPerm.NO_CHANGES,
+        document_json=document_json,
     )
 
 
@@ -935,3 +945,38 @@ def loop_certificates_signed(pdf: bytes, n: int = 9) -> bytes:
     signer = signers.SimpleSigner(signing_cert=signer_cert, signing_key=key_info,
                                   cert_registry=SimpleCertificateStore.from_certs(loop_certs))
     return signed(pdf, signer)
+
+
+# --------------------------------------------------------------------------- metadata (helper: metadata)
+
+
+def with_raw_document_json(pdf: bytes, raw: bytes, *, name: str = "document.json", mime: str | None = "application/json",
+                           relationship: str | None = "/Data", in_af: bool = True, compress: bool = False) -> bytes:
+    """``pdf`` plus an embedded file holding ``raw`` as is (hostile document.json variants); unsigned update."""
+    from pyhanko.pdf_utils.embed import EmbeddedFileObject, EmbeddedFileParams, FileSpec, embed_file
+
+    w = _writer(pdf)
+    ef = EmbeddedFileObject.from_file_data(w, raw, compress=compress, mime_type=mime,
+                                           params=EmbeddedFileParams(embed_checksum=False))
+    spec = FileSpec(file_spec_string=name, file_name=name, embedded_data=ef,
+                    af_relationship=generic.NameObject(relationship) if relationship else None)
+    embed_file(w, spec)
+    if relationship and not in_af:
+        del w.root["/AF"]
+        w.update_root()
+    return _finish(w)
+
+
+def document_json_after(pdf: bytes, meta: dict) -> bytes:
+    """An already signed ``pdf`` with ``document.json`` added in a LATER, unsigned incremental update."""
+    from signing.metadata import document_json_bytes
+
+    return with_raw_document_json(pdf, document_json_bytes(meta))
+
+
+def deep_json(depth: int = 100_000) -> bytes:
+    return b'{"attributes": ' + b'{"a": ' * depth + b"1" + b"}" * depth + b"}"
+
+
+def huge_json(size: int = 4 * 1024 * 1024) -> bytes:
+    return b'{"title": "' + b"A" * size + b'"}'

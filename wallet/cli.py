@@ -38,8 +38,10 @@ def db_upgrade() -> None:
 @click.option("--signer", "signer_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="PEM of a registered signer certificate")
 @click.option("--force", is_flag=True, help="Register certificates that do not chain to the trust roots (warned)")
+@click.option("--legacy-metadata", is_flag=True, default=False,
+              help="Accept PDFs without a signed document.json from this agency (docs/signed-metadata.md)")
 def agency_add(code: str, name: str, name_ar: str | None, name_en: str | None, types: str,
-               ca_files: tuple[str, ...], signer_files: tuple[str, ...], force: bool) -> None:
+               ca_files: tuple[str, ...], signer_files: tuple[str, ...], force: bool, legacy_metadata: bool) -> None:
     """Register an agency and print its first API key (shown once)."""
     from wallet.agencies import service
 
@@ -47,7 +49,8 @@ def agency_add(code: str, name: str, name_ar: str | None, name_en: str | None, t
     sess = db.session()
     names = {"fr": name, **({"ar": name_ar} if name_ar else {}), **({"en": name_en} if name_en else {})}
     try:
-        agency = service.add_agency(sess, code, name, [t.strip() for t in types.split(",") if t.strip()], names)
+        agency = service.add_agency(sess, code, name, [t.strip() for t in types.split(",") if t.strip()], names,
+                                    legacy_metadata=legacy_metadata)
         for f in ca_files:
             service.add_certificate(sess, agency, Path(f).read_bytes(), "ca")
         for f in signer_files:
@@ -118,6 +121,23 @@ def check_chains(files: list[str], *, force: bool, known: tuple[Any, ...] = ()) 
                    "as untrusted_signer until the trust roots include its issuer.", err=True)
 
 
+@agency_cli.command("set-legacy-metadata")
+@click.argument("code")
+@click.option("--on/--off", "legacy", required=True,
+              help="--on: accept PDFs without a signed document.json; --off: require it again")
+def agency_set_legacy_metadata(code: str, legacy: bool) -> None:
+    """Mark (or unmark) an agency whose PDFs may lack the signed document.json."""
+    from wallet.agencies import service
+
+    sess = db.session()
+    agency = service.get_by_code(sess, code)
+    if agency is None:
+        raise click.ClickException(f"no agency {code}")
+    service.set_legacy_metadata(sess, agency, legacy)
+    db.commit()
+    click.echo(f"agency {agency.code}: legacy_metadata={'on' if legacy else 'off'}")
+
+
 @agency_cli.command("list")
 def agency_list() -> None:
     """List agencies, their types, certificates and keys (prefixes only)."""
@@ -128,7 +148,7 @@ def agency_list() -> None:
         keys = sess.execute(select(ApiKey).where(ApiKey.agency_id == a.id)).scalars().all()
         live = [k.prefix for k in keys if k.revoked_at is None]
         click.echo(f"{a.code}\t{a.name}\ttypes={','.join(a.allowed_types)}\tcerts={len(a.certificates)}"
-                   f"\tkeys={','.join(live) or '-'}")
+                   f"\tkeys={','.join(live) or '-'}\tlegacy_metadata={'on' if a.legacy_metadata else 'off'}")
 
 
 @agency_cli.command("rotate-key")

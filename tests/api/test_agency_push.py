@@ -45,8 +45,8 @@ def test_honest_levels_are_accepted(push: Any, signed_pdf: Any, level: str) -> N
 
 
 def test_push_stores_encrypted_blob_and_audits(app: Any, push: Any, signed_pdf: Any, settings: Any) -> None:
-    pdf = signed_pdf("MJ")
-    resp = push(pdf, reference="CR-2026-0001", expires_at="2027-01-01T00:00:00+00:00", title="Extrait")
+    pdf = signed_pdf("MJ", reference="CR-2026-0001", expires_at="2027-01-01T00:00:00+00:00", title="Extrait")
+    resp = push(pdf)
     assert resp.status_code == 201
     doc_id = resp.get_json()["id"]
     files = blob_files(settings)

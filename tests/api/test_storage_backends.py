@@ -37,9 +37,9 @@ def test_push_and_read_back_through_s3(s3_app: Any, agencies: Any, signed_pdf: A
 
     client = s3_app.test_client()
     assert client.get("/readyz").status_code == 200
-    pdf = signed_pdf("MJ")
     meta = {"holder_id": "AB123456", "type": "criminal_record", "reference": "S3-1",
             "issued_at": "2026-11-01T10:00:00+00:00"}
+    pdf = signed_pdf("MJ", **meta)  # the metadata signed in document.json
     resp = client.post("/api/v1/documents", headers={"Authorization": f"Bearer {agencies['MJ']['key']}"},
                        content_type="multipart/form-data",
                        data={"file": (io.BytesIO(pdf), "a.pdf"), "metadata": json.dumps(meta)})

@@ -38,7 +38,7 @@ def test_issuance_section_and_report(app: Any, agencies: dict[str, Any], pki: di
 
     specs = [{"code": code, "pkcs12": a["pkcs12"], "pkcs12_password": a["pkcs12_password"]}
              for code, a in pki["agencies"].items()]
-    documents = docs.make_documents(specs, 5, target_bytes=40_000, seed=9, processes=1)
+    documents = docs.make_documents(specs, 5, target_bytes=40_000, seed=9, processes=1, suffixes=("-R0",))
     assert len(documents) == 5 and all(d.pdf.startswith(b"%PDF") for d in documents)
     keys = {code: a["key"] for code, a in agencies.items()}
     ca_pems = [Path(pki["agencies"][code]["ca"]).read_text() for code in keys]

@@ -119,7 +119,12 @@ def test_certified_no_changes_original_gets_a_sealed_sheet(app: Any, holder: Any
                                                            timestamper: Any) -> None:
     from pdfgen import base_pdf, certified_no_changes
 
-    original = certified_no_changes(base_pdf("Certificat de nationalite - certifie"), signers["MJ"], timestamper)
+    from share_fixtures import HOLDER
+
+    meta = {"holder_id": HOLDER, "type": "nationality", "reference": "NAT-CERT-1",
+            "issued_at": "2026-11-30T10:00:00+00:00"}  # signed in document.json (the push sends the same)
+    original = certified_no_changes(base_pdf("Certificat de nationalite - certifie"), signers["MJ"], timestamper,
+                                    document_json=meta)
     doc = issue(pdf=original, type="nationality")
     r = holder.share([doc["id"]], allow_download=True)
     assert r.status_code == 201

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wallet.db import Base, str_id, timestamp
@@ -17,6 +17,8 @@ class Agency(Base):
     names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # {"ar": ..., "fr": ..., "en": ...}
     allowed_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
+    # may push PDFs without a signed document.json (set by the operator: `agency add --legacy-metadata`)
+    legacy_metadata: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[timestamp]
 
     certificates: Mapped[list[AgencyCertificate]] = relationship(back_populates="agency", lazy="select")  # loaded only when signatures are matched

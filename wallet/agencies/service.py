@@ -41,7 +41,8 @@ def cert_sha256(cert: x509.Certificate) -> str:
     return hashlib.sha256(cert.dump()).hexdigest()
 
 
-def add_agency(sess: Session, code: str, name: str, types: list[str], names: dict[str, str] | None = None) -> Agency:
+def add_agency(sess: Session, code: str, name: str, types: list[str], names: dict[str, str] | None = None,
+               legacy_metadata: bool = False) -> Agency:
     code = code.strip().upper()
     if not code.isalnum() or len(code) > 32:
         raise AgencyError("agency code must be letters and digits")
@@ -50,12 +51,22 @@ def add_agency(sess: Session, code: str, name: str, types: list[str], names: dic
         raise AgencyError(f"unknown document types: {', '.join(unknown)}")
     if sess.execute(select(Agency).where(Agency.code == code)).scalar_one_or_none():
         raise AgencyError(f"agency {code} already exists")
-    agency = Agency(code=code, name=name, names=names or {}, allowed_types=sorted(set(types)))
+    agency = Agency(code=code, name=name, names=names or {}, allowed_types=sorted(set(types)),
+                    legacy_metadata=legacy_metadata)
     sess.add(agency)
     sess.flush()
     audit.record(sess, actor="operator", action="agency.add", target=f"agency:{code}",
-                 details={"types": agency.allowed_types})
+                 details={"types": agency.allowed_types, "legacy_metadata": legacy_metadata})
     return agency
+
+
+def set_legacy_metadata(sess: Session, agency: Agency, legacy: bool) -> None:
+    """Allow (or stop allowing) pushes of PDFs that carry no signed document.json."""
+    if agency.legacy_metadata != legacy:
+        agency.legacy_metadata = legacy
+        audit.record(sess, actor="operator", action="agency.legacy_metadata", target=f"agency:{agency.code}",
+                     details={"legacy_metadata": legacy})
+        sess.flush()
 
 
 def add_certificate(sess: Session, agency: Agency, pem_data: bytes, kind: str) -> list[AgencyCertificate]:

@@ -17,6 +17,7 @@ import requests
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 
+from signing.metadata import embed_document_json
 from wallet.demo.agencies import DEMO_AGENCIES
 from wallet.documents.types import TYPES
 
@@ -39,8 +40,12 @@ class AgencyClient:
             raise ValueError(f"cannot open {spec['pkcs12']}")
         return cls(demo["base_url"].rstrip("/"), spec["code"], spec["api_key"], signer, requests.Session())
 
-    def sign(self, pdf: bytes) -> bytes:
-        out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)),
+    def sign(self, pdf: bytes, metadata: dict[str, Any] | None = None) -> bytes:
+        """Sign ``pdf``; with ``metadata``, embed it first as the signed document.json (docs/signed-metadata.md)."""
+        w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        if metadata is not None:
+            embed_document_json(w, metadata)
+        out = signers.sign_pdf(w,
                                signers.PdfSignatureMetadata(field_name="AgencySignature",
                                                             reason="Document officiel", location="Rabat"),
                                signer=self.signer)
@@ -81,4 +86,4 @@ def generate(client: AgencyClient, holder_id: str, holder_name: str, doc_type: s
                      else f"{client.code}-{dt.date.today():%Y%m%d}-{uuid.uuid4().hex[:8].upper()}")
         issued = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=rng.randint(0, 20))
         pdf, meta = build_document(client.code, doc_type, holder_id, holder_name, reference, issued, rng)
-        yield client.push(client.sign(pdf), meta)
+        yield client.push(client.sign(pdf, meta), meta)

@@ -41,8 +41,10 @@ class DocumentMetadata(Schema):
 
 class PushForm(Schema):
     file = fields.File(required=True, metadata={"description": "The agency-signed PDF (PAdES)"})
-    metadata = fields.String(required=True, validate=validators.Length(max=8192),
-                             metadata={"description": "JSON object: DocumentMetadata"})
+    metadata = fields.String(required=False, validate=validators.Length(max=8192),
+                             metadata={"description": "JSON object: DocumentMetadata. It may be left out when the "
+                                                      "file carries the signed document.json "
+                                                      "(docs/signed-metadata.md)"})
 
 
 class RevokeIn(Schema):
@@ -106,3 +108,4 @@ class Problem(Schema):
     retry_after = fields.Integer(metadata={"description": "seconds to wait (also in the Retry-After header)"})
     reason = fields.String(metadata={"description": "why a password was refused (weak_password)"})
     result = fields.String(metadata={"description": "the verification result (verification answers)"})
+    field = fields.String(metadata={"description": "metadata_mismatch: the field that differs (or document.json)"})

@@ -17,6 +17,7 @@ from wallet.agencies.service import live_certificates
 from wallet.crypto import Sealed
 from wallet.db import new_id, utcnow
 from wallet.documents.models import Document
+from wallet.documents.signed_metadata import check_signed_metadata, same_metadata, signed_reading
 from wallet.documents.types import TYPES
 from wallet.errors import BadMetadata, Conflict, Forbidden, NotFound, Unprocessable, UnsupportedMedia
 from wallet.extensions import Runtime
@@ -32,7 +33,8 @@ def original_aad(doc_id: str) -> str:
     return f"document:{doc_id}:original"
 
 
-_BY_REFERENCE = select(Document.id, Document.sha256).where(Document.agency_id == bindparam("agency_id"),
+_BY_REFERENCE = select(Document.id, Document.sha256, Document.holder_id, Document.type, Document.issued_at,
+                       Document.expires_at, Document.title, Document.attributes, Document.replaces_id).where(Document.agency_id == bindparam("agency_id"),
                                                          Document.reference == bindparam("reference"))
 
 
@@ -54,14 +56,20 @@ class PushResult:
     created: bool
 
 
+def check_type_allowed(agency: Agency, type_code: str) -> None:
+    if type_code not in agency.allowed_types:
+        raise Forbidden(f"agency {agency.code} may not issue {type_code}", code="type_not_allowed")
+
+
 def _by_reference(sess: Session, agency_id: str, meta: dict[str, Any], digest: str) -> Document | None:
-    """The agency's document under this reference if it is this very file (a replay); 409 if another file."""
+    """The agency's document under this reference if it is this very push (same file, same metadata: a replay);
+    409 if another file, or the same file with other metadata."""
     existing = sess.connection().execute(_BY_REFERENCE, {"agency_id": agency_id, "reference": meta["reference"]}).first()
     if existing is None:
         return None
-    if existing.sha256 == digest:
+    if existing.sha256 == digest and same_metadata(existing, meta):
         return sess.get_one(Document, existing.id)
-    raise Conflict(f"reference {meta['reference']} is already used for another file", code="reference_conflict")
+    raise _reference_conflict(meta, same_file=existing.sha256 == digest)
 
 
 def _replaced(sess: Session, agency_id: str, meta: dict[str, Any]) -> Document | None:
@@ -80,8 +88,7 @@ def _replaced(sess: Session, agency_id: str, meta: dict[str, Any]) -> Document |
 def push(rt: Runtime, sess: Session, agency: Agency, data: bytes, meta: dict[str, Any],
          request_id: str | None = None) -> PushResult:
     doc_type = TYPES[meta["type"]]
-    if doc_type.code not in agency.allowed_types:
-        raise Forbidden(f"agency {agency.code} may not issue {doc_type.code}", code="type_not_allowed")
+    check_type_allowed(agency, doc_type.code)
     if not data.startswith(b"%PDF-"):
         raise UnsupportedMedia("the file is not a PDF (it must start with %PDF-)", code="not_a_pdf")
     digest = hashlib.sha256(data).hexdigest()
@@ -119,6 +126,7 @@ def push(rt: Runtime, sess: Session, agency: Agency, data: bytes, meta: dict[str
         return PushResult(existing, created=False)
     replaced = _replaced(sess, agency_id, meta)
     sig = decision.signature
+    _check_signed_metadata(sess, agency, sig, meta, digest, request_id)
 
     doc_id = new_id()
     sealed = rt.envelope.encrypt(data, original_aad(doc_id))
@@ -153,15 +161,33 @@ def push(rt: Runtime, sess: Session, agency: Agency, data: bytes, meta: dict[str
         db.rollback()
         other = sess.execute(select(Document).where(Document.agency_id == agency.id,
                                                     Document.reference == meta["reference"])).scalar_one_or_none()
-        if other is not None and other.sha256 == digest:
+        if other is not None and other.sha256 == digest and same_metadata(other, meta):
             return PushResult(other, created=False)
-        raise Conflict(f"reference {meta['reference']} is already used for another file", code="reference_conflict")
+        raise _reference_conflict(meta, same_file=other is not None and other.sha256 == digest)
     doc = Document(**values)  # what was stored (transient: the row is written above)
     doc.agency = agency
     audit.record(sess, actor=f"agency:{agency.code}", action="document.push", target=f"document:{doc_id}",
                  request_id=request_id, details={"reference": doc.reference, "type": doc.type, "sha256": digest,
                                                  "holder": doc.holder_id, "replaces": doc.replaces_id})
     return PushResult(doc, created=True)
+
+
+def _reference_conflict(meta: dict[str, Any], same_file: bool) -> Conflict:
+    what = "the same file with other metadata" if same_file else "another file"
+    return Conflict(f"reference {meta['reference']} is already used for {what}", code="reference_conflict")
+
+
+def _check_signed_metadata(sess: Session, agency: Agency, sig: SignatureReport | None, meta: dict[str, Any],
+                           digest: str, request_id: str | None) -> None:
+    """The last check of a push: the metadata must be the document.json the agency signed (audited if not)."""
+    try:
+        check_signed_metadata(signed_reading(sig), meta, legacy=agency.legacy_metadata)
+    except Unprocessable as exc:
+        audit.record(sess, actor=f"agency:{agency.code}", action="document.push", outcome="metadata_mismatch",
+                     target=None, request_id=request_id,
+                     details={"reference": meta["reference"], "sha256": digest, "type": meta["type"],
+                              "field": exc.extra.get("field")})
+        raise
 
 
 def get_for_agency(sess: Session, agency: Agency, doc_id: str) -> Document:

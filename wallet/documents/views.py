@@ -12,6 +12,7 @@ from wallet import db
 from wallet.agencies.auth import agency_auth, agency_rate_key, current_agency, failed_auth_limit
 from wallet.documents import service
 from wallet.documents.schemas import DocumentMetadata, DocumentOut, Problem, PushForm, RevokeIn
+from wallet.documents.signed_metadata import metadata_from_file
 from wallet.errors import BadMetadata, TooLarge
 from wallet.extensions import limiter, runtime
 from wallet.security import access
@@ -22,7 +23,8 @@ AGENCY_LIMIT = "1200/minute"
 ERRORS = {400: "Bad metadata", 401: "Bad or missing API key", 403: "Type not allowed for this agency",
           409: "Reference already used for another file", 413: "File too large", 415: "Not a PDF",
           422: "Signature problem: unsigned, signature_invalid, untrusted_signer, signer_not_agency, "
-               "modified_after_signing, malformed_pdf, too_complex (beyond the structural limits)"}
+               "modified_after_signing, malformed_pdf, too_complex (beyond the structural limits); then metadata_mismatch (the metadata differs from the "
+               "signed document.json, member `field` names it)"}
 _metadata_schema = DocumentMetadata()
 
 
@@ -46,24 +48,34 @@ def _size_limit() -> None:
     200: "Identical replay: the existing document", **{k: {"description": v, "content": {
         "application/problem+json": {"schema": Problem}}} for k, v in ERRORS.items()}})
 def push_document(form: dict[str, Any]) -> Any:
-    try:
-        raw = json.loads(form["metadata"])
-        if not isinstance(raw, dict):
-            raise BadMetadata("metadata must be a JSON object")
-        meta = _metadata_schema.load(raw)
-    except (ValueError, TypeError) as exc:
-        raise BadMetadata("metadata is not valid JSON") from exc
-    except ValidationError as exc:
-        raise BadMetadata("invalid metadata", extra={"errors": exc.messages}) from exc
+    raw_meta = form.get("metadata")
+    meta = _load_metadata(raw_meta) if raw_meta is not None else None
+    if meta is not None:
+        service.check_type_allowed(current_agency(), meta["type"])  # 403 before any look at the file
     upload = form["file"]
     limit = runtime().settings.max_upload_bytes
     data = upload.stream.read(limit + 1)
     if len(data) > limit:
         raise TooLarge(f"the file is larger than {limit} bytes")
+    if meta is None:  # left out: the file's own signed document.json stands in (checked again after validation)
+        meta = metadata_from_file(data)
+        service.check_type_allowed(current_agency(), meta["type"])
     result = service.push(runtime(), db.session(), current_agency(), data, meta, g.get("request_id"))
     resource = service.to_resource(result.document)
     db.commit()
     return resource, (201 if result.created else 200)
+
+
+def _load_metadata(text: str) -> dict[str, Any]:
+    try:
+        raw = json.loads(text)
+        if not isinstance(raw, dict):
+            raise BadMetadata("metadata must be a JSON object")
+        return _metadata_schema.load(raw)  # type: ignore[no-any-return]
+    except (ValueError, TypeError) as exc:
+        raise BadMetadata("metadata is not valid JSON") from exc
+    except ValidationError as exc:
+        raise BadMetadata("invalid metadata", extra={"errors": exc.messages}) from exc
 
 
 @bp.get("/documents/<doc_id>")
