@@ -178,7 +178,10 @@ def register_error_handlers(app: APIFlask) -> None:
             db.commit()
         else:
             db.rollback()
-        return respond(err.status, err.code, err.title, err.detail, err.extra, err.headers)
+        headers = err.headers
+        if err.status == 503 and "Retry-After" not in headers:
+            headers = {**headers, "Retry-After": str(RETRY_AFTER_SECONDS)}  # not ready, sealing failed ...
+        return respond(err.status, err.code, err.title, err.detail, err.extra, headers)
 
     @app.error_processor
     def _apiflask_error(err: HTTPError) -> Response:

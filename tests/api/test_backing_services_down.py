@@ -90,6 +90,7 @@ def test_blob_store_down_at_readyz_is_still_503_with_its_own_code(client: Any) -
     store.ping = down
     r = client.get("/readyz")
     assert r.status_code == 503 and r.get_json()["code"] == "not_ready"
+    assert r.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
 
 
 def _sqlite_error(tmp_path: Path, sql: str, *, lock: bool = False) -> sa_exc.DBAPIError:
@@ -152,3 +153,48 @@ def test_a_plain_bug_is_still_a_500(app: Any) -> None:
     assert r.status_code == 500
     assert "Retry-After" not in r.headers
     assert r.get_json()["code"] == "internal_error"
+
+
+@pytest.mark.postgres
+def test_connection_killed_after_the_view_answered_is_not_a_500(app: Any, agencies: dict[str, Any],
+                                                                 database_url: str, push: Callable[..., Any],
+                                                                 signed_pdf: Callable[..., bytes]) -> None:
+    """A database restart between the view's last query and the end of the request: the rollback at teardown
+    meets a dead connection. The answer already made must go out (it was a bare 500 from the teardown), and the
+    dead connection must not be handed to the next request."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("needs PostgreSQL (WALLET_TEST_DB=postgresql): SQLite connections cannot be killed")
+    from flask import g
+
+    from wallet import db
+
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    killed: list[int] = []
+    armed: list[bool] = []
+
+    @app.teardown_appcontext
+    def _kill_backend(_exc: BaseException | None) -> None:  # runs before the wallet's own teardown
+        sess = g.get("db_session")
+        if not armed or sess is None or killed or not sess.in_transaction():
+            return
+        pid = sess.connection().connection.dbapi_connection.info.backend_pid
+        with admin.connect() as c:
+            c.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        killed.append(pid)
+
+    created = push(signed_pdf("MJ"))
+    assert created.status_code == 201, created.get_data(as_text=True)
+    url = "/api/v1/documents/" + created.get_json()["id"]
+    auth = {"Authorization": f"Bearer {agencies['MJ']['key']}"}
+    armed.append(True)
+    try:
+        r = app.test_client().get(url, headers=auth)  # a read: the view answers with its transaction still open
+        assert killed, "the drill did not kill the request's connection"
+        assert r.status_code == 200, r.get_data(as_text=True)
+        # the dead connection was invalidated, not pooled: the next request works
+        again = app.test_client().get(url, headers=auth)
+        assert again.status_code == 200, again.get_data(as_text=True)
+    finally:
+        admin.dispose()
+    with app.app_context():
+        assert db.session().execute(text("SELECT 1")).scalar() == 1
