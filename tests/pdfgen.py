@@ -33,6 +33,7 @@ __all__ = [
     "add_page_after",
     "append_bytes_after",
     "base_pdf",
+    "binary_signature_field_name",
     "byterange_covers_less",
     "certified_no_changes",
     "decompression_bomb",
@@ -569,3 +570,17 @@ def many_signatures(n: int = 300) -> bytes:
     out = BytesIO()
     pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.disable)
     return out.getvalue()
+
+
+# --------------------------------------------------------------------------- faults (fuzzing finds)
+
+
+def binary_signature_field_name(pdf: bytes) -> bytes:
+    """The signature field's ``/T`` rewritten in place as a literal string of bytes that no PDF text encoding
+    decodes (NUL, 0xFF ...), same length, so every offset still holds. pyHanko then names the field with a
+    ``ByteStringObject``, which reached the upload's JSON answer (500). Found by tests/fuzz (upload target)."""
+    old = b"/T (AgencySignature)"
+    assert old in pdf, "expects pdfgen.signed()'s default field name"
+    new = b"/T (Agency\x00\xff\x00\xfeature)"
+    assert len(new) == len(old)
+    return pdf.replace(old, new, 1)

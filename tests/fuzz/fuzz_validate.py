@@ -101,17 +101,21 @@ class Crash(AssertionError):
     """An input the code under test mishandled (atheris reports it and saves the input)."""
 
 
-def make_validate_target(pki: dict[str, Any]) -> Any:
+def make_validate_target(pki: dict[str, Any], artifacts: Path) -> Any:
     from signing.trust import TrustStore
     from signing.validation import ValidationReport, validate_pdf
 
     trust = TrustStore.from_pem_files([pki["root"]])
 
     def one(data: bytes) -> None:
-        report = validate_pdf(data, trust)  # any exception escaping here is the crash
+        try:
+            report = validate_pdf(data, trust)  # any exception escaping here is the crash
+        except Exception:
+            keep(artifacts, "validate-exception", data)
+            raise
         if not isinstance(report, ValidationReport):
             raise Crash(f"validate_pdf returned {type(report).__name__}")
-        report.to_dict()  # the report must serialise (it is stored and sent as JSON)
+        json.dumps(report.to_dict())  # the report must serialise: it is stored and sent as JSON
 
     return one
 
@@ -163,14 +167,36 @@ def push_known_document(app: Any, pdf: bytes) -> int:
     return int(r.status_code)
 
 
-def make_upload_target(app: Any) -> Any:
+def keep(artifacts: Path, prefix: str, data: bytes) -> Path:
+    """Save a crashing input ourselves (whatever libFuzzer does on the way out)."""
+    import hashlib
+
+    path = artifacts / f"{prefix}-{hashlib.sha1(data).hexdigest()}"  # noqa: S324 - a file name, as libFuzzer's
+    path.write_bytes(data)
+    return path
+
+
+def make_upload_target(app: Any, artifacts: Path) -> Any:
     client = app.test_client()
 
+    def post(data: bytes) -> Any:
+        return client.post("/api/v1/verify", content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(data), "upload.pdf", "application/pdf")})
+
     def one(data: bytes) -> None:
-        r = client.post("/api/v1/verify", content_type="multipart/form-data",
-                        data={"file": (io.BytesIO(data), "upload.pdf", "application/pdf")})
+        r = post(data)
         if r.status_code >= 500:
-            raise Crash(f"POST /api/v1/verify answered {r.status_code}: {r.get_data(as_text=True)[:300]}")
+            saved = keep(artifacts, "upload-5xx", data)
+            logging.disable(logging.NOTSET)  # replay once with the app's log on, for its traceback
+            handler = logging.StreamHandler(sys.stderr)
+            logging.getLogger("wallet").addHandler(handler)
+            try:
+                post(data)
+            finally:
+                logging.getLogger("wallet").removeHandler(handler)
+                logging.disable(logging.CRITICAL)
+            raise Crash(f"POST /api/v1/verify answered {r.status_code} (input kept as {saved}): "
+                        f"{r.get_data(as_text=True)[:300]}")
         if r.status_code == 200:
             body = r.get_json()
             if not isinstance(body, dict) or "verdict" not in body:
@@ -226,13 +252,13 @@ def main(argv: list[str]) -> None:
     with atheris.instrument_imports(include=INSTRUMENTED):
         pki = load_pki(work)
         if args.target == "validate":
-            one = make_validate_target(pki)
+            one = make_validate_target(pki, work / "artifacts")
         else:
             app = make_upload_app(pki, work)
             seed = corpus / "seed-signed-B-T.pdf"
             status = push_known_document(app, seed.read_bytes()) if seed.exists() else 0
             print(f"fuzz: registry seeded (push answered {status})", flush=True)
-            one = make_upload_target(app)
+            one = make_upload_target(app, work / "artifacts")
     print(f"fuzz: target={args.target} corpus={corpus} artifacts={work / 'artifacts'}", flush=True)
 
     def test_one_input(data: bytes) -> None:
