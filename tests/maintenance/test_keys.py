@@ -188,3 +188,23 @@ def test_first_format_values_still_read_and_rotate() -> None:
     assert Envelope(new).decrypt(Sealed(moved, blob), "document:1:original") == b"pdf"
     with pytest.raises(DecryptionError):
         Envelope(new).decrypt(Sealed(legacy_wrapped, blob), "document:1:original")
+
+
+def test_keyring_from_environment(tmp_path: Any) -> None:
+    import base64
+
+    from config.settings import Settings, SettingsError
+
+    a, b, c = (os.urandom(32) for _ in range(3))
+    enc = [base64.urlsafe_b64encode(k).decode().rstrip("=") for k in (a, b, c)]
+    s = Settings.from_env({"WALLET_INSTANCE": str(tmp_path), "MASTER_KEY": enc[0],
+                           "MASTER_KEYS_PREVIOUS": f"{enc[1]}, {enc[2]}"})
+    assert s.master_key == a and s.master_keys_previous == (b, c)
+    assert not (tmp_path / "master_key").exists()  # an explicit key: nothing generated under instance/
+    with pytest.raises(SettingsError, match="MASTER_KEYS_PREVIOUS"):
+        Settings.from_env({"WALLET_INSTANCE": str(tmp_path), "MASTER_KEY": enc[0], "MASTER_KEYS_PREVIOUS": "short"})
+    with pytest.raises(SettingsError, match="MASTER_KEY"):
+        Settings.from_env({"WALLET_ENV": "production", "WALLET_INSTANCE": str(tmp_path)})
+    embedded = Settings.from_env({"WALLET_INSTANCE": str(tmp_path)})
+    assert len(embedded.master_key) == 32 and embedded.master_keys_previous == ()
+    assert Settings.from_env({"WALLET_INSTANCE": str(tmp_path)}).master_key == embedded.master_key
