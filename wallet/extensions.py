@@ -11,7 +11,7 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from config.settings import Settings
+from config.settings import Settings, instance_keyring
 from wallet.crypto import Envelope
 from wallet.db import Database
 from wallet.storage import BlobStore, open_store
@@ -65,7 +65,13 @@ class Runtime:
         if settings.s3_endpoint_url:
             options["endpoint_url"] = settings.s3_endpoint_url
         self.store: BlobStore = open_store(settings.storage_url, **options)
-        self.envelope = Envelope(settings.master_key)
+        reload = None
+        if (not settings.production and (settings.instance_path / "master_key").exists()
+                and settings.master_key == instance_keyring(settings.instance_path)[0]):
+            # the embedded keyring: a rotation by the CLI is picked up without a restart
+            def reload() -> tuple[bytes, tuple[bytes, ...]]:
+                return instance_keyring(settings.instance_path)
+        self.envelope = Envelope(settings.master_key, settings.master_keys_previous, reload=reload)
         self._lock = threading.Lock()
         self._trust: TrustStore | None = None
         self._trust_key: tuple[Any, ...] | None = None

@@ -18,7 +18,7 @@ from wallet.crypto import Sealed
 from wallet.db import new_id, utcnow
 from wallet.documents.models import Document
 from wallet.documents.types import TYPES
-from wallet.errors import BadMetadata, Conflict, Forbidden, NotFound, Unprocessable, UnsupportedMedia
+from wallet.errors import BadMetadata, Conflict, Forbidden, NotFound, Unprocessable, UnsupportedMedia, WalletError
 from wallet.extensions import Runtime
 
 EXPIRING_DAYS = 30
@@ -160,7 +160,15 @@ def revoke(sess: Session, agency: Agency, doc_id: str, reason: str, request_id: 
     return doc
 
 
+class Damaged(WalletError):
+    """The blob was found missing or undecryptable by ``fsck`` and the row marked: say so, never a 500."""
+
+    status, code, title = 410, "document_damaged", "The stored file is damaged"
+
+
 def read_original(rt: Runtime, doc: Document) -> bytes:
+    if doc.damage:
+        raise Damaged("the stored file of this document is damaged; the operator has been told")
     return rt.envelope.decrypt(Sealed(doc.wrapped_key, rt.store.get(doc.blob_key)), original_aad(doc.id))
 
 
