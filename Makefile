@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast test-pg bench setup clean lint openapi
+.PHONY: run test test-fast test-pg test-faults bench setup clean lint openapi
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,10 +24,14 @@ test: setup
 	bash scripts/test.sh
 
 test-fast: setup
-	WALLET_TEST_DB=sqlite $(BIN)/python -m pytest -q -n 2 -m "not browser and not s3"
+	WALLET_TEST_DB=sqlite $(BIN)/python -m pytest -q -n 2 -m "not browser and not s3" --ignore=tests/faults
 
 test-pg: setup
-	WALLET_TEST_DB=postgresql $(BIN)/python -m pytest -q -n 2 -m "not browser"
+	WALLET_TEST_DB=postgresql $(BIN)/python -m pytest -q -n 2 -m "not browser" --ignore=tests/faults
+
+# fault drills (kill -9 a worker, stop the RGW, restart PostgreSQL: private instances) and a short fuzzing run
+test-faults: setup
+	bash scripts/test-faults.sh
 
 bench: setup
 	bash scripts/bench.sh

@@ -41,6 +41,7 @@ class Settings:
     storage_url: str = ""
     s3_endpoint_url: str | None = None
     master_key: bytes = b""  # 32 bytes, wraps every per-document data key
+    master_keys_previous: tuple[bytes, ...] = ()  # older master keys: they unwrap, never wrap (rotation)
     trust_roots: tuple[str, ...] = ()  # PEM files of the trust anchors for agency signatures
     seal_pkcs12: str | None = None
     seal_pkcs12_password: str | None = None
@@ -128,14 +129,12 @@ class Settings:
             values["database_url"] = "postgresql+psycopg://" + values["database_url"][len("postgresql://"):]
         values["storage_url"] = env.get("STORAGE_URL") or f"file://{instance / 'blobs'}"
         values["s3_endpoint_url"] = env.get("S3_ENDPOINT_URL") or None
-        raw_key = env.get("MASTER_KEY") or _instance_secret(instance, "master_key", 32)
-        try:
-            key = base64.urlsafe_b64decode(raw_key + "=" * (-len(raw_key) % 4))
-        except ValueError as exc:
-            raise SettingsError("MASTER_KEY must be base64 (32 bytes)") from exc
-        if len(key) != 32:
-            raise SettingsError("MASTER_KEY must decode to 32 bytes")
-        values["master_key"] = key
+        if env.get("MASTER_KEY"):
+            values["master_key"] = decode_master_key(env["MASTER_KEY"], "MASTER_KEY")
+            values["master_keys_previous"] = tuple(decode_master_key(k, "MASTER_KEYS_PREVIOUS")
+                                                   for k in _list(env.get("MASTER_KEYS_PREVIOUS", "")))
+        else:  # embedded default: the keyring under instance/ (keys rotate-master --new-key rotates it there)
+            values["master_key"], values["master_keys_previous"] = instance_keyring(instance)
         pki = instance / "pki"
         values["trust_roots"] = _list(env.get("TRUST_ROOTS", "")) or (str(pki / "root.pem"),)
         values["seal_pkcs12"] = env.get("SEAL_PKCS12") or (None if production else str(pki / "platform" / "seal.p12"))
@@ -168,7 +167,7 @@ class Settings:
                     raise SettingsError(f"{name} must be positive")
         for name in ("AUDIT_KEY", "AUDIT_CHECKPOINT_KEY"):
             if env.get(name):
-                values[name.lower()] = _key32(env[name], name)
+                values[name.lower()] = decode_master_key(env[name], name)
         values["audit_key_id"] = env.get("AUDIT_KEY_ID", "").strip()
         values["audit_keys_previous"] = env.get("AUDIT_KEYS_PREVIOUS", "")
         values["audit_checkpoint_keys_previous"] = env.get("AUDIT_CHECKPOINT_KEYS_PREVIOUS", "")
@@ -210,7 +209,7 @@ _VALIDATION_ENV: tuple[tuple[str, str, Any], ...] = (
     ("max_embedded_certs", "MAX_EMBEDDED_CERTS", int),
     ("max_same_subject_certs", "MAX_SAME_SUBJECT_CERTS", int),
 )
-def _key32(raw: str, name: str) -> bytes:
+def decode_master_key(raw: str, name: str = "MASTER_KEY") -> bytes:
     try:
         key = base64.urlsafe_b64decode(raw.strip() + "=" * (-len(raw.strip()) % 4))
     except ValueError as exc:
@@ -222,7 +221,38 @@ def _key32(raw: str, name: str) -> bytes:
 
 def instance_key(instance: Path, name: str) -> bytes:
     """Embedded default only: a 32-byte key generated once under instance/ (file 0600)."""
-    return _key32(_instance_secret(instance, name, 32), name)
+    return decode_master_key(_instance_secret(instance, name, 32), name)
+
+
+def instance_keyring(instance: Path) -> tuple[bytes, tuple[bytes, ...]]:
+    """Embedded default: ``instance/master_key`` (current, generated once) and ``instance/master_keys_previous``
+    (one older key a line, written by a rotation)."""
+    current = decode_master_key(_instance_secret(instance, "master_key", 32))
+    previous_file = instance / "master_keys_previous"
+    lines = previous_file.read_text().split() if previous_file.exists() else []
+    return current, tuple(decode_master_key(k, "instance/master_keys_previous") for k in lines)
+
+
+def install_new_instance_key(instance: Path) -> bytes:
+    """Embedded default: make a new current key, the old one moving to the previous keys. Both files are
+    replaced atomically, the previous keys first: a crash in between leaves every key on the ring."""
+    old = _instance_secret(instance, "master_key", 32)
+    previous_file = instance / "master_keys_previous"
+    lines = previous_file.read_text().split() if previous_file.exists() else []
+    new = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+    _write_private(previous_file, "\n".join([*dict.fromkeys([old, *lines])]) + "\n")
+    _write_private(instance / "master_key", new)
+    return decode_master_key(new)
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 def _instance_secret(instance: Path, name: str, nbytes: int) -> str:

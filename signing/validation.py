@@ -206,6 +206,14 @@ WALLET_DIFF_POLICY = StandardDiffPolicy(
 # --------------------------------------------------------------------------- report types
 
 
+def _field_name(name: Any) -> str:
+    """A field name as text for the report: pyHanko yields ``/T`` strings no PDF encoding decodes as bytes
+    (``ByteStringObject``), which are not JSON; control characters are replaced too (found by fuzzing)."""
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", "replace")
+    return "".join(c if c.isprintable() else "\ufffd" for c in str(name))
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
@@ -541,7 +549,7 @@ async def async_validate_pdf(
         revisions = reader.xrefs.total_revisions
         found: list[tuple[str, Any]] = []
         for fq_name, sig_obj, sig_field in enumerate_sig_fields(reader, filled_status=True):
-            found.append((fq_name, sig_field))
+            found.append((_field_name(fq_name), sig_field))
             if len(found) > max_signatures:
                 raise _TooManySignatures
             # sanity limits before anything is hashed or any path is built (see signing/limits.py)

@@ -37,6 +37,7 @@ __all__ = [
     "add_page_after",
     "append_bytes_after",
     "base_pdf",
+    "binary_signature_field_name",
     "byterange_covers_less",
     "certified_no_changes",
     "decompression_bomb",
@@ -980,3 +981,17 @@ def deep_json(depth: int = 100_000) -> bytes:
 
 def huge_json(size: int = 4 * 1024 * 1024) -> bytes:
     return b'{"title": "' + b"A" * size + b'"}'
+
+
+# --------------------------------------------------------------------------- faults (fuzzing finds)
+
+
+def binary_signature_field_name(pdf: bytes) -> bytes:
+    """The signature field's ``/T`` rewritten in place as a literal string of bytes that no PDF text encoding
+    decodes (NUL, 0xFF ...), same length, so every offset still holds. pyHanko then names the field with a
+    ``ByteStringObject``, which reached the upload's JSON answer (500). Found by tests/fuzz (upload target)."""
+    old = b"/T (AgencySignature)"
+    assert old in pdf, "expects pdfgen.signed()'s default field name"
+    new = b"/T (Agency\x00\xff\x00\xfeature)"
+    assert len(new) == len(old)
+    return pdf.replace(old, new, 1)

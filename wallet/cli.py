@@ -213,6 +213,7 @@ def audit_checkpoint() -> None:
 def register(app: APIFlask) -> None:
     from wallet.citizens.cli import commands as citizen_commands
     from wallet.demo.cli import commands as demo_commands
+    from wallet.maintenance import commands as maintenance_commands
 
-    for cmd in (db_cli, agency_cli, audit_cli, *citizen_commands, *demo_commands):
+    for cmd in (db_cli, agency_cli, audit_cli, *citizen_commands, *demo_commands, *maintenance_commands):
         app.cli.add_command(cmd)

@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar
 from flask import g, has_app_context
 from sqlalchemy import JSON, DateTime, MetaData, String, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -186,6 +186,18 @@ def rollback() -> None:
 
 def close() -> None:
     if has_app_context() and "db_session" in g:
-        rollback()
-        g.db_session.close()
-        g.pop("db_session")
+        sess: Session = g.db_session
+        try:
+            rollback()
+            sess.close()
+        except DBAPIError:
+            # the connection died after the view had answered (a database restart): there is nothing left to
+            # undo, and raising here, after the response was made, would turn it into a bare 500. Invalidate
+            # it so that the pool does not hand the dead connection to the next request.
+            log.warning("rollback at the end of the request failed: the connection is gone", exc_info=True)
+            try:
+                sess.invalidate()
+            except DBAPIError:
+                log.warning("invalidating the request's dead connection failed", exc_info=True)
+        finally:
+            g.pop("db_session")

@@ -77,6 +77,46 @@ class Unavailable(WalletError):
     status, code, title = 503, "unavailable", "Service unavailable"
 
 
+# A part we depend on is down or busy (database restarting, blob store unreachable, SQLite writer lock held too
+# long): the request did not happen; the client may retry the same call after this many seconds (pushes are
+# idempotent, so a retry is at worst an identical replay).
+RETRY_AFTER_SECONDS = 5
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure of a backing service, not of this request: 503 + Retry-After instead of 500.
+
+    - the blob store said it is unreachable (:class:`wallet.storage.StorageUnavailable`);
+    - SQLAlchemy lost or could not get a connection (``connection_invalidated``, pool timeout,
+      ``DisconnectionError``), or the driver reported a connection-level ``OperationalError`` (PostgreSQL
+      refusing connections, shutting down or restarting: SQLSTATE classes 08 and 57P);
+    - SQLite's writer lock or busy timeout ("database is locked"). Other SQLite ``OperationalError``s
+      ("no such table", syntax) are bugs and stay 500.
+    """
+    from sqlalchemy import exc as sa
+
+    from wallet.storage import StorageUnavailable
+
+    if isinstance(exc, StorageUnavailable):
+        return True
+    if isinstance(exc, (sa.TimeoutError, sa.DisconnectionError)):
+        return True
+    if isinstance(exc, sa.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig = exc.orig
+        sqlstate = str(getattr(orig, "sqlstate", "") or "")
+        if sqlstate[:2] == "08" or sqlstate[:3] == "57P":
+            return True
+        module = type(orig).__module__ if orig is not None else ""
+        if module.startswith("psycopg") and isinstance(exc, (sa.OperationalError, sa.InterfaceError)):
+            return True  # connection refused / closed / lost: psycopg raises these without a SQLSTATE
+        if module.startswith("sqlite3") and isinstance(exc, sa.OperationalError):
+            text = str(orig).lower()
+            return "database is locked" in text or "database is busy" in text
+    return False
+
+
 STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                 405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "not_a_pdf",
                 422: "unprocessable", 429: "rate_limited", 500: "internal_error", 503: "unavailable"}
@@ -138,7 +178,10 @@ def register_error_handlers(app: APIFlask) -> None:
             db.commit()
         else:
             db.rollback()
-        return respond(err.status, err.code, err.title, err.detail, err.extra, err.headers)
+        headers = err.headers
+        if err.status == 503 and "Retry-After" not in headers:
+            headers = {**headers, "Retry-After": str(RETRY_AFTER_SECONDS)}  # not ready, sealing failed ...
+        return respond(err.status, err.code, err.title, err.detail, err.extra, headers)
 
     @app.error_processor
     def _apiflask_error(err: HTTPError) -> Response:
@@ -171,6 +214,15 @@ def register_error_handlers(app: APIFlask) -> None:
     def _unexpected(err: Exception) -> Response:
         from wallet import db
 
+        if is_transient(err):
+            try:
+                db.rollback()  # the connection may be dead: SQLAlchemy discards it; blob compensations still run
+            except Exception:  # noqa: BLE001 - nothing more to undo on a dead connection
+                log.warning("rollback after a backing-service failure failed", exc_info=True)
+            log.warning("backing service unavailable (request %s): %s", g.get("request_id"), type(err).__name__)
+            return respond(503, "unavailable", "Service unavailable",
+                           "A service we depend on is briefly unavailable. Try again in a few seconds.",
+                           headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
         db.rollback()
         log.exception("unhandled error (request %s)", g.get("request_id"))
         return respond(500, "internal_error", "Internal error",

@@ -11,7 +11,7 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from config.settings import Settings, SettingsError, instance_key
+from config.settings import Settings, SettingsError, instance_key, instance_keyring
 from wallet.audit import SESSION_INFO_KEY, AuditKeyring, parse_previous_keys
 from wallet.audit_checkpoints import CheckpointExport, CheckpointKeys, open_export, parse_public_keys
 from wallet.crypto import Envelope
@@ -67,7 +67,13 @@ class Runtime:
         if settings.s3_endpoint_url:
             options["endpoint_url"] = settings.s3_endpoint_url
         self.store: BlobStore = open_store(settings.storage_url, **options)
-        self.envelope = Envelope(settings.master_key)
+        reload = None
+        if (not settings.production and (settings.instance_path / "master_key").exists()
+                and settings.master_key == instance_keyring(settings.instance_path)[0]):
+            # the embedded keyring: a rotation by the CLI is picked up without a restart
+            def reload() -> tuple[bytes, tuple[bytes, ...]]:
+                return instance_keyring(settings.instance_path)
+        self.envelope = Envelope(settings.master_key, settings.master_keys_previous, reload=reload)
         self.audit_keyring = _audit_keyring(settings)
         # every session of this runtime carries the keyring: audit.record finds it with one dict lookup
         self.db.sessionmaker.configure(info={SESSION_INFO_KEY: self.audit_keyring})

@@ -16,10 +16,13 @@ trailing ``/``, no empty path segment (``//``), no ``.`` segment.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
@@ -27,8 +30,10 @@ from urllib.parse import unquote, urlsplit
 from wallet.private_files import make_private_dirs
 
 __all__ = [
+    "BlobInfo",
     "BlobNotFound",
     "BlobStore",
+    "Leftover",
     "InvalidKey",
     "LocalStore",
     "S3Store",
@@ -53,6 +58,29 @@ class InvalidKey(ValueError):
     """The key is not acceptable (hostile path, bad characters, too long...)."""
 
 
+@dataclass(frozen=True)
+class BlobInfo:
+    """One stored blob, as a listing sees it.
+
+    ``key`` is the blob's key, or None when the store holds something whose key it cannot tell (a LocalStore
+    file named only by its key's hash, an object outside the key syntax); ``location`` names it for the
+    operator and for :meth:`BlobStore.remove` (a path under the root, or the S3 object key)."""
+
+    key: str | None
+    location: str
+    size: int
+    modified: dt.datetime  # UTC
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """Debris of an interrupted write: a LocalStore temp file, an S3 incomplete multipart upload."""
+
+    name: str  # stable, for the operator: a path or "multipart:<object key>:<upload id>"
+    modified: dt.datetime  # UTC
+    handle: tuple[str, ...] = ()
+
+
 @runtime_checkable
 class BlobStore(Protocol):
     def put(self, key: str, data: bytes) -> None:
@@ -69,6 +97,19 @@ class BlobStore(Protocol):
 
     def ping(self) -> None:
         """Raise :class:`StorageUnavailable` if the backend is not usable."""
+
+    def iter_blobs(self, prefix: str = "", *, page_size: int = 1000) -> Iterator[BlobInfo]:
+        """Every stored blob whose key starts with ``prefix``, fetched ``page_size`` at a time (bounded memory,
+        any store size). Order is the backend's own; a blob written during the walk may or may not appear."""
+
+    def remove(self, blob: BlobInfo) -> None:
+        """Delete a listed blob by its ``location`` (works for blobs whose key is unknown)."""
+
+    def iter_leftovers(self) -> Iterator[Leftover]:
+        """Debris of interrupted writes (temp files, incomplete multipart uploads)."""
+
+    def remove_leftover(self, leftover: Leftover) -> None:
+        """Remove one; removing one already gone is not an error."""
 
 
 def validate_key(key: object) -> str:
@@ -107,9 +148,12 @@ def _as_bytes(data: object) -> bytes:
 class LocalStore:
     """Blobs as files under ``root``.
 
-    A key is stored at ``root/<h0h1>/<h2h3>/<sha256(key) hex>`` (two levels of 256-way fan-out),
-    so any valid key maps to exactly one regular file: no file/directory clashes between
-    ``a`` and ``a/b``, no file-name length limits, and no key can name a path outside ``root``.
+    A key is stored at ``root/<h0h1>/<h2h3>/k=<key with "/" as "+">`` where ``h`` is sha256(key) hex
+    (two levels of 256-way fan-out), so any valid key maps to exactly one regular file: no
+    file/directory clashes between ``a`` and ``a/b``, and no key can name a path outside ``root``.
+    The name carries the key so that :meth:`iter_blobs` can list keys (fsck); a key too long
+    for a file name (over 253 characters) is stored as ``<sha256(key) hex>``, the layout of
+    earlier versions, which reads still find.
 
     Writes go to a temporary file in the destination directory, are fsync'ed, then renamed
     over the destination with ``os.replace`` (atomic on POSIX) and the directory is fsync'ed.
@@ -117,6 +161,8 @@ class LocalStore:
     """
 
     _TMP_PREFIX = ".tmp-"
+    _KEY_PREFIX = "k="
+    _MAX_NAME = 255
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
@@ -130,14 +176,17 @@ class LocalStore:
     def __repr__(self) -> str:
         return f"LocalStore({str(self.root)!r})"
 
-    def _path(self, key: str) -> Path:
+    def _paths(self, key: str) -> tuple[Path, Path]:
+        """(where the key is written, where earlier versions wrote it); the same path for a long key."""
         validate_key(key)
         digest = hashlib.sha256(key.encode("ascii")).hexdigest()
-        return self.root / digest[0:2] / digest[2:4] / digest
+        folder = self.root / digest[0:2] / digest[2:4]
+        name = self._KEY_PREFIX + key.replace("/", "+")
+        return (folder / name if len(name) <= self._MAX_NAME else folder / digest), folder / digest
 
     def put(self, key: str, data: bytes) -> None:
         data = _as_bytes(data)
-        dest = self._path(key)
+        dest, legacy = self._paths(key)
         make_private_dirs(dest.parent)
         fd, tmp_name = tempfile.mkstemp(prefix=self._TMP_PREFIX, dir=dest.parent)  # 0600
         try:
@@ -152,26 +201,35 @@ class LocalStore:
             except FileNotFoundError:
                 pass
             raise
+        if legacy != dest:
+            try:
+                legacy.unlink()  # an earlier version's copy of this key: the new one supersedes it
+            except (FileNotFoundError, NotADirectoryError):
+                pass
         _fsync_dir(dest.parent)
 
     def get(self, key: str) -> bytes:
-        path = self._path(key)
-        try:
-            with open(path, "rb") as fh:
-                return fh.read()
-        except (FileNotFoundError, NotADirectoryError):
-            raise BlobNotFound(key) from None
+        for path in dict.fromkeys(self._paths(key)):
+            try:
+                with open(path, "rb") as fh:
+                    return fh.read()
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+        raise BlobNotFound(key)
 
     def delete(self, key: str) -> None:
-        path = self._path(key)
-        try:
-            path.unlink()
-        except (FileNotFoundError, NotADirectoryError):
-            return
-        _fsync_dir(path.parent)
+        removed = False
+        for path in dict.fromkeys(self._paths(key)):
+            try:
+                path.unlink()
+                removed = True
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+        if removed:
+            _fsync_dir(self._paths(key)[0].parent)
 
     def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
+        return any(p.is_file() for p in dict.fromkeys(self._paths(key)))
 
     def ping(self) -> None:
         root = self.root
@@ -183,6 +241,82 @@ class LocalStore:
             raise StorageUnavailable(f"storage root {root} is not a directory")
         if not os.access(root, os.R_OK | os.W_OK | os.X_OK):
             raise StorageUnavailable(f"storage root {root} is not readable and writable")
+
+    # -- listing (fsck) ----------------------------------------------------------------------
+
+    def _walk(self) -> Iterator[tuple[Path, os.stat_result]]:
+        """Every regular file under the root, one directory listing in memory at a time."""
+        stack = [self.root]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise StorageUnavailable(f"cannot list {folder}: {exc}") from exc
+            subdirs = []
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        subdirs.append(Path(entry.path))
+                    elif entry.is_file(follow_symlinks=False):
+                        yield Path(entry.path), entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # removed while we looked
+            stack.extend(reversed(subdirs))
+
+    def _key_of(self, path: Path) -> str | None:
+        """The key a file holds, if its name and place say so (else None: legacy, long key or stray file)."""
+        name = path.name
+        if not name.startswith(self._KEY_PREFIX):
+            return None
+        key = name[len(self._KEY_PREFIX):].replace("+", "/")
+        try:
+            if self._paths(key)[0] != path:
+                return None  # a file whose name does not match its folder: not one this store wrote
+        except InvalidKey:
+            return None
+        return key
+
+    def iter_blobs(self, prefix: str = "", *, page_size: int = 1000) -> Iterator[BlobInfo]:
+        for path, st in self._walk():
+            if path.name.startswith(self._TMP_PREFIX):
+                continue
+            key = self._key_of(path)
+            if prefix and (key is None or not key.startswith(prefix)):
+                continue
+            yield BlobInfo(key, str(path.relative_to(self.root)), st.st_size,
+                           dt.datetime.fromtimestamp(st.st_mtime, dt.UTC))
+
+    def _located(self, location: str) -> Path:
+        path = (self.root / location).resolve()
+        if self.root.resolve() not in path.parents:
+            raise InvalidKey(f"location outside the store: {location!r}")
+        return path
+
+    def remove(self, blob: BlobInfo) -> None:
+        path = self._located(blob.location)
+        try:
+            path.unlink()
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        _fsync_dir(path.parent)
+
+    def iter_leftovers(self) -> Iterator[Leftover]:
+        for path, st in self._walk():
+            if path.name.startswith(self._TMP_PREFIX):
+                yield Leftover(str(path), dt.datetime.fromtimestamp(st.st_mtime, dt.UTC),
+                               (str(path.relative_to(self.root)),))
+
+    def remove_leftover(self, leftover: Leftover) -> None:
+        path = self._located(leftover.handle[0])
+        if not path.name.startswith(self._TMP_PREFIX):
+            raise InvalidKey(f"not a temp file: {leftover.name!r}")
+        try:
+            path.unlink()
+        except (FileNotFoundError, NotADirectoryError):
+            pass
 
 
 def _fsync_dir(path: Path) -> None:
@@ -356,6 +490,59 @@ class S3Store:
             raise StorageUnavailable(f"S3 bucket {self.bucket!r} not usable: {code or exc}") from exc
         except BotoCoreError as exc:
             raise StorageUnavailable(f"S3 endpoint unreachable: {exc}") from exc
+
+    # -- listing (fsck) ----------------------------------------------------------------------
+
+    def _pages(self, op: str, **params: Any) -> Iterator[dict[str, Any]]:
+        try:
+            yield from self._client.get_paginator(op).paginate(Bucket=self.bucket, **params)
+        except Exception as exc:
+            if self._is_unavailable(exc) or (getattr(exc, "response", None) or {}).get(
+                    "ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+                raise StorageUnavailable(f"S3 {op} failed: {exc}") from exc
+            raise
+
+    def iter_blobs(self, prefix: str = "", *, page_size: int = 1000) -> Iterator[BlobInfo]:
+        for page in self._pages("list_objects_v2", Prefix=self.prefix + prefix,
+                                PaginationConfig={"PageSize": max(1, min(page_size, 1000))}):
+            for obj in page.get("Contents", []):
+                name: str = obj["Key"]
+                key: str | None = name[len(self.prefix):]
+                try:
+                    validate_key(key)
+                except InvalidKey:
+                    key = None
+                modified = obj["LastModified"]
+                yield BlobInfo(key, name, int(obj.get("Size", 0)),
+                               modified.astimezone(dt.UTC) if modified.tzinfo else modified.replace(tzinfo=dt.UTC))
+
+    def remove(self, blob: BlobInfo) -> None:
+        if not blob.location.startswith(self.prefix):
+            raise InvalidKey(f"location outside the store's prefix: {blob.location!r}")
+        try:
+            self._call("delete_object", blob.location, Key=blob.location)
+        except BlobNotFound:
+            pass
+
+    def iter_leftovers(self) -> Iterator[Leftover]:
+        for page in self._pages("list_multipart_uploads", Prefix=self.prefix):
+            for up in page.get("Uploads", []):
+                initiated = up["Initiated"]
+                yield Leftover(f"multipart:{up['Key']}:{up['UploadId']}",
+                               initiated.astimezone(dt.UTC) if initiated.tzinfo else initiated.replace(tzinfo=dt.UTC),
+                               (up["Key"], up["UploadId"]))
+
+    def remove_leftover(self, leftover: Leftover) -> None:
+        from botocore.exceptions import ClientError
+
+        key, upload_id = leftover.handle
+        try:
+            self._call("abort_multipart_upload", key, Key=key, UploadId=upload_id)
+        except BlobNotFound:
+            pass
+        except ClientError as exc:
+            if self._error_code(exc) != "NoSuchUpload":  # already completed or aborted
+                raise
 
     # -- admin -----------------------------------------------------------------------------
 

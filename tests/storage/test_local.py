@@ -128,3 +128,52 @@ def test_open_store_bad_urls(url: str) -> None:
 def test_open_store_file_url_refuses_s3_options(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         open_store(f"file://{tmp_path}", endpoint_url="http://127.0.0.1:1")
+
+
+def test_listing_names_keys_temp_files_and_legacy_files(tmp_path: Path) -> None:
+    import hashlib
+
+    root = tmp_path / "blobs"
+    store = LocalStore(root)
+    store.put("documents/1/original", b"new layout")
+    # a file as earlier versions named it (the key's SHA-256 only): still read, listed without its key
+    digest = hashlib.sha256(b"documents/2/original").hexdigest()
+    legacy = root / digest[:2] / digest[2:4] / digest
+    legacy.parent.mkdir(parents=True, exist_ok=True)
+    legacy.write_bytes(b"old layout")
+    assert store.get("documents/2/original") == b"old layout" and store.exists("documents/2/original")
+    # a file whose name claims a key that does not hash to its folder is not taken for that key
+    stray = root / "00" / "00" / "k=documents+3+original"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(b"misplaced")
+    tmp = root / "00" / "00" / ".tmp-abc"
+    tmp.write_bytes(b"half")
+
+    listed = {b.location: b.key for b in store.iter_blobs()}
+    assert listed == {str(legacy.relative_to(root)): None, "00/00/k=documents+3+original": None,
+                      str(next(iter(p for p in root.rglob("k=documents+1+original"))).relative_to(root)):
+                          "documents/1/original"}
+    (left,) = store.iter_leftovers()
+    assert left.name == str(tmp)
+    store.remove_leftover(left)
+    assert not tmp.exists()
+
+    # rewriting a legacy key moves it to the new name; deleting removes every copy
+    store.put("documents/2/original", b"rewritten")
+    assert not legacy.exists() and store.get("documents/2/original") == b"rewritten"
+    store.delete("documents/2/original")
+    assert not store.exists("documents/2/original")
+
+
+def test_remove_refuses_locations_outside_root(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from wallet.storage import BlobInfo, InvalidKey, Leftover
+
+    (tmp_path / "victim").write_bytes(b"x")
+    store = LocalStore(tmp_path / "blobs")
+    with pytest.raises(InvalidKey):
+        store.remove(BlobInfo(None, "../victim", 1, dt.datetime.now(dt.UTC)))
+    with pytest.raises(InvalidKey):
+        store.remove_leftover(Leftover("x", dt.datetime.now(dt.UTC), ("../victim",)))
+    assert (tmp_path / "victim").exists()

@@ -43,5 +43,8 @@ class Document(Base):
     certified_no_changes: Mapped[bool] = mapped_column(default=False)
     validation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[timestamp]
+    # set by `fsck --repair` when the blob is missing or does not decrypt (missing_blob | undecryptable)
+    damage: Mapped[str | None] = mapped_column(String(24))
+    damaged_at: Mapped[dt.datetime | None]
 
     agency: Mapped[Agency] = relationship(lazy="joined")

@@ -19,7 +19,7 @@ from wallet.db import new_id, utcnow
 from wallet.documents.models import Document
 from wallet.documents.signed_metadata import check_signed_metadata, same_metadata, signed_reading
 from wallet.documents.types import TYPES
-from wallet.errors import BadMetadata, Conflict, Forbidden, NotFound, Unprocessable, UnsupportedMedia
+from wallet.errors import BadMetadata, Conflict, Forbidden, NotFound, Unprocessable, UnsupportedMedia, WalletError
 from wallet.extensions import Runtime
 from wallet.validation import validate_pdf
 
@@ -209,7 +209,15 @@ def revoke(sess: Session, agency: Agency, doc_id: str, reason: str, request_id: 
     return doc
 
 
+class Damaged(WalletError):
+    """The blob was found missing or undecryptable by ``fsck`` and the row marked: say so, never a 500."""
+
+    status, code, title = 410, "document_damaged", "The stored file is damaged"
+
+
 def read_original(rt: Runtime, doc: Document) -> bytes:
+    if doc.damage:
+        raise Damaged("the stored file of this document is damaged; the operator has been told")
     return rt.envelope.decrypt(Sealed(doc.wrapped_key, rt.store.get(doc.blob_key)), original_aad(doc.id))
 
 

@@ -39,6 +39,8 @@ class ShareItem(Base):
     copy_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     copy_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     copy_kind: Mapped[str | None] = mapped_column(String(16))  # "sealed" | "sheet" (DocMDP P=1 originals)
+    copy_damage: Mapped[str | None] = mapped_column(String(24))  # set by `fsck --repair` (like documents.damage)
+    copy_damaged_at: Mapped[dt.datetime | None]
 
     share: Mapped[Share] = relationship(back_populates="items")
     document: Mapped[Document] = relationship(lazy="joined")

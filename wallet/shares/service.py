@@ -25,7 +25,7 @@ from wallet.citizens.models import Citizen
 from wallet.crypto import Sealed
 from wallet.db import new_id, utcnow
 from wallet.documents.models import Document
-from wallet.documents.service import effective_status, read_original
+from wallet.documents.service import Damaged, effective_status, read_original
 from wallet.documents.types import TYPES
 from wallet.errors import BadRequest, NotFound, Unavailable
 from wallet.extensions import Runtime
@@ -180,6 +180,8 @@ def _make_copy(rt: Runtime, doc: Document, text: SealText, qr: QRCode) -> tuple[
 def read_copy(rt: Runtime, item: ShareItem) -> bytes:
     if not item.copy_blob_key or item.copy_wrapped_key is None:
         raise NotFound("no copy for this share")
+    if item.copy_damage:
+        raise Damaged("the stored copy of this document is damaged; the operator has been told")
     return rt.envelope.decrypt(Sealed(item.copy_wrapped_key, rt.store.get(item.copy_blob_key)),
                                copy_aad(item.share_id, item.id))
 

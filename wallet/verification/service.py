@@ -77,6 +77,7 @@ class SharedDocument:
     created_at: dt.datetime
     blob_key: str
     wrapped_key: bytes
+    damage: str | None  # set by `fsck --repair`: reads answer 410 document_damaged
     agency: SharedAgency
 
 
@@ -89,6 +90,7 @@ class SharedItem:
     copy_sha256: str | None
     copy_blob_key: str | None
     copy_wrapped_key: bytes | None
+    copy_damage: str | None
     document: SharedDocument
 
 
@@ -149,10 +151,11 @@ _S, _I, _D = Share.__table__, ShareItem.__table__, Document.__table__
 _A, _C, _V = Agency.__table__, Citizen.__table__, ShareView.__table__
 _SHARE_COLS = (_S.c.id, _S.c.citizen_id, _S.c.token_hash, _S.c.label, _S.c.allow_download, _S.c.max_views,
                _S.c.views_used, _S.c.expires_at, _S.c.revoked_at)
-_ITEM_COLS = (_I.c.id, _I.c.position, _I.c.copy_kind, _I.c.copy_sha256, _I.c.copy_blob_key, _I.c.copy_wrapped_key)
+_ITEM_COLS = (_I.c.id, _I.c.position, _I.c.copy_kind, _I.c.copy_sha256, _I.c.copy_blob_key, _I.c.copy_wrapped_key,
+              _I.c.copy_damage)
 _DOC_COLS = (_D.c.id, _D.c.type, _D.c.title, _D.c.sha256, _D.c.issued_at, _D.c.expires_at, _D.c.status,
              _D.c.revoked_at, _D.c.revocation_reason, _D.c.signer_subject, _D.c.signed_at, _D.c.validation,
-             _D.c.created_at, _D.c.blob_key, _D.c.wrapped_key)
+             _D.c.created_at, _D.c.blob_key, _D.c.wrapped_key, _D.c.damage)
 _AGENCY_COLS = (_A.c.code, _A.c.name, _A.c.names)
 _LOOK_QUERY = (
     select(*[c.label(f"s_{c.name}") for c in _SHARE_COLS], _C.c.name.label("holder_name"),
