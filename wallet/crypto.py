@@ -52,12 +52,16 @@ class Envelope:
         for k in (master_key, *previous):
             if len(k) != 32:
                 raise ValueError("master key must be 32 bytes")
-        self.current_id = key_id(master_key)
-        self._master = AESGCM(master_key)
+        current_id, master = key_id(master_key), AESGCM(master_key)
         keys = {key_id(k): AESGCM(k) for k in previous}
-        keys[self.current_id] = self._master
-        self._keys = keys
-        self._order = [self._master, *(v for k, v in keys.items() if k != self.current_id)]
+        keys[current_id] = master
+        order = [master, *(v for k, v in keys.items() if k != current_id)]
+        # one assignment: a thread never pairs one key's id with another key (a reload may run concurrently)
+        self._state = (current_id, master, keys, order)
+
+    @property
+    def current_id(self) -> bytes:
+        return self._state[0]
 
     @property
     def reloadable(self) -> bool:
@@ -69,18 +73,19 @@ class Envelope:
 
     @property
     def key_ids(self) -> list[str]:
-        return [k.hex() for k in self._keys]
+        return [k.hex() for k in self._state[2]]
 
     def _seal(self, plaintext: bytes, ad: bytes) -> bytes:
+        current_id, master, _, _ = self._state
         nonce = os.urandom(12)
-        return KEYED + self.current_id + nonce + self._master.encrypt(nonce, plaintext, ad)
+        return KEYED + current_id + nonce + master.encrypt(nonce, plaintext, ad)
 
     def _open(self, value: bytes, ad: bytes) -> bytes:
         if value[:1] == KEYED and len(value) > 21:
             kid = value[1:9]
-            if kid not in self._keys and self._reload is not None:
+            if kid not in self._state[2] and self._reload is not None:
                 self._load(*self._reload())
-            key = self._keys.get(kid)
+            key = self._state[2].get(kid)
             if key is None:
                 raise DecryptionError("wrapped under a master key this keyring does not hold")
             try:
@@ -89,7 +94,7 @@ class Envelope:
                 raise DecryptionError("authentication failed") from exc
         if value[:1] != VERSION:
             raise DecryptionError("unknown format")
-        for key in self._order:  # the first format names no key
+        for key in self._state[3]:  # the first format names no key
             try:
                 return key.decrypt(value[1:13], value[13:], ad)
             except (InvalidTag, ValueError):
