@@ -4,7 +4,7 @@ Existing events keep chain_format 1 (unkeyed SHA-256) and verify as they are, up
 that event's prev_hash is the last legacy event's hash, so its HMAC pins the whole legacy prefix.
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0004
 """
 from alembic import op
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ import wallet.db
 
 
 revision = '0005'
-down_revision = '0001'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
