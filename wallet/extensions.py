@@ -64,7 +64,8 @@ class Runtime:
         self.settings = settings
         self.db = Database(settings.database_url)
         options: dict[str, Any] = {}
-        if settings.s3_endpoint_url:
+        if settings.s3_endpoint_url and settings.storage_url.lower().startswith("s3:"):
+            # S3_ENDPOINT_URL may be set for another bucket (audit checkpoints) while blobs stay local
             options["endpoint_url"] = settings.s3_endpoint_url
         self.store: BlobStore = open_store(settings.storage_url, **options)
         reload = None

@@ -297,7 +297,7 @@ def test_production_refuses_to_start_without_audit_keys(tmp_path: Path) -> None:
     env = {"WALLET_ENV": "production", "WALLET_INSTANCE": str(tmp_path), "SECRET_KEY": "s" * 40,
            "DATABASE_URL": "postgresql://u@h/db", "STORAGE_URL": "s3://b", "MASTER_KEY": _b64(_key()),
            "TRUST_ROOTS": "/r.pem", "PUBLIC_BASE_URL": "https://w.example", "TSA_URL": "https://tsa.example",
-           "SEAL_PKCS12": "/seal.p12"}
+           "SEAL_PKCS12": "/seal.p12", "REDIS_URL": "redis://127.0.0.1:6379/0"}
     with pytest.raises(SettingsError) as exc:
         Settings.from_env(env)
     assert "AUDIT_KEY" in str(exc.value) and "AUDIT_CHECKPOINT_KEY" in str(exc.value)

@@ -217,7 +217,9 @@ def test_client_address_behind_proxy_hops(make_app: Any) -> None:
 PRODUCTION = {"WALLET_ENV": "production", "SECRET_KEY": "s" * 40, "DATABASE_URL": "postgresql://u@h/db",
               "STORAGE_URL": "file:///tmp/x", "MASTER_KEY": "A" * 43, "TRUST_ROOTS": "/tmp/root.pem",
               "PUBLIC_BASE_URL": "https://wallet.example", "TSA_URL": "https://tsa.example",
-              "SEAL_PKCS12": "/tmp/seal.p12"}
+              "SEAL_PKCS12": "/tmp/seal.p12",
+              # the audit chain's keys (required in production since the keyed chain): 32 bytes, base64
+              "AUDIT_KEY": "QUFB" * 10 + "QUE=", "AUDIT_CHECKPOINT_KEY": "QkJC" * 10 + "QkI="}
 
 
 def test_production_with_several_workers_refuses_to_start_without_redis(tmp_path: Path) -> None:

@@ -270,9 +270,28 @@ def prepare(env: dict[str, str], pki: dict[str, Any], pdf_count: int, s3_bucket:
         db.commit()
     mj = pki["agencies"]["MJ"]
     signer = load_signer(mj["pkcs12"], mj["pkcs12_password"])
-    svc.pdfs = [signed(base_pdf(f"Extrait du casier judiciaire - drill {uuid.uuid4().hex[:12]}"), signer)
-                for _ in range(pdf_count)]
+    # each file carries its push metadata as the signed document.json (PRODUCT.md, signed metadata): the
+    # reference a drill pushes it under is the one its agency signed
+    svc.pdfs = []
+    for i in range(pdf_count):
+        tag = uuid.uuid4().hex[:12]
+        svc.pdfs.append(signed(base_pdf(f"Extrait du casier judiciaire - drill {tag}"), signer,
+                               document_json=drill_metadata(f"DRILL-{i:03d}-{tag}")))
     return svc
+
+
+def drill_metadata(reference: str) -> dict[str, Any]:
+    return {"holder_id": "AB123456", "type": "criminal_record", "reference": reference,
+            "issued_at": dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC).isoformat()}
+
+
+def signed_reference(pdf: bytes) -> str:
+    """The reference in the file's signed document.json."""
+    from signing.metadata import peek_metadata
+
+    values = peek_metadata(pdf).values
+    assert values is not None, "drill files carry a document.json"
+    return str(values["reference"])
 
 
 class Gunicorn:
@@ -384,8 +403,7 @@ def classify(call: Callable[[], requests.Response], ok: tuple[int, ...]) -> Outc
 
 
 def push(base: str, key: str, pdf: bytes, reference: str, timeout: float = 60) -> Outcome:
-    meta = {"holder_id": "AB123456", "type": "criminal_record", "reference": reference,
-            "issued_at": dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC).isoformat()}
+    meta = drill_metadata(reference)
     return classify(lambda: requests.post(
         base + "/api/v1/documents", headers={"Authorization": f"Bearer {key}"}, timeout=timeout,
         files={"file": ("doc.pdf", pdf, "application/pdf")}, data={"metadata": json.dumps(meta)}), (200, 201))
@@ -397,7 +415,7 @@ class PushLoad:
     def __init__(self, base: str, key: str, pdfs: list[bytes], threads: int = 2, attempts: int = 1,
                  replay: bool = True) -> None:
         self.base, self.key, self.attempts, self.replay = base, key, attempts, replay
-        self.todo = [(f"DRILL-{i:03d}-{uuid.uuid4().hex[:6]}", pdf) for i, pdf in enumerate(pdfs)]
+        self.todo = [(signed_reference(pdf), pdf) for pdf in pdfs]
         self.outcomes: dict[str, list[Outcome]] = {}
         self.files: dict[str, bytes] = {}
         self.in_flight = 0

@@ -109,7 +109,7 @@ def test_every_problem_named_then_repaired(app: Any, holder: Any, issue: Any) ->
              f"share_item:{copy_corrupt.id}"])
         repair = sess.scalars(select(AuditEvent).where(AuditEvent.action == "fsck.repair")).one()
         assert repair.details == {"removed": {"orphan_blob": 2, "temp_file": 1, "preview": 1}}
-        assert verify_chain(sess).ok
+        assert verify_chain(sess)[0].ok
     finally:
         sess.close()
     assert not store.exists("documents/0123456789abcdef/original")

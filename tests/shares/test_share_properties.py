@@ -142,7 +142,7 @@ def _doc(state: str, expires_in: dt.timedelta | None) -> SharedDocument:
     expires_at = NOW + expires_in if expires_in is not None else None
     return SharedDocument(id="d", type="criminal_record", title=None, sha256="0" * 64, issued_at=NOW, expires_at=expires_at,
                           status=status, revoked_at=None, revocation_reason=None, signer_subject=None, signed_at=None,
-                          validation={}, created_at=NOW, blob_key="k", wrapped_key=b"",
+                          validation={}, created_at=NOW, blob_key="k", wrapped_key=b"", damage=None,
                           agency=SharedAgency(code="MJ", name="MJ", names={}))
 
 
@@ -156,7 +156,7 @@ doc_spec = st.tuples(st.sampled_from(["active", "revoked", "replaced"]), st.none
 def test_decision_follows_the_documented_order(revoked: bool, expires: dt.timedelta, docs: list[Any],
                                                max_views: int | None, used: int, views: bool) -> None:
     items = [SharedItem(id=f"i{n}", share_id="s", position=n, copy_kind="sealed", copy_sha256=None,
-                        copy_blob_key=None, copy_wrapped_key=None, document=_doc(state, exp))
+                        copy_blob_key=None, copy_wrapped_key=None, copy_damage=None, document=_doc(state, exp))
              for n, (state, exp) in enumerate(docs)]
     share = SharedLink(id="s", citizen_id="c", token_hash="h", label=None,  # noqa: S106
                        allow_download=False,

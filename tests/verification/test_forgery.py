@@ -147,7 +147,9 @@ def test_overlay_after_a_genuine_seal_is_modified(app: Any, sealed_copy: Callabl
 def test_annotation_after_the_seal_is_modified(app: Any, sealed_copy: Callable[..., bytes]) -> None:
     rep = upload(app.test_client(), g.add_annotation_after(sealed_copy()))
     assert rep["verdict"] == "modified"
-    assert [a["reasons"] for a in rep["added_after_signing"]] == [["annotation"]]
+    [added] = rep["added_after_signing"]  # one revision after the seal, and it is the annotation
+    # (pyHanko's writer also rewrites the XMP stream of a file that has one: reported as "metadata" beside it)
+    assert "annotation" in added["reasons"] and set(added["reasons"]) <= {"annotation", "metadata"}
     html = upload_page(app.test_client(), g.add_annotation_after(sealed_copy()), "en")
     assert "an annotation (a note, stamp or drawing on top of the page)" in html
 
@@ -198,7 +200,9 @@ def test_what_the_issuer_countersigned_is_not_a_later_change(app: Any, holder: A
     """A file another agency signed first and the issuer (MJ) signed last is judged after MJ's signature:
     a trusted timestamp added later keeps it valid, an overlay by the first signer does not."""
     pdf = g.signed(g.signed(g.base_pdf("Co-signe MEN puis MJ"), signers["MEN"], field_name="First"),
-                   signers["MJ"], "B-T", timestamper)
+                   signers["MJ"], "B-T", timestamper, document_json={  # MJ signs its metadata
+                       "holder_id": "AB123456", "type": "criminal_record", "reference": "CO-SIGNED-1",
+                       "issued_at": "2026-11-20T09:00:00+00:00"})
     doc = issue(pdf=pdf)
     original = holder.client.get(f"/api/v1/me/documents/{doc['id']}/file").data
     anon = app.test_client()
