@@ -23,6 +23,8 @@ from pyhanko.pdf_utils.embed import EmbeddedFileObject, EmbeddedFileParams, File
 from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 
+from .limits import Limits, TooComplex, reading
+
 __all__ = [
     "ALLOWED_KEYS",
     "FILE_NAME",
@@ -282,17 +284,21 @@ def read_signed_metadata(revision: HistoricalResolver) -> MetadataReading:
                                revision=revision.revision)
 
 
-def peek_metadata(data: bytes, *, decode_limits: Any = None) -> MetadataReading:
+def peek_metadata(data: bytes, *, decode_limits: Any = None, limits: Limits | None = None) -> MetadataReading:
     """``document.json`` of the file's LAST revision, before any validation (the push's metadata part omitted).
 
     It only tells the push which type and reference the file claims; the values are checked again after
-    validation against the revision the agency's signature covers.
+    validation against the revision the agency's signature covers. It runs in the caller's process, so the
+    structural limits (revisions, cross-reference entries: :mod:`signing.limits`) apply while the file is read.
     """
     try:
-        reader = PdfFileReader(BytesIO(data), strict=True, decode_limits=decode_limits)
-        if reader.encrypted:
-            return MetadataReading(error=MALFORMED, detail="encrypted PDF")
-        return read_signed_metadata(reader.get_historical_resolver(reader.xrefs.total_revisions - 1))
+        with reading(limits or Limits()):
+            reader = PdfFileReader(BytesIO(data), strict=True, decode_limits=decode_limits)
+            if reader.encrypted:
+                return MetadataReading(error=MALFORMED, detail="encrypted PDF")
+            return read_signed_metadata(reader.get_historical_resolver(reader.xrefs.total_revisions - 1))
+    except TooComplex as exc:
+        return MetadataReading(error=MALFORMED, detail=f"too complex: {exc}")
     except (RecursionError, MemoryError):
         return MetadataReading(error=MALFORMED, detail="unreadable PDF (resource limit)")
     except Exception as exc:  # noqa: BLE001

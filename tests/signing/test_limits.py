@@ -190,3 +190,14 @@ def test_the_sandbox_stops_what_the_counts_let_through(signed_small: bytes, trus
         assert pool.stats["started"] > before
     finally:
         pool.close()
+
+
+def test_reading_the_signed_metadata_in_process_is_bounded_too(signed_small: bytes) -> None:
+    """``peek_metadata`` (a push whose metadata part is left out) reads the file in the web process, before the
+    validator pool: the structural counts stop a revision or cross-reference bomb there as well."""
+    from signing.metadata import peek_metadata
+
+    for bomb in (g.many_revisions(signed_small, 3000), g.xref_entries_bomb(signed_small, 5_000_000)):
+        reading = peek_metadata(bomb)
+        assert reading.error is not None and reading.values is None
+        assert reading.detail is not None and reading.detail.startswith("too complex"), reading.detail
