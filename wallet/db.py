@@ -40,6 +40,25 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+
+class DeadConnectionOnReset(logging.Filter):
+    """SQLAlchemy's pool logs "Exception during reset or similar" with a full traceback when it returns a
+    connection the database has dropped (a restart, a failover). The request already answered 503 and the pool
+    discards the connection: one line says so, without a traceback that reads like a crash."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and type(exc).__name__ == "OperationalError" and \
+                str(record.msg).startswith("Exception during reset"):
+            record.msg = f"{record.msg}: the connection was already closed ({type(exc).__module__}.OperationalError)"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+_DEAD_CONNECTION_ON_RESET = DeadConnectionOnReset()
+
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """Timezone-aware UTC datetimes on SQLite and PostgreSQL alike."""
 
@@ -130,6 +149,9 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        pool = getattr(self.engine.pool, "logger", None)  # the pool's own logger (records are not filtered upwards)
+        if isinstance(pool, logging.Logger):
+            pool.addFilter(_DEAD_CONNECTION_ON_RESET)  # the same instance: added once per logger
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -190,11 +212,12 @@ def close() -> None:
         try:
             rollback()
             sess.close()
-        except DBAPIError:
+        except DBAPIError as exc:
             # the connection died after the view had answered (a database restart): there is nothing left to
             # undo, and raising here, after the response was made, would turn it into a bare 500. Invalidate
             # it so that the pool does not hand the dead connection to the next request.
-            log.warning("rollback at the end of the request failed: the connection is gone", exc_info=True)
+            log.warning("rollback at the end of the request failed: the connection is gone (%s)",
+                        type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__)
             try:
                 sess.invalidate()
             except DBAPIError:

@@ -217,8 +217,8 @@ def register_error_handlers(app: APIFlask) -> None:
         if is_transient(err):
             try:
                 db.rollback()  # the connection may be dead: SQLAlchemy discards it; blob compensations still run
-            except Exception:  # noqa: BLE001 - nothing more to undo on a dead connection
-                log.warning("rollback after a backing-service failure failed", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - nothing more to undo on a dead connection
+                log.warning("rollback after a backing-service failure failed: %s", type(exc).__name__)
             log.warning("backing service unavailable (request %s): %s", g.get("request_id"), type(err).__name__)
             return respond(503, "unavailable", "Service unavailable",
                            "A service we depend on is briefly unavailable. Try again in a few seconds.",

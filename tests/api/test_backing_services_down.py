@@ -198,3 +198,23 @@ def test_connection_killed_after_the_view_answered_is_not_a_500(app: Any, agenci
         admin.dispose()
     with app.app_context():
         assert db.session().execute(text("SELECT 1")).scalar() == 1
+
+
+def test_a_dead_connection_on_pool_reset_is_one_line_not_a_traceback(caplog: Any) -> None:
+    """A database restart makes SQLAlchemy's pool log "Exception during reset" with a traceback for every
+    connection it drops; the request already answered 503, so the log says it in one line."""
+    import logging
+
+    import psycopg
+
+    from wallet.db import Database
+
+    pool_logger = Database("sqlite://").engine.pool.logger
+    try:
+        raise psycopg.OperationalError("connection socket closed")
+    except psycopg.OperationalError:
+        with caplog.at_level(logging.ERROR, logger=pool_logger.name):
+            pool_logger.error("Exception during reset or similar", exc_info=True)
+    [record] = [r for r in caplog.records if r.name == pool_logger.name]
+    assert record.exc_info is None and "already closed" in record.getMessage()
+    assert "Traceback" not in caplog.text
