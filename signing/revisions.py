@@ -264,7 +264,7 @@ class _RevisionAnalysis:
 
     def xmp(self) -> None:
         """pyHanko's writer rewrites an existing XMP stream on every update: accepted beside LTV material or a
-        signature (as ``signing.validation.LtvGatedMetadataRule`` does), reported as ``metadata`` alone."""
+        signature (as ``signing.policy.LtvGatedMetadataRule`` does), reported as ``metadata`` alone."""
         ref = _ref(_raw(self.new.root, "/Metadata"))
         if ref is None or ref not in self.refs or self.is_new(ref):
             return  # a new XMP object means a changed catalog entry: already ``metadata``

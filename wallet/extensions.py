@@ -116,11 +116,7 @@ class Runtime:
     @cached_property
     def checkpoint_keys(self) -> CheckpointKeys:
         s = self.settings
-        seed = s.audit_checkpoint_key
-        if not seed:
-            if s.production:
-                raise SettingsError("production refuses to start without: AUDIT_CHECKPOINT_KEY")
-            seed = instance_key(s.instance_path, "audit_checkpoint_key")
+        seed = _key_or_instance_key(s, s.audit_checkpoint_key, "AUDIT_CHECKPOINT_KEY", "audit_checkpoint_key")
         try:
             return CheckpointKeys(seed, parse_public_keys(s.audit_checkpoint_keys_previous))
         except ValueError as exc:
@@ -161,12 +157,17 @@ class Runtime:
         return Sealer(custody, tsa)
 
 
+def _key_or_instance_key(s: Settings, configured: bytes | None, setting: str, file_name: str) -> bytes:
+    """The configured key; in the embedded default, one generated once under instance/ (0600)."""
+    if configured:
+        return configured
+    if s.production:
+        raise SettingsError(f"production refuses to start without: {setting}")
+    return instance_key(s.instance_path, file_name)
+
+
 def _audit_keyring(s: Settings) -> AuditKeyring:
-    key = s.audit_key
-    if not key:
-        if s.production:
-            raise SettingsError("production refuses to start without: AUDIT_KEY")
-        key = instance_key(s.instance_path, "audit_key")
+    key = _key_or_instance_key(s, s.audit_key, "AUDIT_KEY", "audit_key")
     try:
         return AuditKeyring(key, s.audit_key_id or None, parse_previous_keys(s.audit_keys_previous))
     except ValueError as exc:

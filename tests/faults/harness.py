@@ -527,15 +527,6 @@ def check_documents(env: dict[str, str], expected: dict[str, str]) -> None:
             assert hashlib.sha256(data).hexdigest() == doc.sha256, f"document {doc.id}: blob differs"
 
 
-FSCK_MISSING = "fsck not merged yet: branch h/fsck"
-
-
-def fsck_available(env: dict[str, str]) -> bool:
-    for app in with_app(env):
-        return "fsck" in app.cli.commands
-    return False
-
-
 def fsck(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(BIN / "flask"), "--app", "wallet", "fsck", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)

@@ -26,7 +26,6 @@ import pyotp
 import pytest
 import requests
 from harness import (
-    FSCK_MISSING,
     Gunicorn,
     Outcome,
     PrivateCeph,
@@ -37,7 +36,6 @@ from harness import (
     classify,
     free_port,
     fsck,
-    fsck_available,
     prepare,
     service_env,
     settle_pushes,
@@ -69,8 +67,6 @@ def assert_fsck_clean(env: dict[str, str], allow_orphan_blobs: bool) -> None:
     commit, an orphan blob (or the temp file of a cut write) is the one acceptable leftover: nothing can delete
     it in a dead process; `fsck --repair` removes it, and then fsck is clean. A row without its blob, or one that
     does not decrypt, is never acceptable."""
-    if not fsck_available(env):
-        pytest.skip(FSCK_MISSING)
     first = fsck(env, "--grace", "0")
     problems = [ln for ln in first.stdout.splitlines() if ln.strip()]
     if first.returncode == 0:

@@ -157,7 +157,7 @@ def test_a_chat_link_preview_does_not_use_the_view(app: Any, holder: Any, issue:
 
 
 def test_link_preview_user_agents() -> None:
-    from wallet.verification.service import is_link_preview
+    from wallet.verification.privacy import is_link_preview
 
     assert is_link_preview(WHATSAPP) and is_link_preview("Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)")
     assert is_link_preview("Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)")

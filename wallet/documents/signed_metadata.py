@@ -16,7 +16,7 @@ from marshmallow import ValidationError
 
 from signing import MetadataReading, SignatureReport, peek_metadata
 from signing.metadata import ABSENT
-from signing.validation import WALLET_DECODE_LIMITS
+from signing.policy import WALLET_DECODE_LIMITS
 from wallet.documents.schemas import DocumentMetadata
 from wallet.documents.types import TYPES
 from wallet.errors import BadMetadata, Unprocessable, UnsupportedMedia

@@ -28,7 +28,7 @@ from wallet.errors import Forbidden, NotFound, TooLarge, UnsupportedMedia
 from wallet.extensions import limiter, runtime
 from wallet.security import access
 from wallet.shares.service import read_copy
-from wallet.verification import service
+from wallet.verification import privacy, service
 from wallet.verification.schemas import LookOut, UploadForm, UploadReportOut
 
 api = APIBlueprint("verification_api", __name__, url_prefix="/api/v1", tag="Verification")
@@ -242,7 +242,7 @@ def _not_a_look() -> Response | None:
 
     - HEAD (link checkers, mail scanners): no body is sent, so no view is used; an empty 200 of the GET's type.
     - A messenger or social network fetching the link to draw its preview (WhatsApp, Telegram, Facebook ...,
-      ``service.is_link_preview``): otherwise sending a one-view link in a chat would use up its view before
+      ``privacy.is_link_preview``): otherwise sending a one-view link in a chat would use up its view before
       the recipient opens it. The page says only what the link is, in the request's language.
     """
     kind = LOOKS.get(request.endpoint or "")
@@ -250,7 +250,7 @@ def _not_a_look() -> Response | None:
         return None
     if request.method == "HEAD":
         return Response(status=200, mimetype=kind)
-    if kind == "text/html" and service.is_link_preview(request.user_agent.string):
+    if kind == "text/html" and privacy.is_link_preview(request.user_agent.string):
         html = render_template("verify_preview.html")  # lang and text_dir: the app's context processor
         return Response(html, status=200, mimetype="text/html")
     return None
