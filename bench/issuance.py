@@ -14,6 +14,7 @@ from typing import Any
 from bench.docs import BenchDoc
 from bench.report import Section
 from bench.stats import fmt_mb, fmt_ms, median, percentile
+from signing import install_pyhanko_patches
 
 Push = Callable[[BenchDoc, dict[str, Any]], int]
 
@@ -122,7 +123,8 @@ def reference_raw(docs: list[BenchDoc], trust_roots: list[str], agency_ca_pems: 
                   as_shipped: bool = False) -> float:
     """Process CPU seconds per document of raw pyHanko: parse, one offline ValidationContext per signature,
     ``validate_pdf_signature``. ``as_shipped``: with pyHanko's own hex-string reader (the wallet installs a
-    faster equivalent, ``signing/speedups.py``, in every process that imports ``signing``, the server included)."""
+    faster equivalent, ``signing/speedups.py``, at start in every process that validates, the server's validator
+    processes included; :func:`run` installs it here)."""
     from signing import speedups
 
     if as_shipped:
@@ -153,6 +155,7 @@ def reference_raw(docs: list[BenchDoc], trust_roots: list[str], agency_ca_pems: 
 def run(docs: list[BenchDoc], factory: Callable[[], Push], *, rounds: int, clients: int, trust_roots: list[str],
         agency_ca_pems: list[str], server_cpu: Callable[[], float] | None, worker_rss: Callable[[], list[int]] | None,
         over_http: bool = True) -> Section:
+    install_pyhanko_patches()  # the in-process references run what the validator processes run
     sec = Section("issuance", "1. Issuance")
     n = len(docs)
     size = median(len(d.pdf) for d in docs)

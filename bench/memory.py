@@ -73,8 +73,9 @@ _CHILD = {
     """,
     "wallet": """
         from pathlib import Path
-        from signing import validate_pdf
+        from signing import install_pyhanko_patches, validate_pdf
         from signing.trust import TrustStore, load_certificates
+        install_pyhanko_patches()  # as in the wallet's validator processes
         roots = tuple(c for p in ROOTS for c in load_certificates(open(p, "rb").read()))
         cas = tuple(c for p in CAS for c in load_certificates(open(p, "rb").read()))
         report = validate_pdf(Path(PATH).read_bytes(), TrustStore(roots=roots, intermediates=cas), max_size=64 * 2**20)

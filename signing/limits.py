@@ -31,7 +31,7 @@ from typing import Any
 from asn1crypto import cms, core
 from pyhanko.pdf_utils import generic, misc, xref
 
-__all__ = ["Limits", "TooComplex", "byte_range_problem", "check_cms", "install", "reading"]
+__all__ = ["Limits", "TooComplex", "byte_range_problem", "check_cms", "install", "installed", "reading"]
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,12 @@ _budget: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("signin
 
 @contextmanager
 def reading(limits: Limits) -> Iterator[None]:
-    """Within this block, pyHanko's cross-reference reader counts sections and entries against ``limits``."""
+    """Within this block, pyHanko's cross-reference reader counts sections and entries against ``limits``.
+
+    Installs the counting reader first if no one has (idempotent): nothing is patched at import, and a
+    caller that skipped :func:`signing.install_pyhanko_patches` must not read an outside file unbounded.
+    """
+    install()
     token = _budget.set(_Budget(limits))
     try:
         yield
@@ -148,11 +153,23 @@ def _read_xref_table(self: Any, declared_startxref: int) -> Any:
 
 
 def install() -> None:
-    """Route pyHanko's cross-reference reader through the counters (inactive outside :func:`reading`)."""
+    """Idempotent: route pyHanko's cross-reference reader through the counters (inactive outside :func:`reading`).
+
+    Called explicitly (:func:`signing.install_pyhanko_patches`, and by :func:`reading`), never at import.
+    """
+    if installed():
+        return
     xref.parse_xref_stream = _parse_xref_stream  # type: ignore[assignment]
     xref.parse_xref_table = _parse_xref_table  # type: ignore[assignment]
     xref.XRefBuilder._read_xref_stream = _read_xref_stream  # type: ignore[method-assign]
     xref.XRefBuilder._read_xref_table = _read_xref_table  # type: ignore[method-assign]
+
+
+def installed() -> bool:
+    """Is pyHanko's cross-reference reader routed through the counters?"""
+    return (xref.parse_xref_stream is _parse_xref_stream and xref.parse_xref_table is _parse_xref_table
+            and xref.XRefBuilder._read_xref_stream is _read_xref_stream
+            and xref.XRefBuilder._read_xref_table is _read_xref_table)
 
 
 # --------------------------------------------------------------------------- byte ranges

@@ -1,4 +1,5 @@
-"""The wallet's reading policy for PDFs from outside: tightened decode limits and the difference-analysis policy.
+"""The wallet's reading policy for PDFs from outside: size and signature caps, tightened decode limits and the
+difference-analysis policy.
 
 No Flask, no wallet: used by :mod:`signing.validation` (and by the push's early read of ``document.json``).
 """
@@ -35,9 +36,15 @@ from pyhanko.sign.diff_analysis import (
     XrefStreamRule,
 )
 
-__all__ = ["METADATA_MARKER", "WALLET_DECODE_LIMITS", "WALLET_DIFF_POLICY", "LtvGatedMetadataRule"]
+__all__ = ["DEFAULT_MAX_SIGNATURES", "DEFAULT_MAX_SIZE", "METADATA_MARKER", "WALLET_DECODE_LIMITS",
+           "WALLET_DIFF_POLICY", "LtvGatedMetadataRule"]
 
 MiB = 1024 * 1024
+
+DEFAULT_MAX_SIZE = 32 * MiB
+"""Largest file :func:`signing.validate_pdf` reads (callers pass the deployment's upload limit)."""
+DEFAULT_MAX_SIGNATURES = 20
+"""Signatures and document timestamps one file may carry (a B-LTA document renewed for decades has < 20)."""
 
 # Tighter than pyHanko's defaults (256 MiB per stream, 256 MiB or 100x the file per document):
 # signature validation never needs page content, and a citizen certificate is a few hundred kB.

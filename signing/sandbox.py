@@ -32,8 +32,6 @@ import subprocess
 import sys
 import threading
 import time
-import types
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,8 +40,10 @@ from typing import IO, Any
 
 from .errors import SigningLibraryError
 from .limits import Limits
+from .patches import install_pyhanko_patches
+from .policy import DEFAULT_MAX_SIZE
+from .report import ValidationReport, report_from_dict
 from .trust import TrustStore
-from .validation import DEFAULT_MAX_SIZE, ValidationReport
 
 __all__ = ["Budget", "ValidationCancelled", "ValidatorBusy", "ValidatorPool", "close_all", "report_from_dict",
            "shared_pool"]
@@ -73,38 +73,6 @@ class Budget:
     """How long a new validator may take to import pyHanko and report ready."""
     max_tasks: int = 500
     """Files one validator checks before it is replaced (memory it keeps is not given back)."""
-
-
-# --------------------------------------------------------------------------- plain data -> dataclasses
-
-
-def _convert(tp: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(tp):
-            if arg is not type(None):
-                return _convert(arg, value)
-        return value
-    if origin is tuple:
-        args = typing.get_args(tp)
-        item = args[0] if args else Any
-        return tuple(_convert(item, v) for v in value)
-    if tp is datetime:
-        return datetime.fromisoformat(value)
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        hints = typing.get_type_hints(tp)
-        return tp(**{f.name: _convert(hints[f.name], value[f.name]) for f in dataclasses.fields(tp)
-                     if f.name in value})
-    return value
-
-
-def report_from_dict(data: dict[str, Any]) -> ValidationReport:
-    """Inverse of :meth:`ValidationReport.to_dict` (datetimes, tuples and nested reports rebuilt)."""
-    report = _convert(ValidationReport, data)
-    assert isinstance(report, ValidationReport)
-    return report
 
 
 # --------------------------------------------------------------------------- framing
@@ -404,6 +372,7 @@ def _vm(field: str = "VmSize") -> int:
 def _child_main(memory_bytes: int, cpu_seconds: float) -> None:
     from .validation import validate_pdf
 
+    install_pyhanko_patches()  # this process validates outside files: the xref counters and the fast reader
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C reaches the process group: the parent decides
     stdin_fd = sys.stdin.buffer.fileno()
     out = sys.stdout.buffer

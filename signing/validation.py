@@ -1,8 +1,8 @@
-"""Validation of signed PDFs received from outside, and the issuance rule.
+"""Validation of signed PDFs received from outside: :func:`validate_pdf`.
 
-:func:`validate_pdf` never raises for a bad file: it returns a frozen
-:class:`ValidationReport`.  :func:`decide_issuance` turns a report into the
-accept / reject decision of the agency push API (stable ``code`` strings).
+It never raises for a bad file: it returns a frozen :class:`~signing.report.ValidationReport`. The reading
+policy (decode limits, difference analysis, size) is :mod:`signing.policy`, the structural limits
+:mod:`signing.limits`; what the report means for an agency's push is :mod:`signing.issuance`.
 """
 
 from __future__ import annotations
@@ -10,13 +10,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from io import BytesIO
-from typing import Any, Literal
+from typing import Any
 
-from asn1crypto import x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import (
@@ -34,33 +31,16 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from . import limits as _limits
 from .limits import Limits, TooComplex
-from .metadata import MetadataReading, read_signed_metadata
+from .metadata import read_signed_metadata
+from .policy import DEFAULT_MAX_SIGNATURES, DEFAULT_MAX_SIZE, WALLET_DECODE_LIMITS, WALLET_DIFF_POLICY
 from .policy import METADATA_MARKER as _METADATA_MARKER
-from .policy import WALLET_DECODE_LIMITS, WALLET_DIFF_POLICY
+from .report import CertInfo, Indication, ReportError, SignatureKind, SignatureReport, TimestampInfo, ValidationReport
 from .revisions import RevisionChanges, analyse_revisions
 from .trust import TrustStore
 
-__all__ = [
-    "DEFAULT_MAX_SIZE",
-    "WALLET_DIFF_POLICY",
-    "CertInfo",
-    "IssuanceDecision",
-    "Limits",
-    "SignatureReport",
-    "TimestampInfo",
-    "ValidationReport",
-    "async_validate_pdf",
-    "decide_issuance",
-    "validate_pdf",
-]
+__all__ = ["DEFAULT_MAX_SIZE", "ValidationReport", "async_validate_pdf", "validate_pdf"]
 
 logger = logging.getLogger(__name__)
-
-MiB = 1024 * 1024
-DEFAULT_MAX_SIZE = 32 * MiB
-
-
-# --------------------------------------------------------------------------- report types
 
 
 def _field_name(name: Any) -> str:
@@ -69,124 +49,6 @@ def _field_name(name: Any) -> str:
     if isinstance(name, bytes):
         name = name.decode("utf-8", "replace")
     return "".join(c if c.isprintable() else "\ufffd" for c in str(name))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-@dataclass(frozen=True)
-class CertInfo:
-    subject: str
-    common_name: str | None
-    organisation: str | None
-    organisational_unit: str | None
-    serial: str
-    sha256: str
-    issuer: str
-    not_before: datetime
-    not_after: datetime
-
-    @classmethod
-    def from_cert(cls, cert: x509.Certificate) -> CertInfo:
-        names = cert.subject.native
-
-        def one(key: str) -> str | None:
-            v = names.get(key)
-            if isinstance(v, list):
-                v = v[0] if v else None
-            return str(v) if v is not None else None
-
-        return cls(
-            subject=cert.subject.human_friendly,
-            common_name=one("common_name"),
-            organisation=one("organization_name"),
-            organisational_unit=one("organizational_unit_name"),
-            serial=format(cert.serial_number, "x"),
-            sha256=cert.sha256.hex(),
-            issuer=cert.issuer.human_friendly,
-            not_before=cert.not_valid_before,
-            not_after=cert.not_valid_after,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return _jsonable(self)  # type: ignore[no-any-return]
-
-
-@dataclass(frozen=True)
-class TimestampInfo:
-    present: bool
-    intact: bool
-    trusted: bool
-    time: datetime | None
-    tsa: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return _jsonable(self)  # type: ignore[no-any-return]
-
-
-Indication = Literal["TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE"]
-
-
-@dataclass(frozen=True)
-class SignatureReport:
-    field_name: str
-    kind: Literal["signature", "doc_timestamp"]
-    intact: bool
-    valid: bool
-    trusted: bool
-    signer: CertInfo | None
-    chain_sha256: tuple[str, ...]
-    signing_time: datetime | None
-    timestamp: TimestampInfo | None
-    coverage: str
-    modification_level: str | None
-    docmdp_ok: bool | None
-    signed_revision: int
-    covers_file_end: bool
-    indication: Indication
-    sub_indication: str | None
-    problems: tuple[str, ...]
-    metadata: MetadataReading | None = None
-    """The ``document.json`` of the revision this signature signed (``/Sig`` signatures only)."""
-
-    @property
-    def passed(self) -> bool:
-        return self.indication == "TOTAL_PASSED"
-
-    def to_dict(self) -> dict[str, Any]:
-        return _jsonable(self)  # type: ignore[no-any-return]
-
-
-@dataclass(frozen=True)
-class ValidationReport:
-    sha256: str
-    size: int
-    revisions: int
-    signatures: tuple[SignatureReport, ...]
-    error: str | None
-    error_detail: str | None
-    certified_no_changes: bool
-    trailing_bytes: int = 0
-    """Bytes after the last ``%%EOF`` marker (end-of-line characters excepted)."""
-    revision_changes: tuple[RevisionChanges, ...] = ()
-    """What each revision after the earliest signed one wrote (:mod:`signing.revisions`)."""
-
-    def changes_in(self, revision: int) -> RevisionChanges | None:
-        """The analysis of ``revision``, or None when it was not analysed (treat as unexplained)."""
-        return next((c for c in self.revision_changes if c.revision == revision), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        return _jsonable(self)  # type: ignore[no-any-return]
-
-
-# --------------------------------------------------------------------------- validation
 
 
 class _TooManySignatures(Exception):
@@ -202,7 +64,7 @@ def _trailing_bytes(data: bytes) -> int:
 
 
 def _broken_report(
-    field_name: str, kind: Literal["signature", "doc_timestamp"], problem: str, emb: EmbeddedPdfSignature | None = None
+    field_name: str, kind: SignatureKind, problem: str, emb: EmbeddedPdfSignature | None = None
 ) -> SignatureReport:
     signer: CertInfo | None = None
     chain: tuple[str, ...] = ()
@@ -266,6 +128,52 @@ def _indication(
     return "TOTAL_PASSED", None
 
 
+def _status_problems(status: Any) -> list[str]:
+    """The problem codes pyHanko's status shows, in the report's fixed order."""
+    problems: list[str] = []
+    if not status.intact:
+        problems.append("not_intact")
+    if not status.valid:
+        problems.append("crypto_invalid")
+    if getattr(status, "revoked", False):
+        problems.append("revoked")
+    if not status.trusted:
+        problems.append("untrusted")
+    coverage: SignatureCoverageLevel = status.coverage
+    if coverage not in (SignatureCoverageLevel.ENTIRE_FILE, SignatureCoverageLevel.ENTIRE_REVISION):
+        problems.append("coverage_" + coverage.name.lower())
+    diff = status.diff_result
+    modification: ModificationLevel | None = status.modification_level
+    if isinstance(diff, SuspiciousModification) and str(diff).startswith(_METADATA_MARKER):
+        problems.append("metadata_modified_after_signing")
+    if modification is not None and modification > ModificationLevel.LTA_UPDATES:
+        problems.append("modified_after_signing")
+    if getattr(status, "docmdp_ok", None) is False:
+        problems.append("docmdp_violation")
+    return problems
+
+
+def _times(status: Any, kind: SignatureKind, problems: list[str]) -> tuple[datetime | None, TimestampInfo | None]:
+    """The signing time and, for a ``/Sig``, its signature timestamp (appending the timestamp's problems)."""
+    if kind != "signature":
+        return status.timestamp, None
+    tv = status.timestamp_validity
+    if tv is None:
+        return status.signer_reported_dt, TimestampInfo(present=False, intact=False, trusted=False, time=None,
+                                                        tsa=None)
+    if not (tv.intact and tv.valid):
+        problems.append("timestamp_invalid")
+    elif not tv.trusted:
+        problems.append("timestamp_untrusted")
+    return status.signer_reported_dt, TimestampInfo(
+        present=True,
+        intact=bool(tv.intact and tv.valid),
+        trusted=bool(tv.trusted),
+        time=tv.timestamp,
+        tsa=tv.signing_cert.subject.human_friendly,
+    )
+
+
 async def _validate_one(
     reader: PdfFileReader, fq_name: str, sig_field: Any, trust: TrustStore, moment: datetime | None
 ) -> SignatureReport:
@@ -275,7 +183,7 @@ async def _validate_one(
         logger.info("signature %s: malformed container (%s)", fq_name, exc.__class__.__name__)
         return _broken_report(fq_name, "signature", "malformed_signature")
     try:
-        kind: Literal["signature", "doc_timestamp"] = (
+        kind: SignatureKind = (
             "doc_timestamp" if emb.sig_object_type == "/DocTimeStamp" else "signature"
         )
     except Exception:  # noqa: BLE001
@@ -298,49 +206,11 @@ async def _validate_one(
         sub = "unsupported_subfilter" if "SubFilter" in str(exc) else "malformed_signature"
         return _broken_report(fq_name, kind, sub, emb)
 
-    problems: list[str] = []
-    if not status.intact:
-        problems.append("not_intact")
-    if not status.valid:
-        problems.append("crypto_invalid")
-    if getattr(status, "revoked", False):
-        problems.append("revoked")
-    if not status.trusted:
-        problems.append("untrusted")
+    problems = _status_problems(status)
     coverage: SignatureCoverageLevel = status.coverage
-    if coverage not in (SignatureCoverageLevel.ENTIRE_FILE, SignatureCoverageLevel.ENTIRE_REVISION):
-        problems.append("coverage_" + coverage.name.lower())
-    diff = status.diff_result
     modification: ModificationLevel | None = status.modification_level
-    if isinstance(diff, SuspiciousModification) and str(diff).startswith(_METADATA_MARKER):
-        problems.append("metadata_modified_after_signing")
-    if modification is not None and modification > ModificationLevel.LTA_UPDATES:
-        problems.append("modified_after_signing")
     docmdp_ok = getattr(status, "docmdp_ok", None)
-    if docmdp_ok is False:
-        problems.append("docmdp_violation")
-
-    timestamp: TimestampInfo | None = None
-    signing_time: datetime | None
-    if kind == "signature":
-        signing_time = status.signer_reported_dt
-        tv = status.timestamp_validity
-        if tv is not None:
-            timestamp = TimestampInfo(
-                present=True,
-                intact=bool(tv.intact and tv.valid),
-                trusted=bool(tv.trusted),
-                time=tv.timestamp,
-                tsa=tv.signing_cert.subject.human_friendly,
-            )
-            if not (tv.intact and tv.valid):
-                problems.append("timestamp_invalid")
-            elif not tv.trusted:
-                problems.append("timestamp_untrusted")
-        else:
-            timestamp = TimestampInfo(present=False, intact=False, trusted=False, time=None, tsa=None)
-    else:
-        signing_time = status.timestamp
+    signing_time, timestamp = _times(status, kind, problems)
 
     indication, sub_indication = _indication(status, problems, modification)
     metadata = (read_signed_metadata(reader.get_historical_resolver(emb.signed_revision))
@@ -367,7 +237,7 @@ async def _validate_one(
     )
 
 
-def _error(sha: str, size: int, code: str, detail: str, revisions: int = 0) -> ValidationReport:
+def _error(sha: str, size: int, code: ReportError, detail: str, revisions: int = 0) -> ValidationReport:
     return ValidationReport(
         sha256=sha,
         size=size,
@@ -383,7 +253,7 @@ async def async_validate_pdf(
     data: bytes,
     trust: TrustStore,
     *,
-    max_signatures: int = 20,
+    max_signatures: int = DEFAULT_MAX_SIGNATURES,
     moment: datetime | None = None,
     max_size: int = DEFAULT_MAX_SIZE,
     limits: Limits | None = None,
@@ -470,7 +340,7 @@ def validate_pdf(
     data: bytes,
     trust: TrustStore,
     *,
-    max_signatures: int = 20,
+    max_signatures: int = DEFAULT_MAX_SIGNATURES,
     moment: datetime | None = None,
     max_size: int = DEFAULT_MAX_SIZE,
     limits: Limits | None = None,
@@ -483,83 +353,3 @@ def validate_pdf(
     """
     return asyncio.run(async_validate_pdf(data, trust, max_signatures=max_signatures, moment=moment, max_size=max_size,
                                           limits=limits))
-
-
-# --------------------------------------------------------------------------- issuance rule
-
-
-@dataclass(frozen=True)
-class IssuanceDecision:
-    accepted: bool
-    code: str | None
-    detail: str
-    signature: SignatureReport | None
-
-
-def _reject(code: str, detail: str, sig: SignatureReport | None = None) -> IssuanceDecision:
-    return IssuanceDecision(accepted=False, code=code, detail=detail, signature=sig)
-
-
-_LTV_LEVELS = {ModificationLevel.NONE.name, ModificationLevel.LTA_UPDATES.name}
-
-
-def _non_ltv_revision(report: ValidationReport, after: int) -> str | None:
-    """Why some revision after ``after`` is not pure long-term-validation material, or None.
-
-    Decided revision by revision from what each one wrote (:mod:`signing.revisions`), not from pyHanko's
-    modification level: DSS / VRI updates and document timestamps only, nothing else, not even an
-    unreferenced object. A revision that was not analysed counts as unexplained.
-    """
-    for revision in range(after + 1, report.revisions):
-        changes = report.changes_in(revision)
-        if changes is None:
-            return f"revision {revision} was not analysed"
-        if not changes.ltv_only:
-            return f"revision {revision} is not long-term-validation material ({', '.join(changes.changes)})"
-    return None
-
-
-def decide_issuance(report: ValidationReport, belongs_to_agency: Callable[[SignatureReport], bool]) -> IssuanceDecision:
-    """Apply the issuance rule to a validation report.
-
-    Take the last intact, trusted /Sig signature S that belongs to the pushing
-    agency; everything after S may only be long-term-validation material (DSS,
-    intact and trusted document timestamps), and the end of the file must be
-    covered by S or by such a timestamp -- or be a pure DSS update that ends
-    exactly at ``%%EOF`` (PAdES B-LT as written by pyHanko).
-    """
-    if report.error is not None:
-        return _reject("malformed_pdf", f"{report.error}: {report.error_detail or ''}".rstrip(": "))
-    sigs = [s for s in report.signatures if s.kind == "signature"]
-    if not sigs:
-        return _reject("unsigned", "the document carries no signature")
-    broken = [s for s in report.signatures if not (s.intact and s.valid)]
-    if broken:
-        b = broken[0]
-        return _reject("signature_invalid", f"signature {b.field_name!r} is not intact: {', '.join(b.problems)}", b)
-    trusted = [s for s in sigs if s.trusted]
-    if not trusted:
-        return _reject("untrusted_signer", "no signature chains to a trusted root", sigs[-1])
-    mine = [s for s in trusted if belongs_to_agency(s)]
-    if not mine:
-        return _reject("signer_not_agency", "no trusted signature belongs to the pushing agency", trusted[-1])
-    s = mine[-1]
-    later = [r for r in report.signatures if r.signed_revision > s.signed_revision]
-    for r in later:
-        if r.kind == "signature":
-            return _reject("modified_after_signing", f"signature {r.field_name!r} was added after signing", s)
-        if not r.trusted:
-            return _reject("modified_after_signing", f"untrusted document timestamp {r.field_name!r}", s)
-    if s.modification_level not in _LTV_LEVELS or s.docmdp_ok is False:
-        why = "metadata" if "metadata_modified_after_signing" in s.problems else (s.modification_level or "unknown")
-        return _reject("modified_after_signing", f"content changed after signing ({why})", s)
-    if report.trailing_bytes:
-        return _reject("modified_after_signing", f"{report.trailing_bytes} bytes after the end of the PDF", s)
-    not_ltv = _non_ltv_revision(report, s.signed_revision)
-    if not_ltv is not None:
-        return _reject("modified_after_signing", not_ltv, s)
-    # Only a pure LTV tail (already vetted by the diff analysis: DSS material only) may remain
-    # uncovered, i.e. a post-signature DSS update (B-LT, and the TSA's data at the end of B-LTA).
-    if not any(r.covers_file_end for r in [s, *later]) and s.modification_level != ModificationLevel.LTA_UPDATES.name:
-        return _reject("modified_after_signing", "the end of the file is not covered by a signature", s)
-    return IssuanceDecision(accepted=True, code=None, detail="accepted", signature=s)

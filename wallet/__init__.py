@@ -9,12 +9,14 @@ from apiflask import APIFlask
 from flask import Response
 
 from config.settings import Settings
+from signing import install_pyhanko_patches
 
 ROOT = Path(__file__).resolve().parent.parent
 FRONTEND = ROOT / "frontend"
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> APIFlask:
+    install_pyhanko_patches()  # explicit, idempotent: importing signing patches nothing (signing/patches.py)
     settings = settings or Settings.from_env()
     if overrides:
         settings = settings.with_(**overrides)

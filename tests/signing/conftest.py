@@ -10,13 +10,20 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from signing_support import belongs_to, ca_fingerprint  # noqa: F401 - used by fixtures below
 from pdfgen import base_pdf, load_signer, offline_validation_context, signed
+from signing_support import belongs_to, ca_fingerprint  # noqa: F401 - used by fixtures below
 
+from signing import install_pyhanko_patches
 from signing.trust import TrustStore
 
 AGENCY = "MJ"
 OTHER_AGENCY = "MEN"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pyhanko_patches() -> None:
+    """Validate as the validator processes do: with the xref counters and the fast hex reader installed."""
+    install_pyhanko_patches()
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,8 @@ from typing import Any
 import pdfgen as g
 import pytest
 
-from signing.validation import decide_issuance, validate_pdf
+from signing.issuance import decide_issuance
+from signing.validation import validate_pdf
 
 
 def decide(data: bytes, trust: Any, is_mj: Any) -> Any:

@@ -18,8 +18,9 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
 from signing.demo_pki import generate_demo_pki
 from signing.errors import TrustStoreError
+from signing.issuance import decide_issuance
 from signing.trust import TrustStore
-from signing.validation import decide_issuance, validate_pdf
+from signing.validation import validate_pdf
 
 
 def _closed_port() -> int:

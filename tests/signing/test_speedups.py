@@ -50,8 +50,13 @@ def test_same_as_pyhanko_on_hexish_input(data: bytes) -> None:
 
 
 def test_installed_by_the_signing_package() -> None:
+    """Installed by the explicit start-up call (create_app, the validator processes, the bench), not by import."""
     from pyhanko.pdf_utils import generic
 
-    import signing  # noqa: F401
+    import signing
+
+    signing.install_pyhanko_patches()
+    signing.install_pyhanko_patches()  # idempotent
 
     assert generic.read_hex_string_from_stream is speedups.read_hex_string_from_stream
+    assert signing.pyhanko_patched()

@@ -11,7 +11,8 @@ import pdfgen as g
 import pytest
 from signing_support import ca_fingerprint
 
-from signing.validation import SignatureReport, ValidationReport, validate_pdf
+from signing.report import SignatureReport, ValidationReport
+from signing.validation import validate_pdf
 
 
 def agency_sig(report: ValidationReport) -> SignatureReport:
