@@ -11,7 +11,7 @@ Importing it changes nothing in pyHanko: a program that validates outside PDFs c
 from .demo_pki import generate_demo_pki, load_demo_pki
 from .errors import SigningLibraryError, TrustStoreError
 from .issuance import IssuanceDecision, decide_issuance
-from .keys import KeyCustody, KeyCustodyError, Pkcs11Custody, Pkcs12Custody
+from .keys import KeyCustody, KeyCustodyError, Pkcs11Custody, Pkcs12Custody, open_custody
 from .limits import Limits
 from .metadata import MetadataReading, embed_document_json, peek_metadata, read_signed_metadata
 from .patches import install_pyhanko_patches, pyhanko_patched
@@ -19,6 +19,7 @@ from .policy import WALLET_DIFF_POLICY
 from .report import CertInfo, SignatureReport, TimestampInfo, ValidationReport
 from .revisions import RevisionChanges
 from .seal import Sealer, SealingError, SealText
+from .sealconfig import Custody, SealConfig, SealConfigError
 from .timestamps import http_timestamper, in_process_timestamper
 from .trust import TrustStore
 from .validation import async_validate_pdf, validate_pdf
@@ -26,6 +27,7 @@ from .validation import async_validate_pdf, validate_pdf
 __all__ = [
     "WALLET_DIFF_POLICY",
     "CertInfo",
+    "Custody",
     "IssuanceDecision",
     "KeyCustody",
     "MetadataReading",
@@ -34,6 +36,8 @@ __all__ = [
     "Pkcs11Custody",
     "Pkcs12Custody",
     "RevisionChanges",
+    "SealConfig",
+    "SealConfigError",
     "SealText",
     "Sealer",
     "SealingError",
@@ -51,6 +55,7 @@ __all__ = [
     "in_process_timestamper",
     "install_pyhanko_patches",
     "load_demo_pki",
+    "open_custody",
     "peek_metadata",
     "pyhanko_patched",
     "read_signed_metadata",

@@ -31,6 +31,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
 from .errors import SigningLibraryError
+from .sealconfig import Custody, SealConfig
 
 __all__ = [
     "SOFTHSM_LIB",
@@ -38,6 +39,7 @@ __all__ = [
     "KeyCustodyError",
     "Pkcs11Custody",
     "Pkcs12Custody",
+    "open_custody",
 ]
 
 #: Where Debian's ``softhsm2`` package puts the PKCS#11 module.
@@ -209,3 +211,15 @@ class Pkcs11Custody:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def open_custody(config: SealConfig) -> Pkcs12Custody | Pkcs11Custody:
+    """The custody ``config`` describes, opened (the file parsed, or the token's session open).
+
+    Raises :class:`KeyCustodyError` when the key cannot be loaded; ``config`` was checked when it was built.
+    """
+    if config.custody is Custody.PKCS11:
+        return Pkcs11Custody(config.required("pkcs11_lib"), config.required("pkcs11_token"),
+                             config.required("pkcs11_pin"), config.required("pkcs11_key_label"),
+                             config.pkcs11_cert_label)
+    return Pkcs12Custody(config.required("pkcs12"), config.pkcs12_password)

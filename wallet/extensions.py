@@ -132,24 +132,26 @@ class Runtime:
 
     @cached_property
     def sealer(self) -> Any:
-        from signing.keys import Pkcs11Custody, Pkcs12Custody
+        from signing.keys import open_custody
         from signing.seal import Sealer
+        from signing.sealconfig import SealConfig, SealConfigError
         from signing.timestamps import http_timestamper, in_process_timestamper
 
         s = self.settings
-        custody: Any
-        if s.seal_pkcs11_lib:
-            custody = Pkcs11Custody(s.seal_pkcs11_lib, s.seal_pkcs11_token, s.seal_pkcs11_pin,
-                                    s.seal_pkcs11_key_label)
-        else:
-            password = s.seal_pkcs12_password
-            manifest = s.pki_dir / "pki.json"
-            if password is None and not s.production and manifest.exists():
-                # embedded default: the demo PKI's generated password (demo material under instance/)
-                import json
+        password = s.seal_pkcs12_password
+        manifest = s.pki_dir / "pki.json"
+        if password is None and not s.seal_pkcs11_lib and not s.production and manifest.exists():
+            # embedded default: the demo PKI's generated password (demo material under instance/)
+            import json
 
-                password = json.loads(manifest.read_text())["platform"]["seal_pkcs12_password"]
-            custody = Pkcs12Custody(s.seal_pkcs12, password)
+            password = json.loads(manifest.read_text())["platform"]["seal_pkcs12_password"]
+        try:
+            config = SealConfig.from_options(pkcs12=s.seal_pkcs12, pkcs12_password=password,
+                                             pkcs11_lib=s.seal_pkcs11_lib, pkcs11_token=s.seal_pkcs11_token,
+                                             pkcs11_pin=s.seal_pkcs11_pin, pkcs11_key_label=s.seal_pkcs11_key_label)
+        except SealConfigError as exc:  # named as the operator sets it: SEAL_PKCS11_TOKEN, ...
+            raise SettingsError(f"SEAL_{exc.field.upper()}: {exc}") from exc
+        custody = open_custody(config)
         if s.tsa_url:
             tsa = http_timestamper(s.tsa_url)
         else:
