@@ -16,7 +16,7 @@ import json
 import zlib
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Any
+from typing import Any, Final, Literal
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.embed import EmbeddedFileObject, EmbeddedFileParams, FileSpec, embed_file
@@ -30,6 +30,7 @@ __all__ = [
     "FILE_NAME",
     "MAX_DEPTH",
     "MAX_JSON_BYTES",
+    "MetadataError",
     "MetadataReading",
     "document_json_bytes",
     "embed_document_json",
@@ -49,15 +50,19 @@ MAX_NAME_TREE_DEPTH = 4
 MAX_ENTRIES = 256
 
 # error codes (stable: the push turns them into ``422 metadata_mismatch`` with ``field: document.json``)
-ABSENT = "document_json_absent"
-MALFORMED = "document_json_malformed"
-TOO_LARGE = "document_json_too_large"
-NOT_UTF8 = "document_json_not_utf8"
-BAD_JSON = "document_json_invalid"
-TOO_DEEP = "document_json_too_deep"
-NOT_OBJECT = "document_json_not_object"
-DUPLICATE_KEY = "document_json_duplicate_key"
-UNKNOWN_KEY = "document_json_unknown_key"
+ABSENT: Final = "document_json_absent"
+MALFORMED: Final = "document_json_malformed"
+TOO_LARGE: Final = "document_json_too_large"
+NOT_UTF8: Final = "document_json_not_utf8"
+BAD_JSON: Final = "document_json_invalid"
+TOO_DEEP: Final = "document_json_too_deep"
+NOT_OBJECT: Final = "document_json_not_object"
+DUPLICATE_KEY: Final = "document_json_duplicate_key"
+UNKNOWN_KEY: Final = "document_json_unknown_key"
+MetadataError = Literal["document_json_absent", "document_json_malformed", "document_json_too_large",
+                        "document_json_not_utf8", "document_json_invalid", "document_json_too_deep",
+                        "document_json_not_object", "document_json_duplicate_key", "document_json_unknown_key"]
+"""Why a revision's ``document.json`` could not be read (:attr:`MetadataReading.error`)."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ class MetadataReading:
     """What a revision says about itself: ``values`` (plain JSON data) or an ``error`` code with a detail."""
 
     values: dict[str, Any] | None = None
-    error: str | None = None
+    error: MetadataError | None = None
     detail: str | None = None
     revision: int | None = None
 
@@ -78,7 +83,7 @@ class MetadataReading:
 
 
 class _Bad(Exception):
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: MetadataError, detail: str) -> None:
         super().__init__(code)
         self.code = code
         self.detail = detail

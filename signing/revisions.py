@@ -25,15 +25,17 @@ analysed is reported with the code ``unanalysable``, which no rule accepts.
 from __future__ import annotations
 
 import logging
+import typing
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Literal
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 
 __all__ = [
     "CHANGE_CODES",
+    "ChangeCode",
     "MAX_ANALYSED_REVISIONS",
     "RevisionChanges",
     "analyse_revisions",
@@ -48,7 +50,7 @@ MAX_OBJECTS_PER_REVISION = 5000
 #: A visible box at least this share of the page's area "covers the page".
 COVERS_PAGE_RATIO = 0.25
 
-CHANGE_CODES = (
+ChangeCode = Literal[
     "signature",  # a new filled /Sig field (its signer is judged by the caller)
     "visible_signature",  # ... whose widget has a non-empty box and an appearance
     "covers_page",  # ... whose box covers a large part of its page
@@ -64,7 +66,9 @@ CHANGE_CODES = (
     "signature_changed",  # an existing signature value dictionary rewritten
     "unexplained_object",  # an object nothing accounts for (unreferenced, or of no known role)
     "unanalysable",  # the revision could not be analysed
-)
+]
+"""What a revision did that is not bookkeeping (:attr:`RevisionChanges.changes`)."""
+CHANGE_CODES: tuple[ChangeCode, ...] = typing.get_args(ChangeCode)
 
 # Codes that, alone, make a revision pure long-term-validation material.
 _LTV_CODES = frozenset({"dss", "doc_timestamp"})
@@ -85,7 +89,7 @@ class RevisionChanges:
     """What one revision (0-based, as pyHanko counts them) wrote, in plain data."""
 
     revision: int
-    changes: tuple[str, ...]
+    changes: tuple[ChangeCode, ...]
     """Sorted change codes (:data:`CHANGE_CODES`); empty for a revision that only did bookkeeping."""
     signature_fields: tuple[str, ...]
     """Fully qualified names of the filled signature / timestamp fields this revision adds."""
@@ -180,7 +184,7 @@ class _RevisionAnalysis:
         self.refs: set[generic.Reference] = set(self.new.explicit_refs_in_revision())
         if len(self.refs) > MAX_OBJECTS_PER_REVISION:
             raise _TooBig
-        self.codes: set[str] = set()
+        self.codes: set[ChangeCode] = set()
         self.explained: set[generic.Reference] = set()
         self.sig_fields: list[str] = []
         self.new_fields: set[generic.Reference] = set()  # new filled signature/timestamp fields (accepted)
@@ -466,7 +470,7 @@ class _RevisionAnalysis:
                 self.codes.add("page_content")
             self.appended_only(_raw(old, "/Annots"), _raw(obj, "/Annots"), "annotation")
 
-    def appended_only(self, old_raw: Any, new_raw: Any, code: str) -> None:
+    def appended_only(self, old_raw: Any, new_raw: Any, code: ChangeCode) -> None:
         """An array (direct or indirect) that may only gain this revision's new signature fields."""
         new_ref, old_ref = _ref(new_raw), _ref(old_raw)
         if new_ref is not None:

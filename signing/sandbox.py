@@ -40,7 +40,7 @@ from typing import IO, Any
 
 from .errors import SigningLibraryError
 from .limits import Limits
-from .patches import install_pyhanko_patches
+from .patches import install_pyhanko_patches, pyhanko_patched
 from .policy import DEFAULT_MAX_SIZE
 from .report import ValidationReport, report_from_dict
 from .trust import TrustStore
@@ -152,6 +152,7 @@ class _Validator:
             self.kill()
             raise SigningLibraryError("the validator process did not start")
         self.baseline_vm = int(ready.get("baseline_vm", 0))
+        self.pyhanko_patched = ready.get("pyhanko_patched") is True
 
     @property
     def pid(self) -> int:
@@ -382,7 +383,8 @@ def _child_main(memory_bytes: int, cpu_seconds: float) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
     if baseline:
         resource.setrlimit(resource.RLIMIT_AS, (baseline + memory_bytes, baseline + memory_bytes))
-    _write_frame(out, {"ready": True, "baseline_vm": baseline, "pid": os.getpid()})
+    _write_frame(out, {"ready": True, "baseline_vm": baseline, "pid": os.getpid(),
+                       "pyhanko_patched": pyhanko_patched()})
     trusts: dict[bytes, TrustStore] = {}
     while True:
         try:

@@ -62,3 +62,15 @@ def test_the_xref_limits_hold_without_the_start_up_call() -> None:
         print(json.dumps({"before": before, "inside": inside}))
     """))
     assert out == {"before": False, "inside": True}
+
+
+def test_each_validator_process_installs_the_patches_at_start() -> None:
+    """The sandbox's child entry point makes the explicit call (it says so in its ready frame)."""
+    from signing.sandbox import ValidatorPool
+
+    pool = ValidatorPool(1)
+    try:
+        validator = pool._start()
+        assert validator.pyhanko_patched
+    finally:
+        pool.close()
