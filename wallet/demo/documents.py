@@ -35,13 +35,13 @@ FREE_BOTTOM = 150.0
 _MARGIN = 50.0
 _CONTENT_W = PAGE_WIDTH - 2 * _MARGIN
 
-RED = (0.76, 0.11, 0.16)
-GREEN = (0.0, 0.42, 0.24)
-GOLD = (0.80, 0.63, 0.20)
-INK = (0.08, 0.09, 0.12)
-GREY = (0.40, 0.42, 0.45)
+_RED = (0.76, 0.11, 0.16)
+_GREEN = (0.0, 0.42, 0.24)
+_GOLD = (0.80, 0.63, 0.20)
+_INK = (0.08, 0.09, 0.12)
+_GREY = (0.40, 0.42, 0.45)
 
-_BODY_STYLE = BodyStyle(left=_MARGIN, width=_CONTENT_W, ink=INK, heading=GREEN)
+_BODY_STYLE = BodyStyle(left=_MARGIN, width=_CONTENT_W, ink=_INK, heading=_GREEN)
 #: body scales tried in turn, until the body fits above the closing lines
 _BODY_SCALES = (1.0, 0.94, 0.88, 0.82, 0.76, 0.7)
 
@@ -62,7 +62,7 @@ def _emblem(c: Canvas, cx: float, cy: float) -> None:
     """A simple heraldic emblem: crown, gold ring, red disc with the green pentagram, laurels."""
     c.raw("q")
     # laurel branches
-    c.fill_rgb(*GREEN)
+    c.fill_rgb(*_GREEN)
     for side in (-1, 1):
         for k in range(7):
             a = math.radians(-76 + k * 21) if side > 0 else math.radians(180 + 76 - k * 21)
@@ -73,25 +73,25 @@ def _emblem(c: Canvas, cx: float, cy: float) -> None:
             c.raw(f"q {num(ca)} {num(sa)} {num(-sa)} {num(ca)} {num(x)} {num(y)} cm")
             c.raw("-5 0 m -2.5 2.6 2.5 2.6 5 0 c 2.5 -2.6 -2.5 -2.6 -5 0 c f Q")
     # ring and disc
-    c.fill_rgb(*GOLD)
+    c.fill_rgb(*_GOLD)
     c.circle(cx, cy, 24, "f")
-    c.fill_rgb(*RED)
+    c.fill_rgb(*_RED)
     c.circle(cx, cy, 20.5, "f")
     # the green interlaced pentagram of the flag (outline)
     pts = [(cx + 14.5 * math.cos(math.radians(90 + 144 * k)), cy - 0.8 + 14.5 * math.sin(math.radians(90 + 144 * k)))
            for k in range(5)]
-    c.stroke_rgb(*GREEN)
+    c.stroke_rgb(*_GREEN)
     c.raw("1 j 2.2 w")
     c.polygon(pts, "S")
     # crown on top of the ring
-    c.fill_rgb(*GOLD)
+    c.fill_rgb(*_GOLD)
     base = cy + 24.5
     c.rect(cx - 12, base, 24, 3.6, "f")
     c.polygon([(cx - 12, base + 3.6), (cx - 14, base + 12), (cx - 7, base + 7.5), (cx, base + 14),
                (cx + 7, base + 7.5), (cx + 14, base + 12), (cx + 12, base + 3.6)], "f")
     for dx, dy in ((-14, 12), (0, 14), (14, 12)):
         c.circle(cx + dx, base + dy + 1.2, 1.7, "f")
-    c.fill_rgb(*RED)
+    c.fill_rgb(*_RED)
     c.circle(cx, base + 1.8, 1.1, "f")
     c.raw("Q")
 
@@ -107,18 +107,18 @@ def _emblem_ops() -> tuple[str, ...]:
 def _letterhead(c: Canvas, agency_name: str, agency_name_ar: str) -> float:
     """Draws the top band; returns the y below it."""
     top = PAGE_HEIGHT
-    c.fill_rgb(*RED)
+    c.fill_rgb(*_RED)
     c.rect(0, top - 5, PAGE_WIDTH, 5, "f")
-    c.fill_rgb(*GREEN)
+    c.fill_rgb(*_GREEN)
     c.rect(0, top - 7, PAGE_WIDTH, 2, "f")
     c.raw(*_emblem_ops())
     col_w = 190.0
     left_cx = _MARGIN + col_w / 2
     right_cx = PAGE_WIDTH - _MARGIN - col_w / 2
-    c.fill_rgb(*INK)
+    c.fill_rgb(*_INK)
     c.text("ROYAUME DU MAROC", left_cx, 802, 11.5, bold=True, align="center")
     c.text("المملكة المغربية", right_cx, 800, 15, bold=True, align="center")
-    c.stroke_rgb(*INK)
+    c.stroke_rgb(*_INK)
     for cx in (left_cx, right_cx):
         c.line(cx - 18, 793, cx + 18, 793, 0.6)
     y = 780.0
@@ -129,9 +129,9 @@ def _letterhead(c: Canvas, agency_name: str, agency_name_ar: str) -> float:
     for line in wrap(agency_name_ar, col_w, 12)[:3]:
         c.text(line, right_cx, y, 12, align="center")
         y -= 16
-    c.stroke_rgb(*RED)
+    c.stroke_rgb(*_RED)
     c.line(_MARGIN, 738, PAGE_WIDTH - _MARGIN, 738, 1.3)
-    c.stroke_rgb(*GREEN)
+    c.stroke_rgb(*_GREEN)
     c.line(_MARGIN, 735, PAGE_WIDTH - _MARGIN, 735, 0.6)
     return 735.0
 
@@ -146,11 +146,11 @@ def _fitting_size(text: str) -> float:
 
 def _titles(c: Canvas, y: float, type_name_fr: str, type_name_ar: str) -> None:
     """The document title, French then Arabic, centred below the letterhead."""
-    c.fill_rgb(*INK)
+    c.fill_rgb(*_INK)
     c.text(type_name_fr, PAGE_WIDTH / 2, y - 32, _fitting_size(type_name_fr), bold=True, align="center")
-    c.fill_rgb(*GREEN)
+    c.fill_rgb(*_GREEN)
     c.text(type_name_ar, PAGE_WIDTH / 2, y - 58, _fitting_size(type_name_ar), bold=True, align="center")
-    c.fill_rgb(*INK)
+    c.fill_rgb(*_INK)
 
 
 def _info_box(c: Canvas, y_top: float, rows: list[tuple[str, str, str]]) -> float:
@@ -161,18 +161,18 @@ def _info_box(c: Canvas, y_top: float, rows: list[tuple[str, str, str]]) -> floa
     c.stroke_rgb(0.70, 0.70, 0.68)
     c.raw("0.6 w")
     c.rect(_MARGIN, y_top - h, _CONTENT_W, h, "B")
-    c.fill_rgb(*GOLD)
+    c.fill_rgb(*_GOLD)
     c.rect(_MARGIN, y_top - h, 3, h, "f")
     y = y_top - 5 - row_h + 6
     for label_fr, value, label_ar in rows:
-        c.fill_rgb(*GREY)
+        c.fill_rgb(*_GREY)
         c.text(label_fr, _MARGIN + 14, y, 9, bold=True)
-        c.fill_rgb(*INK)
+        c.fill_rgb(*_INK)
         c.text(value, _MARGIN + 150, y, 10.5, bold=True)
-        c.fill_rgb(*GREY)
+        c.fill_rgb(*_GREY)
         c.text(label_ar, PAGE_WIDTH - _MARGIN - 12, y - 0.5, 10.5, align="right")
         y -= row_h
-    c.fill_rgb(*INK)
+    c.fill_rgb(*_INK)
     return y_top - h
 
 
@@ -190,7 +190,7 @@ def _body(c: Canvas, y: float, lines: list[str]) -> float:
             break
     for step in chosen:
         if y - step.height < floor:
-            c.fill_rgb(*GREY)
+            c.fill_rgb(*_GREY)
             c.text("[…]", _MARGIN, y - 10, 9)
             y -= 12
             break
@@ -202,10 +202,10 @@ def _body(c: Canvas, y: float, lines: list[str]) -> float:
 def _closing(c: Canvas, y: float, agency_code: str, agency_name: str, issued_at: datetime) -> None:
     """Place, date and issuer, right-aligned below the body."""
     city = _CITY.get(agency_code, "Rabat")
-    c.fill_rgb(*INK)
+    c.fill_rgb(*_INK)
     x_right = PAGE_WIDTH - _MARGIN
     c.text(f"Fait à {city}, le {_long_date(issued_at)}", x_right, y - 16, 10, align="right")
-    c.fill_rgb(*GREY)
+    c.fill_rgb(*_GREY)
     c.text(f"Signé électroniquement par : {agency_name}", x_right, y - 30, 8.5, italic=True, align="right")
 
 
@@ -213,7 +213,7 @@ def _footer(c: Canvas, reference: str, agency_code: str, doc_type: str) -> None:
     """The rule and two lines just above the free band."""
     c.stroke_rgb(0.6, 0.6, 0.6)
     c.line(_MARGIN, FREE_BOTTOM + 30, PAGE_WIDTH - _MARGIN, FREE_BOTTOM + 30, 0.5)
-    c.fill_rgb(*GREY)
+    c.fill_rgb(*_GREY)
     c.text("Document délivré électroniquement — DEMO, sans valeur légale", PAGE_WIDTH / 2, FREE_BOTTOM + 18,
            9, italic=True, align="center")
     c.text(f"Réf. {reference} · {agency_code} · {doc_type} · page 1/1", PAGE_WIDTH / 2, FREE_BOTTOM + 6, 7.5,
