@@ -1,4 +1,4 @@
-"""The demo certificate PDFs (wallet.demo.documents): valid, one page, signable, deterministic."""
+"""The demo certificate PDFs (wallet.demo.documents, wallet.demo.bodies): valid, one page, signable, deterministic."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,7 +13,8 @@ import pytest
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from wallet.demo.documents import FREE_BOTTOM, PAGE_HEIGHT, demo_body, make_document_pdf
+from wallet.demo.bodies import demo_body
+from wallet.demo.documents import FREE_BOTTOM, PAGE_HEIGHT, make_document_pdf
 
 ISSUED = dt.datetime(2025, 3, 12, 10, 30, tzinfo=dt.UTC)
 HOLDER = "Yassine El Amrani"

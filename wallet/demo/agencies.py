@@ -1,7 +1,18 @@
 """The demo agencies (codes are part of the public contract of instance/demo.json)."""
 from __future__ import annotations
 
-DEMO_AGENCIES = (
+from typing import TypedDict
+
+
+class DemoAgency(TypedDict):
+    """One demo agency: its code, display name, localised names and the document types it issues."""
+    code: str
+    name: str
+    names: dict[str, str]  # language -> name
+    types: list[str]
+
+
+DEMO_AGENCIES: tuple[DemoAgency, ...] = (
     {"code": "MJ", "name": "Ministère de la Justice", "names": {
         "fr": "Ministère de la Justice", "ar": "وزارة العدل", "en": "Ministry of Justice"},
      "types": ["criminal_record", "nationality"]},
@@ -14,4 +25,4 @@ DEMO_AGENCIES = (
      "types": ["commerce_register"]},
 )
 
-PKI_AGENCIES = tuple((a["code"], a["name"]) for a in DEMO_AGENCIES)
+PKI_AGENCIES: tuple[tuple[str, str], ...] = tuple((a["code"], a["name"]) for a in DEMO_AGENCIES)

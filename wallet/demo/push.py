@@ -19,6 +19,8 @@ from pyhanko.sign import signers
 
 from signing.metadata import embed_document_json
 from wallet.demo.agencies import DEMO_AGENCIES
+from wallet.demo.bodies import demo_body
+from wallet.demo.documents import make_document_pdf
 from wallet.documents.types import TYPES
 
 
@@ -61,8 +63,6 @@ class AgencyClient:
 def build_document(code: str, doc_type: str, holder_id: str, holder_name: str, reference: str,
                    issued_at: dt.datetime, rng: random.Random) -> tuple[bytes, dict[str, Any]]:
     """An unsigned realistic PDF and its metadata."""
-    from wallet.demo.documents import demo_body, make_document_pdf
-
     spec = next(a for a in DEMO_AGENCIES if a["code"] == code)
     t = TYPES[doc_type]
     expires_at = t.default_expiry(issued_at)
