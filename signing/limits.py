@@ -149,8 +149,8 @@ def _read_xref_table(self: Any, declared_startxref: int) -> Any:
 
 def install() -> None:
     """Route pyHanko's cross-reference reader through the counters (inactive outside :func:`reading`)."""
-    xref.parse_xref_stream = _parse_xref_stream  # type: ignore[assignment]
-    xref.parse_xref_table = _parse_xref_table  # type: ignore[assignment]
+    xref.parse_xref_stream = _parse_xref_stream
+    xref.parse_xref_table = _parse_xref_table
     xref.XRefBuilder._read_xref_stream = _read_xref_stream  # type: ignore[method-assign]
     xref.XRefBuilder._read_xref_table = _read_xref_table  # type: ignore[method-assign]
 

@@ -139,8 +139,9 @@ class Runtime:
         s = self.settings
         custody: Any
         if s.seal_pkcs11_lib:
-            custody = Pkcs11Custody(s.seal_pkcs11_lib, s.seal_pkcs11_token, s.seal_pkcs11_pin,
-                                    s.seal_pkcs11_key_label)
+            custody = Pkcs11Custody(s.seal_pkcs11_lib, _needed(s.seal_pkcs11_token, "SEAL_PKCS11_TOKEN"),
+                                    _needed(s.seal_pkcs11_pin, "SEAL_PKCS11_PIN"),
+                                    _needed(s.seal_pkcs11_key_label, "SEAL_PKCS11_KEY_LABEL"))
         else:
             password = s.seal_pkcs12_password
             manifest = s.pki_dir / "pki.json"
@@ -149,12 +150,21 @@ class Runtime:
                 import json
 
                 password = json.loads(manifest.read_text())["platform"]["seal_pkcs12_password"]
-            custody = Pkcs12Custody(s.seal_pkcs12, password)
+            custody = Pkcs12Custody(_needed(s.seal_pkcs12, "SEAL_PKCS12"), password)
         if s.tsa_url:
             tsa = http_timestamper(s.tsa_url)
         else:
-            tsa = in_process_timestamper(s.tsa_cert, s.tsa_key)
+            tsa = in_process_timestamper(_needed(s.tsa_cert, "TSA_CERT"), _needed(s.tsa_key, "TSA_KEY"))
         return Sealer(custody, tsa)
+
+
+def _needed(value: str | None, setting: str) -> str:
+    """A seal setting the chosen custody cannot do without: name it rather than fail inside pyHanko on None.
+
+    TODO(issue 12): a validated ``SealConfig`` in config/settings.py makes this unnecessary."""
+    if value is None:
+        raise SettingsError(f"{setting} is not set")
+    return value
 
 
 def _key_or_instance_key(s: Settings, configured: bytes | None, setting: str, file_name: str) -> bytes:
