@@ -5,14 +5,33 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 STAMP := $(VENV)/.installed
+# Exact versions with every file's hash (Linux x86_64, CPython 3.11): the runtime's and runtime + dev tools'.
+# pyproject.toml keeps the version ranges, for whoever installs the package itself.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: run test test-fast test-pg test-faults bench setup clean lint openapi
+.PHONY: run test test-fast test-pg test-faults bench setup clean lint openapi lock lock-upgrade
 
-$(STAMP): pyproject.toml
+# The hashed lock first (pip refuses a file whose hash is not in it), then the repository's own packages
+# without dependencies and without build isolation (--require-hashes refuses local folders; setuptools is in the lock).
+$(STAMP): pyproject.toml $(DEV_LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes -r $(DEV_LOCK)
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# After changing the dependencies in pyproject.toml: `make lock` regenerates both locks, keeping every pin that
+# still fits; `make lock-upgrade` moves every pin to the newest release the ranges allow. Commit both files.
+# The runtime lock is compiled from a copy of the dev lock, so that it pins the same versions.
+lock: $(STAMP)
+	$(PIP_COMPILE) $(LOCK_ARGS) --extra dev -o $(DEV_LOCK) pyproject.toml
+	cp $(DEV_LOCK) $(LOCK)
+	$(PIP_COMPILE) -o $(LOCK) pyproject.toml
+
+lock-upgrade:
+	$(MAKE) lock LOCK_ARGS=--upgrade
 
 setup: $(STAMP)
 	$(BIN)/python scripts/compile-translations
@@ -36,9 +55,11 @@ test-faults: setup
 bench: setup
 	bash scripts/bench.sh
 
+# ruff; the import contracts in pyproject's [tool.importlinter]; mypy on the files in its [tool.mypy]
 lint: setup
 	$(BIN)/ruff check wallet signing config bench
-	$(BIN)/mypy signing
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
 
 openapi: setup
 	$(BIN)/python -m wallet.openapi > docs/openapi.json

@@ -5,9 +5,10 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 export PYTHONDONTWRITEBYTECODE=1
 
-echo "== lint (ruff on the code, mypy on signing/)"
-$BIN/ruff check wallet signing config || exit 1
-$BIN/mypy signing || exit 1
+echo "== lint (ruff; import contracts; mypy on wallet, signing, config: see pyproject.toml)"
+$BIN/ruff check wallet signing config bench || exit 1
+$BIN/lint-imports --no-logo || exit 1
+$BIN/mypy || exit 1
 
 # PostgreSQL: the machine's server (tests create their own databases)
 if ! $BIN/python -c "import psycopg; psycopg.connect('host=127.0.0.1 user=postgres dbname=postgres', connect_timeout=3).close()" 2>/dev/null; then

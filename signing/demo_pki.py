@@ -76,7 +76,8 @@ def _write(path: Path, data: bytes, *, private: bool = False) -> None:
 def _pem_cert(der: bytes) -> bytes:
     from asn1crypto import pem
 
-    return pem.armor("CERTIFICATE", der)
+    armored: bytes = pem.armor("CERTIFICATE", der)  # asn1crypto is untyped
+    return armored
 
 
 def _generate_key(path: Path) -> None:

@@ -191,7 +191,7 @@ class Pkcs11Custody:
         except Exception as exc:
             self.close()
             raise KeyCustodyError(f"cannot load key {key_label!r} from token {token_label!r}") from exc
-        self._signer = signer
+        self._signer: Signer = signer
 
     def signer(self) -> Signer:
         return self._signer

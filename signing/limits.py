@@ -159,8 +159,8 @@ def install() -> None:
     """
     if installed():
         return
-    xref.parse_xref_stream = _parse_xref_stream  # type: ignore[assignment]
-    xref.parse_xref_table = _parse_xref_table  # type: ignore[assignment]
+    xref.parse_xref_stream = _parse_xref_stream
+    xref.parse_xref_table = _parse_xref_table
     xref.XRefBuilder._read_xref_stream = _read_xref_stream  # type: ignore[method-assign]
     xref.XRefBuilder._read_xref_table = _read_xref_table  # type: ignore[method-assign]
 

@@ -195,7 +195,7 @@ class _RevisionAnalysis:
     # -- helpers -----------------------------------------------------------------------
 
     def is_new(self, ref: generic.Reference) -> bool:
-        return self.reader.xrefs.get_introducing_revision(ref) == self.revision
+        return bool(self.reader.xrefs.get_introducing_revision(ref) == self.revision)
 
     def obj(self, ref: generic.Reference) -> Any:
         return self.new(ref)

@@ -51,12 +51,12 @@ def read_hex_string_from_stream(stream: Any) -> Any:
 
 def install() -> None:
     """Idempotent: make pyHanko's parser use the fast reader."""
-    generic.read_hex_string_from_stream = read_hex_string_from_stream  # type: ignore[assignment]
+    generic.read_hex_string_from_stream = read_hex_string_from_stream
 
 
 def uninstall() -> None:
     """Give pyHanko its own reader back (the benchmark measures pyHanko as shipped against the patched one)."""
-    generic.read_hex_string_from_stream = _original  # type: ignore[assignment]
+    generic.read_hex_string_from_stream = _original
 
 
 def installed() -> bool:

@@ -26,9 +26,9 @@ import hmac
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Integer, SmallInteger, String, bindparam, insert, select, update
+from sqlalchemy import JSON, BigInteger, Integer, SmallInteger, String, Table, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -139,8 +139,9 @@ def _legacy_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-_HEAD = AuditHead.__table__
-_EVENTS = AuditEvent.__table__
+# a declarative class's __table__ is typed FromClause; insert()/update() want the Table it is
+_HEAD = cast(Table, AuditHead.__table__)
+_EVENTS = cast(Table, AuditEvent.__table__)
 # built once: the append runs on every push and share (statement construction cost more than the round trips)
 _LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
 _NEW_HEAD = insert(_HEAD)
@@ -236,8 +237,9 @@ def verify_chain(sess: Session, ring: AuditKeyring | None = None,
 
     Returns the check and the hashes of the events whose seq is in ``hashes_at`` (the checkpoints')."""
     ring = ring or keyring_of(sess)
-    wanted, found = hashes_at or set(), {}
-    prev, expected_seq, count, keyed, used = GENESIS, 1, 0, 0, {}
+    wanted, found = hashes_at or set(), dict[int, str]()
+    used: dict[str, None] = {}  # the key ids met, in order of first use
+    prev, expected_seq, count, keyed = GENESIS, 1, 0, 0
 
     def broken(seq: int | None, reason: str) -> tuple[ChainCheck, dict[int, str]]:
         return ChainCheck(False, count, seq, reason, keyed, tuple(used)), found

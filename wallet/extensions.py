@@ -155,8 +155,18 @@ class Runtime:
         if s.tsa_url:
             tsa = http_timestamper(s.tsa_url)
         else:
-            tsa = in_process_timestamper(s.tsa_cert, s.tsa_key)
+            tsa = in_process_timestamper(_needed(s.tsa_cert, "TSA_CERT"), _needed(s.tsa_key, "TSA_KEY"))
         return Sealer(custody, tsa)
+
+
+def _needed(value: str | None, setting: str) -> str:
+    """A seal setting the chosen custody cannot do without: name it rather than fail inside pyHanko on None.
+
+    TODO(issue 12): a validated ``SealConfig`` in config/settings.py makes this unnecessary."""
+    if value is None:
+        raise SettingsError(f"{setting} is not set")
+    return value
+
 
 
 def _key_or_instance_key(s: Settings, configured: bytes | None, setting: str, file_name: str) -> bytes:

@@ -24,7 +24,7 @@ import datetime as dt
 import hashlib
 import re
 import struct
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,7 +111,7 @@ class _Fsck:
 
     # -- rows --------------------------------------------------------------------------------------------
 
-    def _batches(self, sess: Session, stmt_for: Callable[[str], Any]) -> Iterator[list[Any]]:
+    def _batches(self, sess: Session, stmt_for: Callable[[str], Any]) -> Iterator[Sequence[Any]]:
         last = ""
         while True:
             rows = sess.execute(stmt_for(last)).all()
@@ -209,6 +209,8 @@ class _Fsck:
             for stmt in (select(Document.blob_key), select(ShareItem.copy_blob_key)
                          .where(ShareItem.copy_blob_key.is_not(None))):
                 for (key,) in sess.execute(stmt):
+                    if key is None:  # the query leaves no NULL out; this tells mypy
+                        continue
                     self._legacy[hashlib.sha256(key.encode()).hexdigest()] = key
             sess.rollback()
         return self._legacy.get(name)

@@ -459,7 +459,8 @@ class S3Store:
         resp = self._call("get_object", key, Key=self.object_key(key))
         try:
             with resp["Body"] as body:
-                return body.read()
+                data: bytes = body.read()  # boto3 is untyped
+                return data
         except ClientError:
             raise
         except Exception as exc:
