@@ -2,7 +2,7 @@
 
 - Token handling never raises on any string (surrogates and controls included); any mutation of a real token
   (a character changed, case swapped, cut, extended, a character inserted or dropped) finds nothing: "unknown".
-- The decision of a look (``_blocking``) follows the order the module documents, for any combination of
+- The decision of a look (``looks.decide``) follows the order wallet/shares/states.py documents, for any combination of
   revocation, expiry, document statuses and views; ``share_status`` agrees with it.
 - On the real database, through the real ``find_share``/``look`` (its conditional UPDATE): for any state, each
   look's result and the counter follow that same table; a share with max_views=n gives exactly n valid looks,
@@ -25,12 +25,12 @@ from wallet.documents.models import Document
 from wallet.shares.models import Share, ShareView
 from wallet.shares.service import share_status
 from wallet.shares.tokens import lookup_hash, new_token, token_hash, well_formed
-from wallet.verification.service import (
+from wallet.verification.looks import (
     SharedAgency,
     SharedDocument,
     SharedItem,
     SharedLink,
-    _blocking,
+    decide,
     find_share,
     look,
 )
@@ -122,7 +122,7 @@ ORDER = ("share_revoked", "share_expired", "document_revoked", "document_expired
 
 def documented(revoked: bool, share_expired: bool, doc_states: list[str], max_views: int | None, used: int,
                views: bool) -> str | None:
-    """The order in wallet/verification/service.py's docstring: every reason that holds, the first one wins."""
+    """The order in wallet/shares/states.py's docstring: every reason that holds, the first one wins."""
     reasons = set()
     if revoked:
         reasons.add("share_revoked")
@@ -165,7 +165,7 @@ def test_decision_follows_the_documented_order(revoked: bool, expires: dt.timede
     states = [s if s != "active" else ("expired" if e is not None and e <= dt.timedelta(0) else "active")
               for s, e in docs]
     want = documented(revoked, expires <= dt.timedelta(0), states, max_views, used, views)
-    assert _blocking(share, NOW, views=views) == want
+    assert decide(share, NOW, counted=views) == want
     # the share's own status (the holder's list) agrees with the share-level part of the decision
     own = share_status(share, NOW)  # type: ignore[arg-type]
     expected_own = {"share_revoked": "revoked", "share_expired": "expired"}.get(want or "")

@@ -181,9 +181,9 @@ def test_an_upload_holds_no_transaction_while_it_is_validated(app: Any, signed_p
     the one writer lock (BEGIN IMMEDIATE), so a stream of heavy uploads would stall every look and push."""
     from wallet import db
     from wallet.extensions import runtime
-    from wallet.verification import service
+    from wallet.verification import uploads
 
-    real = service.validate_pdf
+    real = uploads.validate_pdf
     seen: list[bool] = []
 
     def validate(*args: Any, **kwargs: Any) -> Any:
@@ -200,7 +200,7 @@ def test_an_upload_holds_no_transaction_while_it_is_validated(app: Any, signed_p
                 raw.close()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(service, "validate_pdf", validate)
+    monkeypatch.setattr(uploads, "validate_pdf", validate)
     r = _upload(app.test_client(), signed_pdf("MJ"))
     assert r.status_code == 200 and r.get_json()["signatures"][0]["role"] == "agency"
     assert seen == [False]

@@ -137,16 +137,16 @@ def test_unknown_altered_truncated_random_tokens_get_the_same_answer(app: Any, h
 
 def test_unknown_tokens_cost_the_same_work(app: Any, monkeypatch: Any) -> None:
     """Every token, well formed or not, is hashed and looked up once: no early exit to time."""
-    from wallet.verification import service
+    from wallet.verification import looks
 
     seen: list[str] = []
-    original = service.lookup_hash
+    original = looks.lookup_hash
 
     def spy(token: str) -> str:
         seen.append(token)
         return original(token)
 
-    monkeypatch.setattr(service, "lookup_hash", spy)
+    monkeypatch.setattr(looks, "lookup_hash", spy)
     anon = app.test_client()
     tokens = ["A" * 22, "short", secrets.token_urlsafe(16), "!" * 30]
     for t in tokens:

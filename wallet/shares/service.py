@@ -30,6 +30,7 @@ from wallet.documents.types import TYPES
 from wallet.errors import BadRequest, NotFound, Unavailable
 from wallet.extensions import Runtime
 from wallet.shares.models import Share, ShareItem, ShareView
+from wallet.shares.states import share_status  # the holder's list; the rules: wallet/shares/states.py
 from wallet.shares.tokens import new_token, token_hash
 
 MIN_LIFETIME = 60
@@ -64,18 +65,6 @@ def qr_svg(matrix: Sequence[Sequence[bool]]) -> str:
                 x += 1
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" shape-rendering="crispEdges">'
             f'<rect width="{size}" height="{size}" fill="#fff"/><path fill="#000" d="{"".join(runs)}"/></svg>')
-
-
-def share_status(share: Share, now: dt.datetime | None = None) -> str:
-    """active | revoked | expired | exhausted (the share itself; document state is separate)."""
-    now = now or utcnow()
-    if share.revoked_at is not None:
-        return "revoked"
-    if share.expires_at <= now:
-        return "expired"
-    if share.max_views is not None and share.views_used >= share.max_views:
-        return "exhausted"
-    return "active"
 
 
 @dataclass(frozen=True)

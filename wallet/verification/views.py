@@ -17,7 +17,6 @@ from typing import Any
 
 from apiflask import APIBlueprint
 from flask import Response, render_template, request, url_for
-from flask_babel import get_locale
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Connection
 
@@ -28,7 +27,8 @@ from wallet.errors import Forbidden, NotFound, TooLarge, UnsupportedMedia
 from wallet.extensions import limiter, runtime
 from wallet.security import access
 from wallet.shares.service import read_copy
-from wallet.verification import privacy, service
+from wallet.verification import looks, privacy, uploads
+from wallet.verification.present import LANGUAGES, lang, look_payload
 from wallet.verification.schemas import LookOut, UploadForm, UploadReportOut
 
 api = APIBlueprint("verification_api", __name__, url_prefix="/api/v1", tag="Verification")
@@ -39,16 +39,11 @@ LOOK_LIMIT = "60/minute"
 UPLOAD_LIMIT = "20/minute"
 GRANT_SECONDS = 15 * 60
 FORM_COOKIE = "wallet_verify_form"
-LANGUAGES = (("ar", "العربية"), ("fr", "Français"), ("en", "English"))
 PROBLEM = {"application/problem+json": {"schema": Problem}}
 
 
 def look_limit() -> Any:
     return limiter.shared_limit(LOOK_LIMIT, scope="verify-look")
-
-
-def lang() -> str:
-    return str(get_locale() or "fr")
 
 
 @api.after_request
@@ -71,7 +66,7 @@ def _grants() -> URLSafeTimedSerializer:
     return _serializer(runtime().settings.secret_key)
 
 
-def grant_for(look: service.Look) -> str:
+def grant_for(look: looks.Look) -> str:
     assert look.share is not None
     return _grants().dumps({"s": look.share.id, "v": look.view_id})
 
@@ -90,8 +85,8 @@ def _granted_share() -> str | None:
 
 @contextmanager
 def _connection() -> Iterator[Connection]:
-    """The look's connection (``service.look_connection``); a pooled PostgreSQL one goes back at the end."""
-    conn, own = service.look_connection(runtime().db.engine, db.session)
+    """The look's connection (``looks.look_connection``); a pooled PostgreSQL one goes back at the end."""
+    conn, own = looks.look_connection(runtime().db.engine, db.session)
     try:
         yield conn
     finally:
@@ -99,32 +94,12 @@ def _connection() -> Iterator[Connection]:
             conn.close()
 
 
-def _look(conn: Connection, token: str, channel: str, share: Any = None) -> service.Look:
+def _look(conn: Connection, token: str, channel: looks.Channel, share: Any = None) -> looks.Look:
     if share is None:
-        share = service.find_share(conn, token)
-    count = share is None or service.counts(channel, share.id, _granted_share())
-    return service.look(conn, share, channel, ip=request.remote_addr, user_agent=request.user_agent.string,
-                        count=count)
-
-
-def look_payload(look: service.Look, token: str, base: str, grant: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {"result": look.result, "documents": [], "share": None}
-    if look.share is None:
-        return out
-    now = db.utcnow()
-    out["share"] = service.share_view(look.share, now)
-    if not look.shows_documents:
-        return out
-    full = look.result == "valid"
-    language = lang()
-    for pos, item in enumerate(look.items):
-        doc = service.document_view(item, language, full=full, holder_name=look.holder_name, now=now)
-        if full and look.share.allow_download:
-            doc["download_url"] = f"{base}/v/{token}/copy.pdf?item={pos}&g={grant}"
-            if item.copy_kind == "sheet":
-                doc["original_url"] = f"{base}/v/{token}/original.pdf?item={pos}&g={grant}"
-        out["documents"].append(doc)
-    return out
+        share = looks.find_share(conn, token)
+    count = share is None or looks.counts(channel, share.id, _granted_share())
+    return looks.look(conn, share, channel, ip=request.remote_addr, user_agent=request.user_agent.string,
+                      count=count)
 
 
 # -- the QR link ----------------------------------------------------------------------------------------
@@ -138,7 +113,7 @@ def look_payload(look: service.Look, token: str, base: str, grant: str = "") -> 
              "schema": LookOut}}}, 429: {"description": "Too many requests", "content": PROBLEM}})
 def verify_token(token: str) -> Any:
     with _connection() as conn:
-        look = service.look_token(conn, token, "json", ip=request.remote_addr, user_agent=request.user_agent.string)
+        look = looks.look_token(conn, token, "json", ip=request.remote_addr, user_agent=request.user_agent.string)
     grant = grant_for(look) if look.result == "valid" else ""
     payload = look_payload(look, token, runtime().settings.public_base_url.rstrip("/"), grant)
     db.commit()
@@ -160,13 +135,13 @@ def _iso(value: Any) -> str:
 def verify_page(token: str) -> Response:
     granted = _granted_share()
     with _connection() as conn:
-        look = service.look_token(conn, token, "page", ip=request.remote_addr, user_agent=request.user_agent.string,
-                                  grant_share_id=granted)
+        look = looks.look_token(conn, token, "page", ip=request.remote_addr, user_agent=request.user_agent.string,
+                                grant_share_id=granted)
     grant = ""
     if look.result == "valid" and look.share is not None:
         # a look the grant covered (no view counted) passes that same grant on, never a fresh one: the grant
         # still ends GRANT_SECONDS after the view that was counted, so reloads cannot extend it forever
-        covered = not service.counts("page", look.share.id, granted)
+        covered = not looks.counts("page", look.share.id, granted)
         grant = request.args.get("g", "") if covered else grant_for(look)
     payload = look_payload(look, token, "", grant)
     db.commit()
@@ -181,7 +156,7 @@ def _download(token: str, kind: str) -> Response:
     except ValueError:
         pos = -1
     with _connection() as conn:
-        share = service.find_share(conn, token)
+        share = looks.find_share(conn, token)
         if share is None or not share.allow_download or not 0 <= pos < len(share.items):
             raise NotFound("no such copy")  # no view is counted for what cannot be served
         item = share.items[pos]
@@ -277,7 +252,7 @@ def _size_limit() -> None:
                     429: {"description": "Too many requests", "content": PROBLEM}})
 def verify_upload(form: dict[str, Any]) -> Any:
     data = _read_upload(form.get("file"))
-    return service.verify_upload(runtime(), db.session(), data, lang())
+    return uploads.verify_upload(runtime(), db.session(), data, lang())
 
 
 def _form_token(nonce: str) -> str:
@@ -300,7 +275,7 @@ def verify_form() -> Response:
             raise Forbidden("the form expired: reload the page and try again", code="csrf_failed")
         try:
             data = _read_upload(request.files.get("file"))
-            report = service.verify_upload(runtime(), db.session(), data, lang())
+            report = uploads.verify_upload(runtime(), db.session(), data, lang())
         except (UnsupportedMedia, TooLarge) as exc:
             error, status = exc.code, exc.status
     new_nonce = nonce if nonce and len(nonce) <= 64 else secrets.token_urlsafe(24)

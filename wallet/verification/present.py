@@ -1,0 +1,95 @@
+"""What a verifier is shown: the JSON of a look (also what the link's page renders) and its parts.
+
+The language helpers (``lang``, ``LANGUAGES``, ``issuer_name``, ``type_name``) are verification's own for now;
+they are to join the shared presentation helpers of the other domains.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Protocol
+
+from flask_babel import get_locale
+
+from wallet.db import utcnow
+from wallet.documents.service import effective_status, signature_summary
+from wallet.documents.types import TYPES
+from wallet.shares.states import share_status
+from wallet.verification.looks import Look, SharedItem, SharedLink
+
+LANGUAGES = (("ar", "العربية"), ("fr", "Français"), ("en", "English"))
+
+
+def lang() -> str:
+    return str(get_locale() or "fr")
+
+
+class _Issued(Protocol):
+    """A document as presentation reads it: the ORM ``Document`` or the look's ``SharedDocument``."""
+
+    type: str
+    agency: Any
+
+
+def issuer_name(doc: _Issued, lang: str) -> str:
+    return str(doc.agency.display_name(lang))
+
+
+def type_name(code: str, lang: str) -> str:
+    """The document type's name in ``lang``; an unknown type shows its code."""
+    doc_type = TYPES.get(code)
+    return doc_type.name(lang) if doc_type else code
+
+
+def signature_details(doc: Any) -> dict[str, Any]:
+    summary = signature_summary(doc)
+    sigs = (doc.validation or {}).get("signatures") or []
+    agency_sig = next((s for s in reversed(sigs) if s.get("kind") == "signature"), None) or {}
+    ts = agency_sig.get("timestamp") or {}
+    return {**summary, "intact": bool(agency_sig.get("intact", True)), "trusted": bool(agency_sig.get("trusted", True)),
+            "timestamp_time": ts.get("time"), "timestamp_authority": ts.get("tsa"),
+            "checked_at": doc.created_at,
+            "checks": ["integrity", "trusted_chain", "signer_is_issuer", "no_changes_after_signing"]}
+
+
+def document_view(item: SharedItem, lang: str, *, full: bool, holder_name: str | None,
+                  now: dt.datetime | None = None) -> dict[str, Any]:
+    doc = item.document
+    out: dict[str, Any] = {
+        "id": doc.id, "type": doc.type, "type_name": type_name(doc.type, lang),
+        "issuer": issuer_name(doc, lang), "issuer_code": doc.agency.code, "issued_at": doc.issued_at,
+        "expires_at": doc.expires_at, "status": effective_status(doc, now),  # type: ignore[arg-type]
+        "revoked_at": doc.revoked_at, "revocation_reason": doc.revocation_reason,
+    }
+    if full:
+        out.update({"holder_name": holder_name, "title": doc.title, "sha256": doc.sha256,
+                    "signature": signature_details(doc), "copy_kind": item.copy_kind,
+                    "copy_sha256": item.copy_sha256})
+    return out
+
+
+def share_view(share: SharedLink, now: dt.datetime | None = None) -> dict[str, Any]:
+    views_left = None if share.max_views is None else max(0, share.max_views - share.views_used)
+    return {"expires_at": share.expires_at, "label": share.label, "views_left": views_left,
+            "max_views": share.max_views, "allow_download": share.allow_download,
+            "status": share_status(share, now)}
+
+
+def look_payload(look: Look, token: str, base: str, grant: str = "") -> dict[str, Any]:
+    """The look's JSON (``LookOut``), which the link's page renders too; download links carry the grant."""
+    out: dict[str, Any] = {"result": look.result, "documents": [], "share": None}
+    if look.share is None:
+        return out
+    now = utcnow()
+    out["share"] = share_view(look.share, now)
+    if not look.shows_documents:
+        return out
+    full = look.result == "valid"
+    language = lang()
+    for pos, item in enumerate(look.items):
+        doc = document_view(item, language, full=full, holder_name=look.holder_name, now=now)
+        if full and look.share.allow_download:
+            doc["download_url"] = f"{base}/v/{token}/copy.pdf?item={pos}&g={grant}"
+            if item.copy_kind == "sheet":
+                doc["original_url"] = f"{base}/v/{token}/original.pdf?item={pos}&g={grant}"
+        out["documents"].append(doc)
+    return out
