@@ -17,9 +17,8 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
-import flask_limiter._limits
 from flask import Flask, g
 
 from wallet.agencies.auth import agency_auth, agency_rate_key, failed_auth_limit
@@ -143,7 +142,7 @@ def _bearer(view: F) -> F:
     document (``_spec["auth"]``) and checked by Flask-HTTPAuth (401 problem+json through the error processor)."""
     spec = view.__dict__.setdefault("_spec", {})
     spec.update(auth=agency_auth, roles=[])
-    return agency_auth.login_required(view)  # type: ignore[no-any-return]
+    return cast(F, agency_auth.login_required(view))
 
 
 def _mechanisms(layers: Sequence[Layer]) -> frozenset[str]:
@@ -178,7 +177,8 @@ def _probe() -> None:
 _SESSION_CODE = citizen_required(api=True)(_probe).__code__
 _BEARER_CODE = agency_auth.login_required(_probe).__code__
 _SIGN_IN_CODE = per_address(_probe).__code__
-_LIMITER_FILE = flask_limiter._limits.__file__
+# Flask-Limiter's wrapper is made in the same file as its limit object's __call__ (a limit made, not applied)
+_LIMITER_FILE = type(limiter.limit("1/second")).__call__.__code__.co_filename
 
 
 def _mechanism(layer: Callable[..., Any]) -> str | None:

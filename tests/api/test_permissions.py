@@ -17,10 +17,11 @@ import pyotp
 import pytest
 from apiflask import APIBlueprint
 
-from wallet import rules
+from wallet import db, rules
 from wallet.agencies.auth import agency_auth
 from wallet.citizens.auth import citizen_required
-from wallet.extensions import limiter
+from wallet.citizens.service import create_enrolled_citizen
+from wallet.extensions import limiter, runtime
 from wallet.verification import views as verification_views
 
 # ------------------------------------------------------------------------------------------- every route
@@ -131,10 +132,6 @@ class SignedIn:
 @pytest.fixture
 def signed_in(app: Any) -> SignedIn:
     """A citizen signed in through the API, on a client of their own."""
-    from wallet import db
-    from wallet.citizens.service import create_enrolled_citizen
-    from wallet.extensions import runtime
-
     secret = pyotp.random_base32()
     with app.app_context():
         create_enrolled_citizen(db.session(), runtime().envelope, "AB123456", "Amina Benali", "correct horse 9 battery",
