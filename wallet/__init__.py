@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> APIFlask:
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
-    from wallet.security import check_access_rules
+    from wallet.rules import check_access_rules
 
     check_access_rules(app)
     return app

@@ -6,25 +6,22 @@ from typing import Any
 from apiflask import APIBlueprint
 from sqlalchemy import text
 
-from wallet import db
+from wallet import db, rules
 from wallet.errors import Unavailable
-from wallet.extensions import limiter, runtime
-from wallet.security import access
+from wallet.extensions import runtime
 
 bp = APIBlueprint("ops", __name__, tag="Operations")
 
 
 @bp.get("/healthz")
-@access("public")
-@limiter.exempt
+@rules.public(exempt=True)
 @bp.doc(summary="The process is alive (touches nothing)")
 def healthz() -> Any:
     return {"status": "ok"}
 
 
 @bp.get("/readyz")
-@access("public")
-@limiter.exempt
+@rules.public(exempt=True)
 @bp.doc(summary="Database and blob store reachable")
 def readyz() -> Any:
     checks = {}

@@ -1,17 +1,14 @@
-"""Access rules required by construction, request ids, secure headers, token redaction in logs."""
+"""Request ids, secure headers, token redaction in logs (access rules: ``wallet.rules``)."""
 from __future__ import annotations
 
 import logging
 import re
 import secrets
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Flask, Response, g, request
 from flask.sessions import SessionInterface
 from werkzeug.routing import PathConverter
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 # /v/<token>, /v/<token>/copy.pdf, /api/v1/verify/<token>: share tokens never reach a log line, whatever the
 # spelling that reaches the router or the access log: percent-encoding of any character (the slash included,
@@ -130,34 +127,6 @@ def install_log_redaction() -> None:
 
     setattr(factory, _RECORD_FACTORY_MARK, True)
     logging.setLogRecordFactory(factory)
-
-
-def access(rule: str) -> Callable[[F], F]:
-    """Mark a view with its access rule: "public", "agency", "citizen", "operator"."""
-
-    def deco(fn: F) -> F:
-        fn._wallet_access = rule  # type: ignore[attr-defined]
-        return fn
-
-    return deco
-
-
-EXEMPT_ENDPOINTS = {"static", "openapi.spec", "openapi.docs", "openapi.redoc", "openapi.swagger_ui_oauth_redirect"}
-
-
-def check_access_rules(app: Flask) -> None:
-    """Refuse to start if a view forgot to declare who may call it."""
-    missing = []
-    for endpoint, fn in app.view_functions.items():
-        if endpoint in EXEMPT_ENDPOINTS or endpoint.startswith("openapi."):
-            continue
-        target = fn
-        while target is not None and not hasattr(target, "_wallet_access"):
-            target = getattr(target, "__wrapped__", None)
-        if target is None:
-            missing.append(endpoint)
-    if missing:
-        raise RuntimeError("views without an access rule: " + ", ".join(sorted(missing)))
 
 
 class NoCookieSession(SessionInterface):

@@ -60,7 +60,7 @@ def test_security_headers(client: Any) -> None:
 
 def test_views_without_access_rule_refuse_to_start(settings: Settings) -> None:
     from wallet import create_app
-    from wallet.security import check_access_rules
+    from wallet.rules import check_access_rules
 
     app = create_app(settings)
 

@@ -1,10 +1,285 @@
-"""Permission table: every agency endpoint × (allowed agency, agency not allowed for the type, other agency,
-bad key, no key). Objects of another agency are 404, not 403."""
+"""Permission tables.
+
+- Every route of the app (``app.url_map``, the table fails when a route is missing from it): its access rule,
+  what a caller without credentials gets, that a citizen session opens no agency route and an agency key no
+  citizen route, and that an unsafe citizen call without the CSRF token is refused (403 csrf_failed).
+- Start-up: a view without a rule, or whose wrappers disagree with its rule, stops ``create_app``.
+- Every agency endpoint × (allowed agency, agency not allowed for the type, other agency, bad key, no key).
+  Objects of another agency are 404, not 403.
+"""
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+import pyotp
 import pytest
+from apiflask import APIBlueprint
+
+from wallet import db, rules
+from wallet.agencies.auth import agency_auth
+from wallet.citizens.auth import citizen_required
+from wallet.citizens.service import create_enrolled_citizen
+from wallet.extensions import limiter, runtime
+from wallet.verification import views as verification_views
+
+# ------------------------------------------------------------------------------------------- every route
+
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+NO_ID = "0" * 32
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route: the URL rule it must have, a URL to call it with, its access rule, and for public routes
+    the status each method answers without credentials; for citizen routes what a signed-in GET answers."""
+
+    pattern: str
+    url: str
+    rule: str  # "public", "agency", "citizen"; "none": Flask's static files and the OpenAPI document
+    methods: dict[str, int] = field(default_factory=dict)  # method -> expected status (see above)
+    api: bool | None = None
+    scope: str | None = None
+
+
+def public(pattern: str, url: str | None = None, **methods: int) -> Route:
+    return Route(pattern, url or pattern, "public", methods)
+
+
+def citizen(pattern: str, url: str | None = None, *, api: bool, **methods: int) -> Route:
+    return Route(pattern, url or pattern, "citizen", methods, api=api)
+
+
+def agency(pattern: str, url: str | None = None, *, scope: str, method: str) -> Route:
+    return Route(pattern, url or pattern, "agency", {method: 401}, api=True, scope=scope)
+
+
+ROUTES: dict[str, Route] = {
+    "static": Route("/static/<path:filename>", "/static/js/app.js", "none", {"GET": 200}),
+    "openapi.spec": Route("/api/v1/openapi.json", "/api/v1/openapi.json", "none", {"GET": 200}),
+    "ops.healthz": public("/healthz", GET=200),
+    "ops.readyz": public("/readyz", GET=200),
+    # agency API
+    "agency_api.document_types": public("/api/v1/document-types", GET=200),
+    "documents_api.push_document": agency("/api/v1/documents", scope="documents:push", method="POST"),
+    "documents_api.get_document": agency("/api/v1/documents/<doc_id>", f"/api/v1/documents/{NO_ID}",
+                                         scope="documents:read", method="GET"),
+    "documents_api.revoke_document": agency("/api/v1/documents/<doc_id>/revoke",
+                                            f"/api/v1/documents/{NO_ID}/revoke", scope="documents:revoke",
+                                            method="POST"),
+    # citizen API
+    "citizen_api.login": public("/api/v1/auth/login", POST=400),
+    "citizen_api.enrol_start": public("/api/v1/enrol/start", POST=400),
+    "citizen_api.enrol_password": public("/api/v1/enrol/password", POST=400),
+    "citizen_api.enrol_confirm": public("/api/v1/enrol/confirm", POST=400),
+    "citizen_api.session_info": citizen("/api/v1/auth/session", api=True, GET=200),
+    "citizen_api.sessions": citizen("/api/v1/auth/sessions", api=True, GET=200),
+    "citizen_api.logout": citizen("/api/v1/auth/logout", api=True, POST=204),
+    "citizen_api.my_documents": citizen("/api/v1/me/documents", api=True, GET=200),
+    "citizen_api.my_document": citizen("/api/v1/me/documents/<doc_id>", f"/api/v1/me/documents/{NO_ID}",
+                                       api=True, GET=404),
+    "citizen_api.my_document_file": citizen("/api/v1/me/documents/<doc_id>/file",
+                                            f"/api/v1/me/documents/{NO_ID}/file", api=True, GET=404),
+    "shares_api.create_share": citizen("/api/v1/me/shares", api=True, POST=400),
+    "shares_api.list_shares": citizen("/api/v1/me/shares", api=True, GET=200),
+    "shares_api.revoke_share": citizen("/api/v1/me/shares/<share_id>", f"/api/v1/me/shares/{NO_ID}", api=True,
+                                       DELETE=404),
+    "shares_api.activity": citizen("/api/v1/me/activity", api=True, GET=200),
+    # verification
+    "verification_api.verify_token": public("/api/v1/verify/<anypath:token>", "/api/v1/verify/unknown", GET=404),
+    "verification_api.verify_upload": public("/api/v1/verify", POST=400),
+    "verification_web.verify_page": public("/v/<token>", "/v/unknown", GET=404),
+    "verification_web.copy_pdf": public("/v/<token>/copy.pdf", "/v/unknown/copy.pdf", GET=404),
+    "verification_web.original_pdf": public("/v/<token>/original.pdf", "/v/unknown/original.pdf", GET=404),
+    "verification_web.verify_form": public("/verify", GET=200, POST=403),
+    # the PWA's pages
+    "web.index": public("/", GET=200),
+    "web.login": public("/login", POST=403),
+    "web.enrol": public("/enrol", GET=200, POST=403),
+    "web.set_language": public("/lang/<code>", "/lang/fr", GET=302),
+    "web.offline": public("/offline", GET=200),
+    "web.manifest": public("/manifest.webmanifest", GET=200),
+    "web.service_worker": public("/sw.js", GET=200),
+    "web.logout": citizen("/logout", api=False, POST=303),
+    "web.wallet": citizen("/wallet", api=False, GET=200),
+    "web.document": citizen("/documents/<doc_id>", f"/documents/{NO_ID}", api=False, GET=404),
+    "web.preview": citizen("/documents/<doc_id>/preview/<int:page>.png", f"/documents/{NO_ID}/preview/1.png",
+                           api=False, GET=404),
+    "web.document_file": citizen("/documents/<doc_id>/file", f"/documents/{NO_ID}/file", api=False, GET=404),
+    "web.activity": citizen("/activity", api=False, GET=200),
+    "web.sessions": citizen("/settings/sessions", api=False, GET=200),
+    "shares_web.share_page": citizen("/share", api=False, GET=200),
+}
+
+
+def calls(kind: str) -> list[Any]:
+    """(endpoint, method) of every route with rule ``kind``, as pytest parameters."""
+    return [pytest.param(ep, m, id=f"{ep}-{m}") for ep, r in ROUTES.items() if r.rule == kind for m in r.methods]
+
+
+def call(client: Any, route: Route, method: str, headers: dict[str, str] | None = None) -> Any:
+    body = {} if method in UNSAFE and route.rule != "none" else None
+    return client.open(route.url, method=method, json=body, headers=headers or {})
+
+
+@dataclass
+class SignedIn:
+    client: Any
+    csrf: str
+
+
+@pytest.fixture
+def signed_in(app: Any) -> SignedIn:
+    """A citizen signed in through the API, on a client of their own."""
+    secret = pyotp.random_base32()
+    with app.app_context():
+        create_enrolled_citizen(db.session(), runtime().envelope, "AB123456", "Amina Benali", "correct horse 9 battery",
+                                secret)
+        db.commit()
+    c = app.test_client()
+    r = c.post("/api/v1/auth/login", json={"national_id": "AB123456", "password": "correct horse 9 battery",
+                                           "otp": pyotp.TOTP(secret).now()})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    return SignedIn(c, r.get_json()["csrf_token"])
+
+
+def test_the_table_covers_every_route(app: Any) -> None:
+    routes = {r.endpoint: r for r in app.url_map.iter_rules()}
+    assert set(routes) == set(ROUTES), "routes missing from (or gone but still in) the permission table"
+    for endpoint, r in routes.items():
+        assert r.rule == ROUTES[endpoint].pattern, endpoint
+        assert set(r.methods or ()) - {"HEAD", "OPTIONS"} == set(ROUTES[endpoint].methods), endpoint
+
+
+@pytest.mark.parametrize("endpoint", sorted(ROUTES))
+def test_each_view_carries_its_rule(app: Any, endpoint: str) -> None:
+    route, rule = ROUTES[endpoint], rules.rule_of(app.view_functions[endpoint])
+    if route.rule == "none":
+        assert rule is None
+        return
+    assert rule is not None and rule.name == route.rule
+    assert rules.view_problems(app.view_functions[endpoint]) == []
+    if route.rule == "citizen":
+        assert rule.api is route.api and rules.CITIZEN_SESSION in rule.applied
+    if route.rule == "agency":
+        assert rule.scope == route.scope and rules.AGENCY_BEARER in rule.applied
+    if route.rule == "public":
+        assert not rule.applied & {rules.AGENCY_BEARER, rules.CITIZEN_SESSION}
+
+
+def assert_refused(resp: Any, route: Route, method: str) -> None:
+    """The answer to a call without the credentials the route's rule needs."""
+    if route.api:
+        assert resp.status_code == 401, resp.get_data(as_text=True)
+        assert resp.headers["Content-Type"].startswith("application/problem+json")
+        assert resp.get_json()["code"] == "unauthorized"
+    else:  # a page: to sign-in, back here afterwards when it was a GET
+        assert resp.status_code == 302
+        assert resp.headers["Location"] == ("/?next=" + route.url if method == "GET" else "/")
+
+
+@pytest.mark.parametrize(("endpoint", "method"), calls("public") + calls("none"))
+def test_public_routes_work_without_credentials(client: Any, endpoint: str, method: str) -> None:
+    route = ROUTES[endpoint]
+    resp = call(client, route, method)
+    assert resp.status_code == route.methods[method], resp.get_data(as_text=True)[:300]
+
+
+@pytest.mark.parametrize(("endpoint", "method"), calls("citizen") + calls("agency"))
+def test_anonymous_calls_are_refused(client: Any, endpoint: str, method: str) -> None:
+    route = ROUTES[endpoint]
+    assert_refused(call(client, route, method), route, method)
+
+
+@pytest.mark.parametrize(("endpoint", "method"), calls("agency"))
+def test_a_citizen_session_opens_no_agency_route(signed_in: SignedIn, endpoint: str, method: str) -> None:
+    route = ROUTES[endpoint]
+    assert_refused(call(signed_in.client, route, method, {"X-CSRF-Token": signed_in.csrf}), route, method)
+
+
+@pytest.mark.parametrize(("endpoint", "method"), calls("citizen"))
+def test_an_agency_key_opens_no_citizen_route(client: Any, agencies: Any, endpoint: str, method: str) -> None:
+    route = ROUTES[endpoint]
+    assert_refused(call(client, route, method, {"Authorization": f"Bearer {agencies['MJ']['key']}"}), route, method)
+
+
+@pytest.mark.parametrize(("endpoint", "method"), [p for p in calls("citizen") if p.values[1] in UNSAFE])
+def test_unsafe_citizen_calls_need_the_csrf_token(signed_in: SignedIn, endpoint: str, method: str) -> None:
+    route = ROUTES[endpoint]
+    resp = call(signed_in.client, route, method)
+    assert resp.status_code == 403
+    if route.api:
+        assert resp.headers["Content-Type"].startswith("application/problem+json")
+        assert resp.get_json()["code"] == "csrf_failed"
+    assert signed_in.client.get("/api/v1/auth/session").status_code == 200  # nothing ran: still signed in
+    wrong = call(signed_in.client, route, method, {"X-CSRF-Token": "x" + signed_in.csrf[1:]})
+    assert wrong.status_code == 403
+
+
+@pytest.mark.parametrize(("endpoint", "method"), calls("citizen"))
+def test_a_signed_in_citizen_gets_through(signed_in: SignedIn, endpoint: str, method: str) -> None:
+    route = ROUTES[endpoint]
+    resp = call(signed_in.client, route, method, {"X-CSRF-Token": signed_in.csrf})
+    assert resp.status_code == route.methods[method], resp.get_data(as_text=True)[:300]
+
+
+# ------------------------------------------------------------------------------------------- start-up
+
+def extra_blueprint(monkeypatch: pytest.MonkeyPatch, name: str, decorate: Callable[[Any], Any]) -> None:
+    """The next ``create_app`` also registers a blueprint with one view, ``decorate``d under its route."""
+    bp = APIBlueprint(name, __name__, url_prefix=f"/{name}", enable_openapi=False)
+
+    def view() -> str:
+        return "data"
+
+    view.__name__ = view.__qualname__ = f"view_{name}"  # each its own rate-limit name
+    bp.get("/")(decorate(view))
+    monkeypatch.setattr(verification_views, "blueprints", [*verification_views.blueprints, bp])
+
+
+def test_a_view_without_a_rule_stops_start_up(make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    extra_blueprint(monkeypatch, "forgotten", lambda view: view)
+    with pytest.raises(rules.AccessRuleError, match=r"forgotten\.view_forgotten: no access rule"):
+        make_app()
+
+
+def stripped_agency_rule(view: Any) -> Any:
+    """A rule that says "agency" but applied no key check (only a rule built by hand can)."""
+    return rules._ruled(rules.Rule("agency", frozenset({rules.RATE_LIMIT}), api=True, scope="documents:read"),
+                        [(rules.RATE_LIMIT, limiter.limit("10/minute"))])(view)
+
+
+DISAGREEING: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "agency_without_bearer": (stripped_agency_rule, "rule agency without agency bearer auth"),
+    "bearer_under_citizen": (lambda v: rules.citizen(api=True)(agency_auth.login_required(v)),
+                             "agency bearer auth applied outside its access rule"),
+    "session_under_public": (lambda v: rules.public()(citizen_required(api=True)(v)),
+                             "citizen session applied outside its access rule"),
+    "session_over_public": (lambda v: citizen_required(api=False)(rules.public()(v)),
+                            "rule public with citizen session"),
+    "limit_outside": (lambda v: limiter.limit("5/minute")(rules.public()(v)), "rate limit applied outside"),
+    "two_rules": (lambda v: rules.public()(rules.citizen(api=False)(v)), "more than one access rule: public, citizen"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DISAGREEING))
+def test_a_view_whose_wrappers_disagree_with_its_rule_stops_start_up(make_app: Any, monkeypatch: pytest.MonkeyPatch,
+                                                                     case: str) -> None:
+    decorate, message = DISAGREEING[case]
+    extra_blueprint(monkeypatch, case, decorate)
+    with pytest.raises(rules.AccessRuleError) as exc:
+        make_app()
+    assert f"{case}.view_{case}: " in str(exc.value) and message in str(exc.value)
+    assert "documents_api" not in str(exc.value)  # only the bad view is named
+
+
+def test_an_unknown_agency_scope_is_refused_at_import() -> None:
+    with pytest.raises(ValueError, match="unknown agency scope"):
+        rules.agency(scope="everything", limit="1/minute")
+
+
+# ------------------------------------------------------------------------------------------- agency actors
 
 ACTORS = ["owner", "not_allowed_type", "other_agency", "bad_key", "no_key"]
 

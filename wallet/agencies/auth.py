@@ -1,4 +1,8 @@
-"""Agency authentication: ``Authorization: Bearer <API key>``."""
+"""Agency authentication: ``Authorization: Bearer <API key>``, its rate key and its failed-auth budget.
+
+The mechanisms only: ``wallet.rules.agency`` applies them to a view (a view wrapped in them any other way
+fails the start-up check).
+"""
 from __future__ import annotations
 
 import hashlib

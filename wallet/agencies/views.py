@@ -6,17 +6,16 @@ from typing import Any
 from apiflask import APIBlueprint
 from flask import request
 
-from wallet import db
+from wallet import db, rules
 from wallet.agencies.service import authenticate
 from wallet.documents.schemas import DocumentTypesOut
 from wallet.documents.types import TYPES
-from wallet.security import access
 
 bp = APIBlueprint("agency_api", __name__, url_prefix="/api/v1", tag="Agency")
 
 
 @bp.get("/document-types")
-@access("public")
+@rules.public()
 @bp.output(DocumentTypesOut)
 @bp.doc(summary="Document types, their names in ar/fr/en, issuers and default validity")
 def document_types() -> dict[str, Any]:

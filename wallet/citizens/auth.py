@@ -129,10 +129,13 @@ def apply_pre_cookie(resp: Response) -> Response:
     return resp
 
 
-# ---------------------------------------------------------------------------- decorators
+# ---------------------------------------------------------------------------- the session mechanism
 
 def citizen_required(*, api: bool) -> Callable[[F], F]:
-    """Signed-in citizens only; unsafe methods also need the CSRF token. API: 401; pages: to sign-in."""
+    """Signed-in citizens only; unsafe methods also need the CSRF token. API: 401; pages: to sign-in.
+
+    Applied by ``wallet.rules.citizen`` only: the start-up check refuses a view wrapped in it outside that rule.
+    """
 
     def deco(fn: F) -> F:
         @wraps(fn)

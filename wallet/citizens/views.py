@@ -11,7 +11,7 @@ from apiflask import APIBlueprint
 from flask import Response, g, json
 from flask_babel import get_locale
 
-from wallet import db
+from wallet import db, rules
 from wallet.citizens import auth, service
 from wallet.citizens.models import Citizen, CitizenSession
 from wallet.citizens.present import document_resource, qr_svg
@@ -28,12 +28,11 @@ from wallet.citizens.schemas import (
     SessionsOut,
     TicketOut,
 )
-from wallet.citizens.throttle import ENROL_LIMIT, per_address
+from wallet.citizens.throttle import ENROL_LIMIT
 from wallet.documents.schemas import Problem
 from wallet.documents.service import read_original
 from wallet.errors import NotFound
-from wallet.extensions import limiter, runtime
-from wallet.security import access
+from wallet.extensions import runtime
 
 bp = APIBlueprint("citizen_api", __name__, url_prefix="/api/v1", tag="Citizen")
 
@@ -67,8 +66,7 @@ def _signed_in(citizen: Citizen) -> Response:
 
 
 @bp.post("/auth/login")
-@access("public")
-@per_address  # every attempt, valid or not, spends the address's budget (throttle.LOGIN_IP_LIMIT)
+@rules.public(sign_in=True)  # every attempt, valid or not, spends the address's budget (throttle.LOGIN_IP_LIMIT)
 @bp.input(LoginIn, arg_name="body")
 @bp.doc(summary="Sign in: national ID, password and a TOTP code (each code once)",
         responses={200: {"description": "Signed in; sets the session cookie",
@@ -82,8 +80,7 @@ def login(body: dict[str, Any]) -> Response:
 
 
 @bp.get("/auth/session")
-@access("citizen")
-@auth.citizen_required(api=True)
+@rules.citizen(api=True)
 @bp.output(AuthOut)
 @bp.doc(summary="Who is signed in, and the CSRF token", responses={401: PROBLEMS[401]})
 def session_info() -> Any:
@@ -93,8 +90,7 @@ def session_info() -> Any:
 
 
 @bp.post("/auth/logout")
-@access("citizen")
-@auth.citizen_required(api=True)
+@rules.citizen(api=True)
 @bp.input(LogoutIn, arg_name="body")
 @bp.output({}, status_code=204)
 @bp.doc(summary="Sign out: the session ends on the server (everywhere=true: every session)",
@@ -113,8 +109,7 @@ def logout(body: dict[str, Any]) -> Response:
 
 
 @bp.get("/auth/sessions")
-@access("citizen")
-@auth.citizen_required(api=True)
+@rules.citizen(api=True)
 @bp.output(SessionsOut)
 @bp.doc(summary="The citizen's active sessions", responses={401: PROBLEMS[401]})
 def sessions() -> Any:
@@ -126,8 +121,7 @@ def sessions() -> Any:
 
 
 @bp.get("/me/documents")
-@access("citizen")
-@auth.citizen_required(api=True)
+@rules.citizen(api=True)
 @bp.output(DocumentsOut)
 @bp.doc(summary="The signed-in citizen's documents, newest first", responses={401: PROBLEMS[401]})
 def my_documents() -> Any:
@@ -137,8 +131,7 @@ def my_documents() -> Any:
 
 
 @bp.get("/me/documents/<doc_id>")
-@access("citizen")
-@auth.citizen_required(api=True)
+@rules.citizen(api=True)
 @bp.output(CitizenDocumentDetailOut)
 @bp.doc(summary="One of the citizen's documents (anyone else's: 404)", responses={
     401: PROBLEMS[401], 404: PROBLEMS[404]})
@@ -149,8 +142,7 @@ def my_document(doc_id: str) -> Any:
 
 
 @bp.get("/me/documents/<doc_id>/file")
-@access("citizen")
-@auth.citizen_required(api=True)
+@rules.citizen(api=True)
 @bp.doc(summary="The original signed PDF", responses={
     200: {"description": "The PDF", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
     401: PROBLEMS[401], 404: PROBLEMS[404]})
@@ -174,8 +166,7 @@ def pdf_response(doc: Any) -> Response:
 # ------------------------------------------------------------------------------------------- enrolment
 
 @bp.post("/enrol/start")
-@access("public")
-@limiter.limit(ENROL_LIMIT)
+@rules.public(limit=ENROL_LIMIT)
 @bp.input(EnrolStartIn, arg_name="body")
 @bp.output(TicketOut)
 @bp.doc(summary="Enrolment, step 1: national ID + one-time enrolment code",
@@ -186,8 +177,7 @@ def enrol_start(body: dict[str, Any]) -> Any:
 
 
 @bp.post("/enrol/password")
-@access("public")
-@limiter.limit(ENROL_LIMIT)
+@rules.public(limit=ENROL_LIMIT)
 @bp.input(EnrolPasswordIn, arg_name="body")
 @bp.output(EnrolPasswordOut)
 @bp.doc(summary="Enrolment, step 2: choose a password; get the TOTP secret to add to an authenticator",
@@ -202,8 +192,7 @@ def enrol_password(body: dict[str, Any]) -> Any:
 
 
 @bp.post("/enrol/confirm")
-@access("public")
-@limiter.limit(ENROL_LIMIT)
+@rules.public(limit=ENROL_LIMIT)
 @bp.input(EnrolConfirmIn, arg_name="body")
 @bp.doc(summary="Enrolment, step 3: confirm with a first code; signs in",
         responses={200: {"description": "Enrolled and signed in; sets the session cookie",

@@ -8,14 +8,13 @@ from apiflask import APIBlueprint
 from flask import g, request
 from marshmallow import ValidationError
 
-from wallet import db
-from wallet.agencies.auth import agency_auth, agency_rate_key, current_agency, failed_auth_limit
+from wallet import db, rules
+from wallet.agencies.auth import current_agency
 from wallet.documents import service
 from wallet.documents.schemas import DocumentMetadata, DocumentOut, Problem, PushForm, RevokeIn
 from wallet.documents.signed_metadata import metadata_from_file
 from wallet.errors import BadMetadata, TooLarge
-from wallet.extensions import limiter, runtime
-from wallet.security import access
+from wallet.extensions import runtime
 
 bp = APIBlueprint("documents_api", __name__, url_prefix="/api/v1", tag="Agency")
 
@@ -38,10 +37,7 @@ def _size_limit() -> None:
 
 
 @bp.post("/documents")
-@access("agency")
-@limiter.limit(AGENCY_LIMIT, key_func=agency_rate_key)
-@failed_auth_limit()
-@bp.auth_required(agency_auth)
+@rules.agency(scope="documents:push", limit=AGENCY_LIMIT)
 @bp.input(PushForm, location="form_and_files", arg_name="form")
 @bp.output(DocumentOut, status_code=201, description="Created")
 @bp.doc(summary="Push an agency-signed PDF for a citizen", responses={
@@ -79,10 +75,7 @@ def _load_metadata(text: str) -> dict[str, Any]:
 
 
 @bp.get("/documents/<doc_id>")
-@access("agency")
-@limiter.limit(AGENCY_LIMIT, key_func=agency_rate_key)
-@failed_auth_limit()
-@bp.auth_required(agency_auth)
+@rules.agency(scope="documents:read", limit=AGENCY_LIMIT)
 @bp.output(DocumentOut)
 @bp.doc(summary="One of the agency's own documents (others are 404)",
         responses={404: {"description": "Not found", "content": {"application/problem+json": {"schema": Problem}}}})
@@ -91,10 +84,7 @@ def get_document(doc_id: str) -> Any:
 
 
 @bp.post("/documents/<doc_id>/revoke")
-@access("agency")
-@limiter.limit(AGENCY_LIMIT, key_func=agency_rate_key)
-@failed_auth_limit()
-@bp.auth_required(agency_auth)
+@rules.agency(scope="documents:revoke", limit=AGENCY_LIMIT)
 @bp.input(RevokeIn, arg_name="body")
 @bp.output(DocumentOut)
 @bp.doc(summary="Revoke a document with a reason; every share of it turns revoked at once",

@@ -1,7 +1,7 @@
 """Citizen shares: the JSON API (create, list, revoke, activity) and the PWA's share screen.
 
 Thin: validate input, call one service function, serialise. Every state-changing call needs the
-session's ``X-CSRF-Token`` (enforced by ``citizen_required``). The token is returned once, never logged.
+session's ``X-CSRF-Token`` (enforced by ``rules.citizen``). The token is returned once, never logged.
 """
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from apiflask import APIBlueprint
 from flask import Response, g, json, render_template, request
 from flask_babel import get_locale
 
-from wallet import db
+from wallet import db, rules
 from wallet.citizens import auth
 from wallet.documents.schemas import Problem
-from wallet.extensions import limiter, runtime
-from wallet.security import access
+from wallet.extensions import runtime
 from wallet.shares import service
 from wallet.shares.schemas import ActivityOut, CreatedShareOut, RevokedShareOut, ShareIn, SharesOut
 
@@ -38,14 +37,12 @@ def lang() -> str:
 
 def _citizen() -> Any:
     citizen = auth.current_citizen()
-    assert citizen is not None  # citizen_required ran
+    assert citizen is not None  # rules.citizen ran
     return citizen
 
 
 @bp.post("/me/shares")
-@access("citizen")
-@auth.citizen_required(api=True)
-@limiter.limit(CREATE_LIMIT, key_func=lambda: f"share-create:{getattr(g.get('citizen'), 'id', 'anon')}")
+@rules.citizen(api=True, limit=CREATE_LIMIT, bucket="share-create")
 @bp.input(ShareIn, arg_name="body")
 @bp.doc(summary="Share documents: a time-limited link and QR code to a sealed copy",
         description="The sealed copy (original + the platform's timestamped PAdES seal with the QR code) is made "
@@ -67,8 +64,7 @@ def create_share(body: dict[str, Any]) -> Response:
 
 
 @bp.get("/me/shares")
-@access("citizen")
-@auth.citizen_required(api=True)
+@rules.citizen(api=True)
 @bp.output(SharesOut)
 @bp.doc(summary="The citizen's shares, newest first, with their status and views used",
         responses={401: PROBLEMS[401]})
@@ -78,8 +74,7 @@ def list_shares() -> Any:
 
 
 @bp.delete("/me/shares/<share_id>")
-@access("citizen")
-@auth.citizen_required(api=True)
+@rules.citizen(api=True)
 @bp.output(RevokedShareOut)
 @bp.doc(summary="Revoke a share at once (another citizen's: 404)",
         responses={k: v for k, v in PROBLEMS.items() if k in (401, 403, 404)})
@@ -91,8 +86,7 @@ def revoke_share(share_id: str) -> Any:
 
 
 @bp.get("/me/activity")
-@access("citizen")
-@auth.citizen_required(api=True)
+@rules.citizen(api=True)
 @bp.output(ActivityOut)
 @bp.doc(summary="Every look at every share of the citizen, newest first (when, share, channel, result, "
                 "truncated IP, browser family)", responses={401: PROBLEMS[401]})
@@ -103,8 +97,7 @@ def activity() -> Any:
 # ------------------------------------------------------------------------------------------- the PWA screen
 
 @web.get("/share")
-@access("citizen")
-@auth.citizen_required(api=False)
+@rules.citizen(api=False)
 def share_page() -> Any:
     from wallet.citizens.present import document_view
     from wallet.citizens.service import document_for

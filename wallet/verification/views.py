@@ -20,12 +20,11 @@ from flask import Response, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Connection
 
-from wallet import db
+from wallet import db, rules
 from wallet.documents.schemas import Problem
 from wallet.documents.service import read_original
 from wallet.errors import Forbidden, NotFound, TooLarge, UnsupportedMedia
-from wallet.extensions import limiter, runtime
-from wallet.security import access
+from wallet.extensions import runtime
 from wallet.shares.service import read_copy
 from wallet.verification import looks, privacy, uploads
 from wallet.verification.present import LANGUAGES, lang, look_payload
@@ -42,8 +41,6 @@ FORM_COOKIE = "wallet_verify_form"
 PROBLEM = {"application/problem+json": {"schema": Problem}}
 
 
-def look_limit() -> Any:
-    return limiter.shared_limit(LOOK_LIMIT, scope="verify-look")
 
 
 @api.after_request
@@ -105,8 +102,7 @@ def _look(conn: Connection, token: str, channel: looks.Channel, share: Any = Non
 # -- the QR link ----------------------------------------------------------------------------------------
 
 @api.get("/verify/<anypath:token>")
-@access("public")
-@look_limit()
+@rules.public(limit=LOOK_LIMIT, shared="verify-look")
 @api.output(LookOut, description="valid, or why not")
 @api.doc(summary="Verify a shared link (the JSON twin of /v/{token}); a valid look counts as one view",
          responses={404: {"description": "Unknown link (result: unknown)", "content": {"application/json": {
@@ -130,8 +126,7 @@ def _iso(value: Any) -> str:
 
 
 @web.get("/v/<token>")
-@access("public")
-@look_limit()
+@rules.public(limit=LOOK_LIMIT, shared="verify-look")
 def verify_page(token: str) -> Response:
     granted = _granted_share()
     with _connection() as conn:
@@ -175,16 +170,14 @@ def _download(token: str, kind: str) -> Response:
 
 
 @web.get("/v/<token>/copy.pdf")
-@access("public")
-@look_limit()
+@rules.public(limit=LOOK_LIMIT, shared="verify-look")
 def copy_pdf(token: str) -> Response:
     """The sealed copy (or, for an original certified 'no changes', the sealed verification sheet)."""
     return _download(token, "copy")
 
 
 @web.get("/v/<token>/original.pdf")
-@access("public")
-@look_limit()
+@rules.public(limit=LOOK_LIMIT, shared="verify-look")
 def original_pdf(token: str) -> Response:
     """The unchanged original, for documents certified 'no changes' (served with a verification sheet)."""
     return _download(token, "original")
@@ -242,8 +235,7 @@ def _size_limit() -> None:
 
 
 @api.post("/verify")
-@access("public")
-@limiter.limit(UPLOAD_LIMIT)
+@rules.public(limit=UPLOAD_LIMIT)
 @api.input(UploadForm, location="form_and_files", arg_name="form")
 @api.output(UploadReportOut)
 @api.doc(summary="Verify a PDF: every signature, and whether the registry knows the document and its status",
@@ -261,8 +253,7 @@ def _form_token(nonce: str) -> str:
 
 
 @web.route("/verify", methods=["GET", "POST"])
-@access("public")
-@limiter.limit(UPLOAD_LIMIT, methods=["POST"])
+@rules.public(limit=UPLOAD_LIMIT, methods=["POST"])
 def verify_form() -> Response:
     """The upload page. CSRF: double-submit — a random cookie and the HMAC of it in the form."""
     report = None

@@ -17,14 +17,13 @@ from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
-from wallet import db
+from wallet import db, rules
 from wallet.citizens import auth, previews, service
 from wallet.citizens.present import document_view, qr_data_uri
-from wallet.citizens.throttle import ENROL_LIMIT, per_address
+from wallet.citizens.throttle import ENROL_LIMIT
 from wallet.citizens.views import pdf_response
 from wallet.errors import RateLimited, WalletError
-from wallet.extensions import LANGUAGES, limiter, runtime
-from wallet.security import access
+from wallet.extensions import LANGUAGES, runtime
 from wallet.web.assets import SHELL, asset, shell_version, sw_source
 
 bp = APIBlueprint("web", __name__, enable_openapi=False)
@@ -115,7 +114,7 @@ def safe_next(target: object) -> str | None:
 # ------------------------------------------------------------------------------------------- sign-in
 
 @bp.get("/")
-@access("public")
+@rules.public()
 def index() -> BaseResponse:
     if auth.current_citizen() is not None:
         return redirect(url_for("web.wallet"))
@@ -132,8 +131,7 @@ def _login_error(message: str, status: int, national_id: str = "") -> Response:
 
 
 @bp.post("/login")
-@access("public")
-@per_address
+@rules.public(sign_in=True)
 def login() -> BaseResponse:
     auth.check_pre_csrf()
     form = request.form
@@ -157,8 +155,7 @@ def login() -> BaseResponse:
 
 
 @bp.post("/logout")
-@access("citizen")
-@auth.citizen_required(api=False)
+@rules.citizen(api=False)
 def logout() -> BaseResponse:
     row = auth.current_session()
     assert row is not None
@@ -175,8 +172,7 @@ def logout() -> BaseResponse:
 # ------------------------------------------------------------------------------------------- enrolment
 
 @bp.route("/enrol", methods=["GET", "POST"])
-@access("public")
-@limiter.limit(ENROL_LIMIT, methods=["POST"])
+@rules.public(limit=ENROL_LIMIT, methods=["POST"])
 def enrol() -> BaseResponse:
     if request.method == "GET":
         return _enrol_page("start")
@@ -247,8 +243,7 @@ def _enrol_page(step: str, status: int = 200, **ctx: Any) -> Response:
 # ------------------------------------------------------------------------------------------- the wallet
 
 @bp.get("/wallet")
-@access("citizen")
-@auth.citizen_required(api=False)
+@rules.citizen(api=False)
 def wallet() -> Response:
     citizen = auth.current_citizen()
     assert citizen is not None
@@ -257,8 +252,7 @@ def wallet() -> Response:
 
 
 @bp.get("/documents/<doc_id>")
-@access("citizen")
-@auth.citizen_required(api=False)
+@rules.citizen(api=False)
 def document(doc_id: str) -> Response:
     citizen = auth.current_citizen()
     assert citizen is not None
@@ -285,8 +279,7 @@ def document(doc_id: str) -> Response:
 
 
 @bp.get("/documents/<doc_id>/preview/<int:page>.png")
-@access("citizen")
-@auth.citizen_required(api=False)
+@rules.citizen(api=False)
 def preview(doc_id: str, page: int) -> Response:
     citizen = auth.current_citizen()
     assert citizen is not None
@@ -297,8 +290,7 @@ def preview(doc_id: str, page: int) -> Response:
 
 
 @bp.get("/documents/<doc_id>/file")
-@access("citizen")
-@auth.citizen_required(api=False)
+@rules.citizen(api=False)
 def document_file(doc_id: str) -> Response:
     citizen = auth.current_citizen()
     assert citizen is not None
@@ -306,15 +298,13 @@ def document_file(doc_id: str) -> Response:
 
 
 @bp.get("/activity")
-@access("citizen")
-@auth.citizen_required(api=False)
+@rules.citizen(api=False)
 def activity() -> Response:
     return personal(render_template("activity.html"))
 
 
 @bp.get("/settings/sessions")
-@access("citizen")
-@auth.citizen_required(api=False)
+@rules.citizen(api=False)
 def sessions() -> Response:
     row = auth.current_session()
     assert row is not None
@@ -327,7 +317,7 @@ def sessions() -> Response:
 # ------------------------------------------------------------------------------------------- language, PWA
 
 @bp.get("/lang/<code>")
-@access("public")
+@rules.public()
 def set_language(code: str) -> BaseResponse:
     target = safe_next(request.args.get("next"))
     if target is None and request.referrer:
@@ -342,7 +332,7 @@ def set_language(code: str) -> BaseResponse:
 
 
 @bp.get("/offline")
-@access("public")
+@rules.public()
 def offline() -> Response:
     resp = Response(render_template("offline.html"))
     resp.headers["Cache-Control"] = "no-cache"
@@ -350,7 +340,7 @@ def offline() -> Response:
 
 
 @bp.get("/manifest.webmanifest")
-@access("public")
+@rules.public()
 def manifest() -> Response:
     code = lang()
     body = {
@@ -372,7 +362,7 @@ def manifest() -> Response:
 
 
 @bp.get("/sw.js")
-@access("public")
+@rules.public()
 def service_worker() -> Response:
     shell = [asset(p) for p in SHELL] + [url_for("web.offline")]
     source = (sw_source().replace("__VERSION__", shell_version())
