@@ -162,7 +162,7 @@ class Runtime:
 def _needed(value: str | None, setting: str) -> str:
     """A seal setting the chosen custody cannot do without: name it rather than fail inside pyHanko on None.
 
-    TODO(issue 12): a validated ``SealConfig`` in config/settings.py makes this unnecessary."""
+    The seal key itself is checked by :class:`signing.sealconfig.SealConfig`; this is for the TSA."""
     if value is None:
         raise SettingsError(f"{setting} is not set")
     return value

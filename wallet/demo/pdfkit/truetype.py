@@ -22,7 +22,8 @@ def _checksum(data: bytes) -> int:
     """The sfnt table checksum (sum of big-endian 32-bit words, zero padded)."""
     if len(data) % 4:
         data += b"\0" * (4 - len(data) % 4)
-    return sum(struct.unpack(f">{len(data) // 4}I", data)) & 0xFFFFFFFF
+    words: tuple[int, ...] = struct.unpack(f">{len(data) // 4}I", data)
+    return sum(words) & 0xFFFFFFFF
 
 
 def _pad4(data: bytes) -> bytes:
