@@ -1,12 +1,22 @@
-"""One error family, one translation point: problem+json under /api, a friendly localised page elsewhere."""
+"""One error family, one translation point: problem+json under /api, a friendly localised page elsewhere.
+
+- ``WalletError`` and its subclasses are every refusal a service or view raises (status, stable ``code``,
+  ``detail``, extension members in ``extra``); ``BY_STATUS`` names the class a bare HTTP status stands for.
+- ``respond()`` is the one mapping: ``problem()`` (RFC 9457 ``application/problem+json``) for the API, the
+  readiness probes and JSON clients, ``page()`` (``error.html``, localised) for a browser. The handlers of
+  ``register_error_handlers`` send werkzeug's and apiflask's errors and unexpected exceptions through it.
+- ``Problem`` is that body's schema for the OpenAPI document (``wallet.present.problem_responses`` documents
+  the answers of a view with it).
+"""
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from apiflask import APIFlask, HTTPError
+from apiflask import APIFlask, HTTPError, Schema, fields
 from flask import Response, g, render_template, request
 from jinja2 import TemplateNotFound
+from marshmallow import INCLUDE
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("wallet")
@@ -77,6 +87,39 @@ class Unavailable(WalletError):
     status, code, title = 503, "unavailable", "Service unavailable"
 
 
+class MethodNotAllowed(WalletError):
+    status, code, title = 405, "method_not_allowed", "Method not allowed"
+
+
+class InternalError(WalletError):
+    status, code, title = 500, "internal_error", "Internal error"
+
+
+# the family member a bare HTTP status stands for (werkzeug's and apiflask's errors are answered with its code)
+BY_STATUS: dict[int, type[WalletError]] = {cls.status: cls for cls in (
+    BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, Conflict, TooLarge, UnsupportedMedia,
+    Unprocessable, RateLimited, InternalError, Unavailable)}
+
+
+class Problem(Schema):
+    """RFC 9457 problem details; extension members may follow (RFC 9457 section 3.2), those below are ours."""
+
+    class Meta:
+        unknown = INCLUDE  # documented as additionalProperties: true, as the RFC allows extension members
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    code = fields.String()
+    detail = fields.String()
+    request_id = fields.String(metadata={"description": "the X-Request-ID of the answer, to quote to support"})
+    errors = fields.Raw(metadata={"description": "per-field messages of a request that failed validation"})
+    retry_after = fields.Integer(metadata={"description": "seconds to wait (also in the Retry-After header)"})
+    reason = fields.String(metadata={"description": "why a password was refused (weak_password)"})
+    result = fields.String(metadata={"description": "the verification result (verification answers)"})
+    field = fields.String(metadata={"description": "metadata_mismatch: the field that differs (or document.json)"})
+
+
 # A part we depend on is down or busy (database restarting, blob store unreachable, SQLite writer lock held too
 # long): the request did not happen; the client may retry the same call after this many seconds (pushes are
 # idempotent, so a retry is at worst an identical replay).
@@ -117,9 +160,7 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "not_a_pdf",
-                422: "unprocessable", 429: "rate_limited", 500: "internal_error", 503: "unavailable"}
+STATUS_CODES = {status: cls.code for status, cls in BY_STATUS.items()}
 
 
 def wants_problem() -> bool:

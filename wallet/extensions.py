@@ -16,19 +16,18 @@ from wallet.audit import SESSION_INFO_KEY, AuditKeyring, parse_previous_keys
 from wallet.audit_checkpoints import CheckpointExport, CheckpointKeys, open_export, parse_public_keys
 from wallet.crypto import Envelope
 from wallet.db import Database
+from wallet.present import DEFAULT_LANGUAGE, LANGUAGE_CODES
 from wallet.storage import BlobStore, open_store
 
 if TYPE_CHECKING:
     from signing import TrustStore
 
-LANGUAGES = ("ar", "fr", "en")
-
-
 def select_locale() -> str:
+    """The request's language (one of ``wallet.present.LANGUAGES``): ``?lang=``, the ``lang`` cookie, the browser's."""
     lang = request.args.get("lang") or request.cookies.get("lang")
-    if lang in LANGUAGES:
+    if lang in LANGUAGE_CODES:
         return lang
-    return request.accept_languages.best_match(LANGUAGES) or "fr"
+    return request.accept_languages.best_match(LANGUAGE_CODES) or DEFAULT_LANGUAGE
 
 
 babel = Babel()

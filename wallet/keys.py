@@ -20,8 +20,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from wallet import audit
+from wallet.citizens.credentials import totp_aad
 from wallet.citizens.models import Citizen
-from wallet.citizens.service import totp_aad
 from wallet.crypto import DecryptionError
 from wallet.documents.models import Document
 from wallet.documents.service import original_aad

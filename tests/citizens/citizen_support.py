@@ -22,7 +22,7 @@ class Person:
 
 def make_person(app: Any, national_id: str, password: str = "correct horse battery") -> Person:
     from wallet import db
-    from wallet.citizens.service import create_enrolled_citizen
+    from wallet.citizens.enrolment import create_enrolled_citizen
     from wallet.extensions import runtime
 
     p = Person(national_id, password, pyotp.random_base32())

@@ -55,7 +55,7 @@ def test_session_id_changes_at_login(client: Any, alice: Person, login: Any) -> 
     # the previous session of this browser ended with the rotation
     from wallet import db
     from wallet.citizens.models import CitizenSession
-    from wallet.citizens.service import session_key
+    from wallet.citizens.sessions import session_key
 
     with client.application.app_context():
         assert db.session().get(CitizenSession, session_key(first)).ended_at is not None
@@ -162,7 +162,7 @@ def test_growing_delay_without_lock_out(make_app: Any, alice: Person) -> None:
     import time_machine
 
     from wallet import db
-    from wallet.citizens import service
+    from wallet.citizens import credentials as service
     from wallet.errors import RateLimited
     from wallet.extensions import runtime
 
@@ -186,7 +186,7 @@ def test_growing_delay_without_lock_out(make_app: Any, alice: Person) -> None:
 
 
 def test_unknown_id_spends_the_same_argon2_time(monkeypatch: pytest.MonkeyPatch, client: Any) -> None:
-    from wallet.citizens import service
+    from wallet.citizens import credentials as service
 
     calls = []
     real = service.hasher

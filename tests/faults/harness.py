@@ -248,7 +248,7 @@ def prepare(env: dict[str, str], pki: dict[str, Any], pdf_count: int, s3_bucket:
 
     from wallet import db
     from wallet.agencies import service as agencies
-    from wallet.citizens.service import create_enrolled_citizen
+    from wallet.citizens.enrolment import create_enrolled_citizen
     from wallet.demo.agencies import DEMO_AGENCIES
     from wallet.extensions import runtime
     from wallet.migrate import upgrade

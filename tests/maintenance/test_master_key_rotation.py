@@ -24,7 +24,7 @@ def keyed(make_app: Any, app: Any, master_key: bytes, previous: tuple[bytes, ...
 def wallet_contents(app: Any) -> dict[str, Any]:
     """Every document, sealed copy, TOTP seed and preview, read through the app's keyring."""
     from wallet.citizens.models import Citizen
-    from wallet.citizens.service import totp_aad
+    from wallet.citizens.credentials import totp_aad
     from wallet.documents.models import Document
     from wallet.documents.service import read_original
     from wallet.fsck import preview_aad_of, unpack_preview

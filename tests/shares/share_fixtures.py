@@ -33,7 +33,7 @@ class Citizen:
 
 def enrol_and_login(app: Any, national_id: str, name: str) -> Citizen:
     from wallet import db
-    from wallet.citizens.service import create_enrolled_citizen
+    from wallet.citizens.enrolment import create_enrolled_citizen
     from wallet.extensions import runtime
 
     secret = pyotp.random_base32()

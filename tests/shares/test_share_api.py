@@ -176,7 +176,7 @@ def test_qr_svg_decodes_to_the_url() -> None:
     from PIL import Image, ImageDraw
 
     from signing.seal import qr_code
-    from wallet.shares.service import qr_svg
+    from wallet.present import qr_svg
 
     url = "http://wallet.test/v/" + "Ab3_-" * 4 + "xy"
     svg = qr_svg(qr_code(url).get_matrix())

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser,
 @pytest.fixture
 def citizen_secret(app: Any) -> str:
     from wallet import db
-    from wallet.citizens.service import create_enrolled_citizen
+    from wallet.citizens.enrolment import create_enrolled_citizen
     from wallet.extensions import runtime
 
     secret = pyotp.random_base32()

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from flask import Response, g, redirect, request, url_for
 
 from wallet import db
-from wallet.citizens import service
+from wallet.citizens import sessions
 from wallet.citizens.models import Citizen, CitizenSession
 from wallet.db import utcnow
 from wallet.errors import Forbidden, Unauthorized
@@ -35,16 +35,16 @@ def cookie_name() -> str:
     return "__Host-wallet_sid" if runtime().settings.secure_cookies else "wallet_sid"
 
 
-def limits() -> service.SessionLimits:
+def limits() -> sessions.SessionLimits:
     s = runtime().settings
-    return service.SessionLimits(idle=dt.timedelta(seconds=s.session_idle_seconds),
-                                 absolute=dt.timedelta(seconds=s.session_absolute_seconds))
+    return sessions.SessionLimits(idle=dt.timedelta(seconds=s.session_idle_seconds),
+                                  absolute=dt.timedelta(seconds=s.session_absolute_seconds))
 
 
 def _load() -> CitizenSession | None:
     if "citizen_session" not in g:
         sess = db.session()
-        found = service.find_session_and_citizen(sess, request.cookies.get(cookie_name()), limits())
+        found = sessions.find_session_and_citizen(sess, request.cookies.get(cookie_name()), limits())
         if found is None and sess.dirty:
             db.commit()  # an idle or too-old session was just ended
         g.citizen_session, g.citizen = found if found is not None else (None, None)
@@ -161,8 +161,8 @@ def citizen_required(*, api: bool) -> Callable[[F], F]:
 
 def login(resp: Response, citizen: Citizen) -> CitizenSession:
     """Start a fresh session (rotation: any session this browser had ends) and set its cookie."""
-    secret, row = service.start_session(db.session(), citizen, request.user_agent.string,
-                                        previous_secret=request.cookies.get(cookie_name()))
+    secret, row = sessions.start_session(db.session(), citizen, request.user_agent.string,
+                                         previous_secret=request.cookies.get(cookie_name()))
     resp.set_cookie(cookie_name(), secret, max_age=runtime().settings.session_absolute_seconds, path="/",
                     httponly=True, secure=runtime().settings.secure_cookies, samesite="Lax")
     g.citizen_session, g.citizen = row, citizen

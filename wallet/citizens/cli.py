@@ -18,9 +18,9 @@ def invite(national_id: str) -> None:
     The code is the last line of the output (scripts read it); warnings go to stderr."""
     from sqlalchemy import select
 
+    from wallet.citizens.enrolment import create_invite
     from wallet.citizens.identity import NATIONAL_ID_RULE, parse_national_id
     from wallet.citizens.models import Citizen
-    from wallet.citizens.service import create_invite
 
     nid = parse_national_id(national_id)
     if nid is None:
@@ -50,7 +50,7 @@ def unlock(national_id: str) -> None:
 
     The way back when a distributed attack has spent the ID's ceiling: no e-mail or SMS needed. Audited.
     """
-    from wallet.citizens.service import unlock_login
+    from wallet.citizens.credentials import unlock_login
 
     try:
         nid = unlock_login(db.session(), national_id)

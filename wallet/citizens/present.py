@@ -1,45 +1,43 @@
-"""What a citizen sees of a document, localised (shared by the JSON API and the HTML pages)."""
+"""What a citizen sees of themself and of a document, localised (shared by the JSON API and the HTML pages).
+
+The shared pieces (names, languages, QR codes) are ``wallet.present``'s; this module only shapes the citizen
+domain's rows into resources (the API's JSON) and template contexts (the pages).
+"""
 from __future__ import annotations
 
-import base64
 from typing import Any
 
-import qrcode
-import qrcode.image.svg
-
+from wallet.citizens.models import Citizen
 from wallet.documents.models import Document
 from wallet.documents.service import effective_status, signature_summary, to_resource
-from wallet.documents.types import TYPES
+from wallet.present import issuer_name, qr_matrix, qr_svg, svg_data_uri, type_name
 
 
-def type_name(doc: Document, lang: str) -> str:
-    t = TYPES.get(doc.type)
-    return t.name(lang) if t else doc.type
-
-
-def issuer_name(doc: Document, lang: str) -> str:
-    return doc.agency.display_name(lang)
+def citizen_resource(citizen: Citizen) -> dict[str, Any]:
+    return {"id": citizen.id, "national_id": citizen.national_id, "name": citizen.name,
+            "enrolled_at": citizen.enrolled_at}
 
 
 def document_resource(doc: Document, lang: str) -> dict[str, Any]:
     out = to_resource(doc)
-    out.update(type_name=type_name(doc, lang), issuer=issuer_name(doc, lang), pages=doc.page_count,
+    out.update(type_name=type_name(doc.type, lang), issuer=issuer_name(doc, lang), pages=doc.page_count,
                file_url=f"/api/v1/me/documents/{doc.id}/file")
     return out
 
 
 def document_view(doc: Document, lang: str) -> dict[str, Any]:
     """Template context for one document."""
-    return {"id": doc.id, "type_name": type_name(doc, lang), "issuer": issuer_name(doc, lang),
+    return {"id": doc.id, "type_name": type_name(doc.type, lang), "issuer": issuer_name(doc, lang),
             "title": doc.title, "reference": doc.reference, "issued_at": doc.issued_at,
             "expires_at": doc.expires_at, "status": effective_status(doc), "signature": signature_summary(doc),
             "sha256": doc.sha256, "size": doc.size, "revocation_reason": doc.revocation_reason}
 
 
-def qr_svg(text: str) -> str:
-    img = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
-    return img.to_string(encoding="unicode")  # type: ignore[no-any-return]
+def otpauth_qr_svg(uri: str) -> str:
+    """The enrolment's ``otpauth://`` URI as an SVG QR code (the API's ``qr_svg``)."""
+    return qr_svg(qr_matrix(uri))
 
 
-def qr_data_uri(text: str) -> str:
-    return "data:image/svg+xml;base64," + base64.b64encode(qr_svg(text).encode()).decode()
+def otpauth_qr_data_uri(uri: str) -> str:
+    """The same QR code as an ``<img src>`` for the enrolment page."""
+    return svg_data_uri(otpauth_qr_svg(uri))

@@ -9,12 +9,13 @@ from typing import Any
 
 from apiflask import APIBlueprint
 from flask import Response, g, json
-from flask_babel import get_locale
 
 from wallet import db, rules
-from wallet.citizens import auth, service
+from wallet.citizens import auth, enrolment
+from wallet.citizens.credentials import authenticate
+from wallet.citizens.holdings import document_for, documents_for
 from wallet.citizens.models import Citizen, CitizenSession
-from wallet.citizens.present import document_resource, qr_svg
+from wallet.citizens.present import citizen_resource, document_resource, otpauth_qr_svg
 from wallet.citizens.schemas import (
     AuthOut,
     CitizenDocumentDetailOut,
@@ -28,17 +29,18 @@ from wallet.citizens.schemas import (
     SessionsOut,
     TicketOut,
 )
+from wallet.citizens.sessions import active_sessions, end_all_sessions, end_session, session_expiry
 from wallet.citizens.throttle import ENROL_LIMIT
-from wallet.documents.schemas import Problem
 from wallet.documents.service import read_original
 from wallet.errors import NotFound
 from wallet.extensions import runtime
+from wallet.present import lang, problem_responses
 
 bp = APIBlueprint("citizen_api", __name__, url_prefix="/api/v1", tag="Citizen")
 
-PROBLEMS = {k: {"description": v, "content": {"application/problem+json": {"schema": Problem}}} for k, v in {
+PROBLEMS = problem_responses({
     400: "Invalid request", 401: "Not signed in", 403: "Cross-site request or missing CSRF token (csrf_failed)",
-    404: "Not found (also: another citizen's document)", 429: "Too many attempts: wait and retry"}.items()}
+    404: "Not found (also: another citizen's document)", 429: "Too many attempts: wait and retry"})
 
 
 @bp.before_request
@@ -46,13 +48,9 @@ def _same_origin() -> None:
     auth.check_same_origin()
 
 
-def lang() -> str:
-    return str(get_locale() or "fr")
-
-
 def _auth_body(citizen: Citizen, row: CitizenSession) -> dict[str, Any]:
-    return {"csrf_token": row.csrf_token, "citizen": service.citizen_resource(citizen),
-            "session": {"created_at": row.created_at, "expires_at": service.session_expiry(row, auth.limits())}}
+    return {"csrf_token": row.csrf_token, "citizen": citizen_resource(citizen),
+            "session": {"created_at": row.created_at, "expires_at": session_expiry(row, auth.limits())}}
 
 
 def _signed_in(citizen: Citizen) -> Response:
@@ -71,11 +69,11 @@ def _signed_in(citizen: Citizen) -> Response:
 @bp.doc(summary="Sign in: national ID, password and a TOTP code (each code once)",
         responses={200: {"description": "Signed in; sets the session cookie",
                          "content": {"application/json": {"schema": AuthOut}}},
-                   **{k: v for k, v in PROBLEMS.items() if k in (400, 401, 403, 429)}})
+                   **PROBLEMS.only(400, 401, 403, 429)})
 def login(body: dict[str, Any]) -> Response:
     s = runtime().settings
-    citizen = service.authenticate(db.session(), runtime().envelope, body["national_id"], body["password"],
-                                   body["otp"], throttle=s.rate_limits, request_id=g.get("request_id"))
+    citizen = authenticate(db.session(), runtime().envelope, body["national_id"], body["password"],
+                           body["otp"], throttle=s.rate_limits, request_id=g.get("request_id"))
     return _signed_in(citizen)
 
 
@@ -94,14 +92,14 @@ def session_info() -> Any:
 @bp.input(LogoutIn, arg_name="body")
 @bp.output({}, status_code=204)
 @bp.doc(summary="Sign out: the session ends on the server (everywhere=true: every session)",
-        responses={k: v for k, v in PROBLEMS.items() if k in (401, 403)})
+        responses=PROBLEMS.only(401, 403))
 def logout(body: dict[str, Any]) -> Response:
     row = auth.current_session()
     assert row is not None
     if body.get("everywhere"):
-        service.end_all_sessions(db.session(), row.citizen_id, g.get("request_id"))
+        end_all_sessions(db.session(), row.citizen_id, g.get("request_id"))
     else:
-        service.end_session(db.session(), row)
+        end_session(db.session(), row)
     db.commit()
     resp = Response(status=204)
     auth.logout(resp)
@@ -115,7 +113,7 @@ def logout(body: dict[str, Any]) -> Response:
 def sessions() -> Any:
     row = auth.current_session()
     assert row is not None
-    rows = service.active_sessions(db.session(), row.citizen_id, auth.limits())
+    rows = active_sessions(db.session(), row.citizen_id, auth.limits())
     return {"sessions": [{"created_at": r.created_at, "last_seen_at": r.last_seen_at, "user_agent": r.user_agent,
                           "current": r.id == row.id} for r in rows]}
 
@@ -127,7 +125,7 @@ def sessions() -> Any:
 def my_documents() -> Any:
     citizen = auth.current_citizen()
     assert citizen is not None
-    return {"documents": [document_resource(d, lang()) for d in service.documents_for(db.session(), citizen)]}
+    return {"documents": [document_resource(d, lang()) for d in documents_for(db.session(), citizen)]}
 
 
 @bp.get("/me/documents/<doc_id>")
@@ -138,7 +136,7 @@ def my_documents() -> Any:
 def my_document(doc_id: str) -> Any:
     citizen = auth.current_citizen()
     assert citizen is not None
-    return document_resource(service.document_for(db.session(), citizen, doc_id), lang())
+    return document_resource(document_for(db.session(), citizen, doc_id), lang())
 
 
 @bp.get("/me/documents/<doc_id>/file")
@@ -149,7 +147,7 @@ def my_document(doc_id: str) -> Any:
 def my_document_file(doc_id: str) -> Response:
     citizen = auth.current_citizen()
     assert citizen is not None
-    return pdf_response(service.document_for(db.session(), citizen, doc_id))
+    return pdf_response(document_for(db.session(), citizen, doc_id))
 
 
 def pdf_response(doc: Any) -> Response:
@@ -170,10 +168,10 @@ def pdf_response(doc: Any) -> Response:
 @bp.input(EnrolStartIn, arg_name="body")
 @bp.output(TicketOut)
 @bp.doc(summary="Enrolment, step 1: national ID + one-time enrolment code",
-        responses={k: v for k, v in PROBLEMS.items() if k in (400, 403, 429)})
+        responses=PROBLEMS.only(400, 403, 429))
 def enrol_start(body: dict[str, Any]) -> Any:
-    state = service.enrol_start(db.session(), body["national_id"], body["code"])
-    return {"ticket": service.dump_ticket(runtime().settings.secret_key, runtime().envelope, state)}
+    state = enrolment.enrol_start(db.session(), body["national_id"], body["code"])
+    return {"ticket": enrolment.dump_ticket(runtime().settings.secret_key, runtime().envelope, state)}
 
 
 @bp.post("/enrol/password")
@@ -181,14 +179,14 @@ def enrol_start(body: dict[str, Any]) -> Any:
 @bp.input(EnrolPasswordIn, arg_name="body")
 @bp.output(EnrolPasswordOut)
 @bp.doc(summary="Enrolment, step 2: choose a password; get the TOTP secret to add to an authenticator",
-        responses={k: v for k, v in PROBLEMS.items() if k in (400, 403, 429)})
+        responses=PROBLEMS.only(400, 403, 429))
 def enrol_password(body: dict[str, Any]) -> Any:
     rt = runtime()
-    state = service.enrol_password(service.load_ticket(rt.settings.secret_key, rt.envelope, body["ticket"]),
-                                   body["password"])
-    return {"ticket": service.dump_ticket(rt.settings.secret_key, rt.envelope, state),
+    state = enrolment.enrol_password(enrolment.load_ticket(rt.settings.secret_key, rt.envelope, body["ticket"]),
+                                     body["password"])
+    return {"ticket": enrolment.dump_ticket(rt.settings.secret_key, rt.envelope, state),
             "totp_secret": state.totp_secret, "otpauth_uri": state.otpauth_uri(),
-            "qr_svg": qr_svg(state.otpauth_uri())}
+            "qr_svg": otpauth_qr_svg(state.otpauth_uri())}
 
 
 @bp.post("/enrol/confirm")
@@ -197,11 +195,11 @@ def enrol_password(body: dict[str, Any]) -> Any:
 @bp.doc(summary="Enrolment, step 3: confirm with a first code; signs in",
         responses={200: {"description": "Enrolled and signed in; sets the session cookie",
                          "content": {"application/json": {"schema": AuthOut}}},
-                   **{k: v for k, v in PROBLEMS.items() if k in (400, 403, 429)}})
+                   **PROBLEMS.only(400, 403, 429)})
 def enrol_confirm(body: dict[str, Any]) -> Response:
     rt = runtime()
-    state = service.load_ticket(rt.settings.secret_key, rt.envelope, body["ticket"])
-    citizen = service.enrol_confirm(db.session(), rt.envelope, state, body["otp"], g.get("request_id"))
+    state = enrolment.load_ticket(rt.settings.secret_key, rt.envelope, body["ticket"])
+    citizen = enrolment.enrol_confirm(db.session(), rt.envelope, state, body["otp"], g.get("request_id"))
     return _signed_in(citizen)
 
 

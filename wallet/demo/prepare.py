@@ -32,7 +32,7 @@ def prepare(settings: Settings | None = None) -> dict[str, Any]:
     from signing.demo_pki import generate_demo_pki
     from wallet import create_app, db
     from wallet.agencies import service as agencies
-    from wallet.citizens.service import create_enrolled_citizen
+    from wallet.citizens.enrolment import create_enrolled_citizen
     from wallet.extensions import runtime
     from wallet.migrate import upgrade
 

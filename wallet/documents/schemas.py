@@ -5,9 +5,10 @@ import json
 from typing import Any
 
 from apiflask import Schema, fields, validators
-from marshmallow import INCLUDE, ValidationError, validates_schema
+from marshmallow import ValidationError, validates_schema
 
 from wallet.documents.types import TYPES
+from wallet.errors import Problem as Problem  # lives in wallet.errors; re-exported for wallet.verification.views
 
 HOLDER_ID = r"^[A-Za-z0-9]{4,32}$"
 REFERENCE = r"^[A-Za-z0-9][A-Za-z0-9._/\-]{0,127}$"
@@ -90,22 +91,3 @@ class DocumentTypeOut(Schema):
 
 class DocumentTypesOut(Schema):
     document_types = fields.List(fields.Nested(DocumentTypeOut))
-
-
-class Problem(Schema):
-    """RFC 9457 problem details; extension members may follow (RFC 9457 section 3.2), those below are ours."""
-
-    class Meta:
-        unknown = INCLUDE  # documented as additionalProperties: true, as the RFC allows extension members
-
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    code = fields.String()
-    detail = fields.String()
-    request_id = fields.String(metadata={"description": "the X-Request-ID of the answer, to quote to support"})
-    errors = fields.Raw(metadata={"description": "per-field messages of a request that failed validation"})
-    retry_after = fields.Integer(metadata={"description": "seconds to wait (also in the Retry-After header)"})
-    reason = fields.String(metadata={"description": "why a password was refused (weak_password)"})
-    result = fields.String(metadata={"description": "the verification result (verification answers)"})
-    field = fields.String(metadata={"description": "metadata_mismatch: the field that differs (or document.json)"})

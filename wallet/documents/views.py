@@ -11,19 +11,21 @@ from marshmallow import ValidationError
 from wallet import db, rules
 from wallet.agencies.auth import current_agency
 from wallet.documents import service
-from wallet.documents.schemas import DocumentMetadata, DocumentOut, Problem, PushForm, RevokeIn
+from wallet.documents.schemas import DocumentMetadata, DocumentOut, PushForm, RevokeIn
 from wallet.documents.signed_metadata import metadata_from_file
 from wallet.errors import BadMetadata, TooLarge
 from wallet.extensions import runtime
+from wallet.present import problem_responses
 
 bp = APIBlueprint("documents_api", __name__, url_prefix="/api/v1", tag="Agency")
 
 AGENCY_LIMIT = "1200/minute"
-ERRORS = {400: "Bad metadata", 401: "Bad or missing API key", 403: "Type not allowed for this agency",
-          409: "Reference already used for another file", 413: "File too large", 415: "Not a PDF",
-          422: "Signature problem: unsigned, signature_invalid, untrusted_signer, signer_not_agency, "
-               "modified_after_signing, malformed_pdf, too_complex (beyond the structural limits); then metadata_mismatch (the metadata differs from the "
-               "signed document.json, member `field` names it)"}
+PROBLEMS = problem_responses({
+    400: "Bad metadata", 401: "Bad or missing API key", 403: "Type not allowed for this agency", 404: "Not found",
+    409: "Reference already used for another file", 413: "File too large", 415: "Not a PDF",
+    422: "Signature problem: unsigned, signature_invalid, untrusted_signer, signer_not_agency, "
+         "modified_after_signing, malformed_pdf, too_complex (beyond the structural limits); then metadata_mismatch (the metadata differs from the "
+         "signed document.json, member `field` names it)"})
 _metadata_schema = DocumentMetadata()
 
 
@@ -41,8 +43,7 @@ def _size_limit() -> None:
 @bp.input(PushForm, location="form_and_files", arg_name="form")
 @bp.output(DocumentOut, status_code=201, description="Created")
 @bp.doc(summary="Push an agency-signed PDF for a citizen", responses={
-    200: "Identical replay: the existing document", **{k: {"description": v, "content": {
-        "application/problem+json": {"schema": Problem}}} for k, v in ERRORS.items()}})
+    200: "Identical replay: the existing document", **PROBLEMS.only(400, 401, 403, 409, 413, 415, 422)})
 def push_document(form: dict[str, Any]) -> Any:
     raw_meta = form.get("metadata")
     meta = _load_metadata(raw_meta) if raw_meta is not None else None
@@ -78,7 +79,7 @@ def _load_metadata(text: str) -> dict[str, Any]:
 @rules.agency(scope="documents:read", limit=AGENCY_LIMIT)
 @bp.output(DocumentOut)
 @bp.doc(summary="One of the agency's own documents (others are 404)",
-        responses={404: {"description": "Not found", "content": {"application/problem+json": {"schema": Problem}}}})
+        responses=PROBLEMS.only(404))
 def get_document(doc_id: str) -> Any:
     return service.to_resource(service.get_for_agency(db.session(), current_agency(), doc_id))
 
@@ -88,7 +89,7 @@ def get_document(doc_id: str) -> Any:
 @bp.input(RevokeIn, arg_name="body")
 @bp.output(DocumentOut)
 @bp.doc(summary="Revoke a document with a reason; every share of it turns revoked at once",
-        responses={404: {"description": "Not found", "content": {"application/problem+json": {"schema": Problem}}}})
+        responses=PROBLEMS.only(404))
 def revoke_document(doc_id: str, body: dict[str, Any]) -> Any:
     doc = service.revoke(db.session(), current_agency(), doc_id, body["reason"], g.get("request_id"))
     resource = service.to_resource(doc)

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from qrcode import QRCode
 from sqlalchemy import bindparam, insert, select
@@ -25,12 +24,11 @@ from wallet.citizens.models import Citizen
 from wallet.crypto import Sealed
 from wallet.db import new_id, utcnow
 from wallet.documents.models import Document
-from wallet.documents.service import Damaged, effective_status, read_original
-from wallet.documents.types import TYPES
+from wallet.documents.service import Damaged, read_original
 from wallet.errors import BadRequest, NotFound, Unavailable
 from wallet.extensions import Runtime
+from wallet.present import qr_svg, type_name
 from wallet.shares.models import Share, ShareItem, ShareView
-from wallet.shares.states import share_status  # the holder's list; the rules: wallet/shares/states.py
 from wallet.shares.tokens import new_token, token_hash
 
 MIN_LIFETIME = 60
@@ -48,23 +46,6 @@ def copy_aad(share_id: str, item_id: str) -> str:
     return f"share:{share_id}:item:{item_id}:copy"
 
 
-def qr_svg(matrix: Sequence[Sequence[bool]]) -> str:
-    """A QR code (``signing.seal.qr_code(url).get_matrix()``, the very code the seal's stamp draws, quiet zone
-    included) as SVG: a viewBox only (the page sizes it), one path of horizontal runs, crisp edges."""
-    size = len(matrix)
-    runs = []
-    for y, row in enumerate(matrix):
-        x = 0
-        while x < size:
-            if row[x]:
-                start = x
-                while x < size and row[x]:
-                    x += 1
-                runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
-            else:
-                x += 1
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" shape-rendering="crispEdges">'
-            f'<rect width="{size}" height="{size}" fill="#fff"/><path fill="#000" d="{"".join(runs)}"/></svg>')
 
 
 @dataclass(frozen=True)
@@ -156,10 +137,9 @@ def _make_copy(rt: Runtime, doc: Document, text: SealText, qr: QRCode) -> tuple[
         return sealer.seal(original, text, qr=qr), "sealed"
     except SealingError:
         pass  # certified "no changes", or unsealable: a sealed verification sheet instead
-    doc_type = TYPES.get(doc.type)
     try:
         sheet = sealer.verification_sheet(
-            text, title=doc_type.name("fr") if doc_type else doc.type, sha256=doc.sha256,
+            text, title=type_name(doc.type, "fr"), sha256=doc.sha256,
             issuer=doc.agency.name, holder=doc.holder_id, qr=qr)
     except SealingError as exc:
         raise Unavailable("the shared copy could not be sealed", code="sealing_failed") from exc
@@ -202,27 +182,3 @@ def activity(sess: Session, citizen: Citizen, limit: int = 500) -> list[tuple[Sh
                         .where(ShareView.citizen_id == citizen.id)
                         .order_by(ShareView.at.desc(), ShareView.id.desc()).limit(limit)).all()
     return [(v, s) for v, s in rows]
-
-
-def to_resource(share: Share, lang: str = "fr", now: dt.datetime | None = None) -> dict[str, Any]:
-    now = now or utcnow()
-    views_left = None if share.max_views is None else max(0, share.max_views - share.views_used)
-    return {
-        "id": share.id, "label": share.label, "status": share_status(share, now), "created_at": share.created_at,
-        "expires_at": share.expires_at, "revoked_at": share.revoked_at, "max_views": share.max_views,
-        "views_used": share.views_used, "views_left": views_left, "allow_download": share.allow_download,
-        "documents": [item_resource(item, lang) for item in share.items],
-        "sheet": any(item.copy_kind == "sheet" for item in share.items),
-    }
-
-
-def item_resource(item: ShareItem, lang: str) -> dict[str, Any]:
-    doc = item.document
-    doc_type = TYPES.get(doc.type)
-    return {"id": doc.id, "type": doc.type, "type_name": doc_type.name(lang) if doc_type else doc.type,
-            "status": effective_status(doc), "copy_kind": item.copy_kind, "copy_sha256": item.copy_sha256}
-
-
-def view_resource(view: ShareView, share: Share) -> dict[str, Any]:
-    return {"id": view.id, "at": view.at, "share_id": share.id, "share_label": share.label,
-            "channel": view.channel, "result": view.result, "ip": view.ip_prefix, "browser": view.browser}

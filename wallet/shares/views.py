@@ -9,13 +9,15 @@ from typing import Any
 
 from apiflask import APIBlueprint
 from flask import Response, g, json, render_template, request
-from flask_babel import get_locale
 
 from wallet import db, rules
 from wallet.citizens import auth
-from wallet.documents.schemas import Problem
+from wallet.citizens.holdings import document_for
+from wallet.citizens.present import document_view
 from wallet.extensions import runtime
+from wallet.present import lang, problem_responses
 from wallet.shares import service
+from wallet.shares.present import share_resource, view_resource
 from wallet.shares.schemas import ActivityOut, CreatedShareOut, RevokedShareOut, ShareIn, SharesOut
 
 bp = APIBlueprint("shares_api", __name__, url_prefix="/api/v1", tag="Shares")
@@ -24,15 +26,11 @@ blueprints = [bp, web]
 
 CREATE_LIMIT = "30/minute"
 _CREATED = CreatedShareOut()  # built once (a schema instance deep-copies its fields)
-PROBLEMS = {k: {"description": v, "content": {"application/problem+json": {"schema": Problem}}} for k, v in {
+PROBLEMS = problem_responses({
     400: "Invalid request (no document, lifetime out of 60 s .. 30 days, bad view limit)",
     401: "Not signed in", 403: "Cross-site request or missing CSRF token (csrf_failed)",
     404: "No such document or share (also: another citizen's)",
-    429: "Too many requests"}.items()}
-
-
-def lang() -> str:
-    return str(get_locale() or "fr")
+    429: "Too many requests"})
 
 
 def _citizen() -> Any:
@@ -48,13 +46,13 @@ def _citizen() -> Any:
         description="The sealed copy (original + the platform's timestamped PAdES seal with the QR code) is made "
                     "once, here. The token is returned once and never stored in clear.",
         responses={201: {"description": "Created", "content": {"application/json": {"schema": CreatedShareOut}}},
-                   **{k: v for k, v in PROBLEMS.items() if k in (400, 401, 403, 404, 429)}})
+                   **PROBLEMS.only(400, 401, 403, 404, 429)})
 def create_share(body: dict[str, Any]) -> Response:
     created = service.create_share(runtime(), db.session(), _citizen(), body["document_ids"],
                                     expires_in=body["expires_in"], max_views=body["max_views"],
                                     label=(body.get("label") or "").strip() or None,
                                     allow_download=body["allow_download"], request_id=g.get("request_id"))
-    out = service.to_resource(created.share, lang())
+    out = share_resource(created.share, lang())
     out.update(token=created.token, url=created.url, qr_svg=created.qr_svg)
     payload = _CREATED.dump(out)
     db.commit()
@@ -70,17 +68,17 @@ def create_share(body: dict[str, Any]) -> Response:
         responses={401: PROBLEMS[401]})
 def list_shares() -> Any:
     now = db.utcnow()
-    return {"shares": [service.to_resource(s, lang(), now) for s in service.list_shares(db.session(), _citizen())]}
+    return {"shares": [share_resource(s, lang(), now) for s in service.list_shares(db.session(), _citizen())]}
 
 
 @bp.delete("/me/shares/<share_id>")
 @rules.citizen(api=True)
 @bp.output(RevokedShareOut)
 @bp.doc(summary="Revoke a share at once (another citizen's: 404)",
-        responses={k: v for k, v in PROBLEMS.items() if k in (401, 403, 404)})
+        responses=PROBLEMS.only(401, 403, 404))
 def revoke_share(share_id: str) -> Any:
     share = service.revoke_share(db.session(), _citizen(), share_id, g.get("request_id"))
-    out = service.to_resource(share, lang())
+    out = share_resource(share, lang())
     db.commit()
     return out
 
@@ -91,7 +89,7 @@ def revoke_share(share_id: str) -> Any:
 @bp.doc(summary="Every look at every share of the citizen, newest first (when, share, channel, result, "
                 "truncated IP, browser family)", responses={401: PROBLEMS[401]})
 def activity() -> Any:
-    return {"events": [service.view_resource(v, s) for v, s in service.activity(db.session(), _citizen())]}
+    return {"events": [view_resource(v, s) for v, s in service.activity(db.session(), _citizen())]}
 
 
 # ------------------------------------------------------------------------------------------- the PWA screen
@@ -99,15 +97,12 @@ def activity() -> Any:
 @web.get("/share")
 @rules.citizen(api=False)
 def share_page() -> Any:
-    from wallet.citizens.present import document_view
-    from wallet.citizens.service import document_for
-
     sess = db.session()
     citizen = _citizen()
     doc_ids = [d for d in request.args.getlist("doc") if d][: service.MAX_DOCUMENTS]
     docs = [document_view(document_for(sess, citizen, d), lang()) for d in doc_ids]
     now = db.utcnow()
-    shares = [service.to_resource(s, lang(), now) for s in service.list_shares(sess, citizen, limit=50)]
+    shares = [share_resource(s, lang(), now) for s in service.list_shares(sess, citizen, limit=50)]
     row = auth.current_session()
     resp = Response(render_template("share.html", docs=docs, shares=shares, csrf=row.csrf_token if row else "",
                                     lifetimes=LIFETIMES))

@@ -1,7 +1,7 @@
 """HTML pages of the citizen PWA (Jinja + Flask-Babel), the web app manifest and the service worker.
 
-Thin: every rule lives in ``wallet.citizens.service``; these views only turn forms into calls and results
-into pages. Pages with personal data are ``private, no-store`` for the HTTP cache; the service worker keeps
+Thin: every rule lives in the citizen domain (``wallet.citizens``: credentials, sessions, enrolment, holdings);
+these views only turn forms into calls and results into pages. Pages with personal data are ``private, no-store`` for the HTTP cache; the service worker keeps
 its own per-citizen copy (the Cache API ignores ``no-store`` on ``put``), wiped at sign-out.
 """
 from __future__ import annotations
@@ -13,35 +13,32 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from apiflask import APIBlueprint
 from flask import Response, g, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from wallet import db, rules
-from wallet.citizens import auth, previews, service
-from wallet.citizens.present import document_view, qr_data_uri
+from wallet.citizens import auth, enrolment, previews
+from wallet.citizens.credentials import InvalidCredentials, authenticate
+from wallet.citizens.holdings import document_for, documents_for
+from wallet.citizens.present import document_view, otpauth_qr_data_uri
+from wallet.citizens.sessions import active_sessions, end_all_sessions, end_session
 from wallet.citizens.throttle import ENROL_LIMIT
 from wallet.citizens.views import pdf_response
 from wallet.errors import RateLimited, WalletError
-from wallet.extensions import LANGUAGES, runtime
+from wallet.extensions import runtime
+from wallet.present import LANGUAGE_CODES, lang, page_language, text_dir
 from wallet.web.assets import SHELL, asset, shell_version, sw_source
 
 bp = APIBlueprint("web", __name__, enable_openapi=False)
 
-LANGUAGE_NAMES = (("ar", "العربية"), ("fr", "Français"), ("en", "English"))
 PERSONAL = "private, no-store"
 ONE_YEAR = 365 * 24 * 3600
 
 
-def lang() -> str:
-    return str(get_locale() or "fr")
-
-
 @bp.app_context_processor
 def _template_globals() -> dict[str, Any]:
-    code = lang()
-    return {"lang": code, "text_dir": "rtl" if code == "ar" else "ltr", "asset": asset,
-            "languages": LANGUAGE_NAMES, "current_citizen": g.get("citizen"), "csrf_token": _csrf_token,
+    return {**page_language(), "asset": asset, "current_citizen": g.get("citizen"), "csrf_token": _csrf_token,
             "format_date": format_date, "format_datetime": format_datetime}
 
 
@@ -137,10 +134,10 @@ def login() -> BaseResponse:
     form = request.form
     nid = form.get("national_id", "")[:64]
     try:
-        citizen = service.authenticate(db.session(), runtime().envelope, nid, form.get("password", "")[:1024],
-                                       form.get("otp", "")[:16], throttle=runtime().settings.rate_limits,
-                                       request_id=g.get("request_id"))
-    except service.InvalidCredentials:
+        citizen = authenticate(db.session(), runtime().envelope, nid, form.get("password", "")[:1024],
+                               form.get("otp", "")[:16], throttle=runtime().settings.rate_limits,
+                               request_id=g.get("request_id"))
+    except InvalidCredentials:
         db.commit()  # keep the failure count and its audit event
         return _login_error(_("The national ID, password or code is wrong. Check them and try again."), 401, nid)
     except RateLimited as exc:
@@ -160,9 +157,9 @@ def logout() -> BaseResponse:
     row = auth.current_session()
     assert row is not None
     if request.form.get("everywhere"):
-        service.end_all_sessions(db.session(), row.citizen_id, g.get("request_id"))
+        end_all_sessions(db.session(), row.citizen_id, g.get("request_id"))
     else:
-        service.end_session(db.session(), row)
+        end_session(db.session(), row)
     db.commit()
     resp = redirect(url_for("web.index"), code=303)
     auth.logout(resp)
@@ -181,19 +178,19 @@ def enrol() -> BaseResponse:
     step = form.get("step", "start")
     try:
         if step == "start":
-            state = service.enrol_start(db.session(), form.get("national_id", "")[:64], form.get("code", "")[:64])
-            return _enrol_page("password", ticket=service.dump_ticket(rt.settings.secret_key, rt.envelope, state))
-        state = service.load_ticket(rt.settings.secret_key, rt.envelope, form.get("ticket", "")[:4096])
+            state = enrolment.enrol_start(db.session(), form.get("national_id", "")[:64], form.get("code", "")[:64])
+            return _enrol_page("password", ticket=enrolment.dump_ticket(rt.settings.secret_key, rt.envelope, state))
+        state = enrolment.load_ticket(rt.settings.secret_key, rt.envelope, form.get("ticket", "")[:4096])
         if step == "password":
             password = form.get("password", "")[:1024]
             if password != form.get("confirm", "")[:1024]:
                 return _enrol_page("password", ticket=form.get("ticket"), status=400,
                                    error=_("The two passwords are different."))
-            state = service.enrol_password(state, password)
+            state = enrolment.enrol_password(state, password)
             return _totp_page(state)
-        citizen = service.enrol_confirm(db.session(), rt.envelope, state, form.get("otp", "")[:16],
-                                        g.get("request_id"))
-    except service.EnrolmentError as exc:
+        citizen = enrolment.enrol_confirm(db.session(), rt.envelope, state, form.get("otp", "")[:16],
+                                          g.get("request_id"))
+    except enrolment.EnrolmentError as exc:
         db.rollback()
         return _enrol_error(exc, step, form)
     resp = redirect(url_for("web.wallet"), code=303)
@@ -221,16 +218,16 @@ def _enrol_error(exc: WalletError, step: str, form: Any) -> Response:
     if exc.code == "weak_password":
         return _enrol_page("password", ticket=form.get("ticket"), error=message, status=400)
     if exc.code == "invalid_code":
-        state = service.load_ticket(rt.settings.secret_key, rt.envelope, form.get("ticket", ""))
+        state = enrolment.load_ticket(rt.settings.secret_key, rt.envelope, form.get("ticket", ""))
         return _totp_page(state, error=message, status=400)
     return _enrol_page("start", error=message, status=400, national_id=form.get("national_id", ""))
 
 
-def _totp_page(state: service.Enrolment, error: str | None = None, status: int = 200) -> Response:
+def _totp_page(state: enrolment.Enrolment, error: str | None = None, status: int = 200) -> Response:
     rt = runtime()
     secret = state.totp_secret or ""
-    return _enrol_page("totp", ticket=service.dump_ticket(rt.settings.secret_key, rt.envelope, state),
-                       qr=qr_data_uri(state.otpauth_uri()), error=error, status=status,
+    return _enrol_page("totp", ticket=enrolment.dump_ticket(rt.settings.secret_key, rt.envelope, state),
+                       qr=otpauth_qr_data_uri(state.otpauth_uri()), error=error, status=status,
                        secret_groups=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)))
 
 
@@ -247,7 +244,7 @@ def _enrol_page(step: str, status: int = 200, **ctx: Any) -> Response:
 def wallet() -> Response:
     citizen = auth.current_citizen()
     assert citizen is not None
-    docs = [document_view(d, lang()) for d in service.documents_for(db.session(), citizen)]
+    docs = [document_view(d, lang()) for d in documents_for(db.session(), citizen)]
     return personal(render_template("wallet.html", documents=docs))
 
 
@@ -256,7 +253,7 @@ def wallet() -> Response:
 def document(doc_id: str) -> Response:
     citizen = auth.current_citizen()
     assert citizen is not None
-    doc = service.document_for(db.session(), citizen, doc_id)
+    doc = document_for(db.session(), citizen, doc_id)
     d = document_view(doc, lang())
     try:
         sizes = previews.page_sizes(runtime(), doc)
@@ -283,7 +280,7 @@ def document(doc_id: str) -> Response:
 def preview(doc_id: str, page: int) -> Response:
     citizen = auth.current_citizen()
     assert citizen is not None
-    doc = service.document_for(db.session(), citizen, doc_id)
+    doc = document_for(db.session(), citizen, doc_id)
     width = request.args.get("w", type=int) or previews.DEFAULT_WIDTH
     png = previews.preview(runtime(), doc, page, width)
     return personal(Response(png, mimetype="image/png"))
@@ -294,7 +291,7 @@ def preview(doc_id: str, page: int) -> Response:
 def document_file(doc_id: str) -> Response:
     citizen = auth.current_citizen()
     assert citizen is not None
-    return personal(pdf_response(service.document_for(db.session(), citizen, doc_id)))
+    return personal(pdf_response(document_for(db.session(), citizen, doc_id)))
 
 
 @bp.get("/activity")
@@ -308,7 +305,7 @@ def activity() -> Response:
 def sessions() -> Response:
     row = auth.current_session()
     assert row is not None
-    rows = service.active_sessions(db.session(), row.citizen_id, auth.limits())
+    rows = active_sessions(db.session(), row.citizen_id, auth.limits())
     items = [{"user_agent": r.user_agent, "created_at": r.created_at, "last_seen_at": r.last_seen_at,
               "current": r.id == row.id} for r in rows]
     return personal(render_template("sessions.html", sessions=items))
@@ -325,7 +322,7 @@ def set_language(code: str) -> BaseResponse:
         if ref.netloc == request.host:
             target = safe_next(ref.path + (f"?{ref.query}" if ref.query else ""))
     resp = redirect(target or url_for("web.index"))
-    if code in LANGUAGES:
+    if code in LANGUAGE_CODES:
         resp.set_cookie("lang", code, max_age=ONE_YEAR, samesite="Lax", path="/",
                         secure=runtime().settings.secure_cookies)
     return resp
@@ -346,7 +343,7 @@ def manifest() -> Response:
     body = {
         "name": _("Wallet — my official documents"), "short_name": _("Wallet"),
         "description": _("Your official documents, signed by the issuing administration, on your phone."),
-        "lang": code, "dir": "rtl" if code == "ar" else "ltr",
+        "lang": code, "dir": text_dir(code),
         "id": "/wallet", "start_url": "/wallet", "scope": "/", "display": "standalone",
         "background_color": "#ffffff", "theme_color": "#0b5d3b",
         "icons": [
