@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from wallet import db
 from wallet.documents.models import Document
 from wallet.shares.models import Share, ShareView
-from wallet.shares.service import share_status
+from wallet.shares.states import share_status
 from wallet.shares.tokens import lookup_hash, new_token, token_hash, well_formed
 from wallet.verification.looks import (
     SharedAgency,

@@ -12,7 +12,7 @@ from wallet.db import utcnow
 from wallet.documents.service import effective_status
 from wallet.present import type_name
 from wallet.shares.models import Share, ShareItem, ShareView
-from wallet.shares.service import share_status
+from wallet.shares.states import share_status
 
 
 def share_resource(share: Share, lang: str = "fr", now: dt.datetime | None = None) -> dict[str, Any]:

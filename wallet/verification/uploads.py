@@ -107,7 +107,7 @@ def _roles(sess: Session, rt: Runtime) -> tuple[dict[str, str], str | None]:
     return agencies, seal_fp
 
 
-def signature_entries(report: ValidationReport, agency_fps: dict[str, str], seal_fp: str | None) -> list[dict]:
+def signature_entries(report: ValidationReport, agency_fps: dict[str, str], seal_fp: str | None) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     for sig in report.signatures:
         entry = sig.to_dict()
