@@ -20,7 +20,7 @@ from apiflask import APIBlueprint
 from wallet import db, rules
 from wallet.agencies.auth import agency_auth
 from wallet.citizens.auth import citizen_required
-from wallet.citizens.service import create_enrolled_citizen
+from wallet.citizens.enrolment import create_enrolled_citizen
 from wallet.extensions import limiter, runtime
 from wallet.verification import views as verification_views
 
