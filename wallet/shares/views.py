@@ -60,7 +60,6 @@ def create_share(body: dict[str, Any]) -> Response:
     out = service.to_resource(created.share, lang())
     out.update(token=created.token, url=created.url, qr_svg=created.qr_svg)
     payload = _CREATED.dump(out)
-    db.commit()
     resp = Response(json.dumps(payload), status=201, mimetype="application/json")
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -86,7 +85,6 @@ def list_shares() -> Any:
 def revoke_share(share_id: str) -> Any:
     share = service.revoke_share(db.session(), _citizen(), share_id, g.get("request_id"))
     out = service.to_resource(share, lang())
-    db.commit()
     return out
 
 

@@ -143,16 +143,13 @@ def login() -> BaseResponse:
                                        form.get("otp", "")[:16], throttle=runtime().settings.rate_limits,
                                        request_id=g.get("request_id"))
     except service.InvalidCredentials:
-        db.commit()  # keep the failure count and its audit event
         return _login_error(_("The national ID, password or code is wrong. Check them and try again."), 401, nid)
     except RateLimited as exc:
-        db.rollback()
         resp = _login_error(_("Too many attempts. Wait a moment and try again."), 429, nid)
         resp.headers.update(exc.headers)
         return resp
     resp = redirect(safe_next(form.get("next")) or url_for("web.wallet"), code=303)
     auth.login(resp, citizen)
-    db.commit()
     return resp
 
 
@@ -166,7 +163,6 @@ def logout() -> BaseResponse:
         service.end_all_sessions(db.session(), row.citizen_id, g.get("request_id"))
     else:
         service.end_session(db.session(), row)
-    db.commit()
     resp = redirect(url_for("web.index"), code=303)
     auth.logout(resp)
     return resp
@@ -198,11 +194,9 @@ def enrol() -> BaseResponse:
         citizen = service.enrol_confirm(db.session(), rt.envelope, state, form.get("otp", "")[:16],
                                         g.get("request_id"))
     except service.EnrolmentError as exc:
-        db.rollback()
         return _enrol_error(exc, step, form)
     resp = redirect(url_for("web.wallet"), code=303)
     auth.login(resp, citizen)
-    db.commit()
     return resp
 
 
