@@ -125,8 +125,14 @@ def test_the_postgresql_qr_look_is_kept_even_when_the_request_fails(
     from wallet import db
     from wallet.shares.models import Share, ShareView
 
+    from wallet.verification import views
+
     share = holder.share([issue()["id"]], max_views=5).get_json()
-    _fail_commits(monkeypatch, RuntimeError("commit failed"))
+
+    def broken(*_a: Any, **_k: Any) -> Any:
+        raise RuntimeError("the answer failed after the look")
+
+    monkeypatch.setattr(views, "look_payload", broken)  # the request fails after the look ran
     r = app.test_client().get(f"/api/v1/verify/{token_of(share)}")
     monkeypatch.undo()
     assert r.status_code == 500
