@@ -111,22 +111,80 @@ def settings(tmp_path: Path, pki: dict[str, Any], database_url: str) -> Settings
     )
 
 
+@pytest.fixture(scope="session")
+def _savepoint_engine(database_url: str) -> Iterator[Any]:
+    """The worker's engine for savepoint-per-test connections (the app's own pragmas and BEGIN IMMEDIATE)."""
+    from wallet.db import make_engine
+
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+class SavepointBinding:
+    """SQLAlchemy 2's "Joining a Session into an External Transaction": one connection, one outer transaction
+    per test, every session of every app of the test bound to it with ``join_transaction_mode=
+    "create_savepoint"`` (a commit releases a savepoint; the outer transaction is rolled back at the end, so
+    nothing needs truncating). SQLite: the outer BEGIN is the app's BEGIN IMMEDIATE; PostgreSQL: a plain one.
+
+    The PostgreSQL QR look runs on a pooled autocommit connection of its own (``look_connection``), which
+    could not see the outer transaction's rows: here it runs on the test's connection instead (same SQL, inside
+    the transaction). Tests of the autocommit itself, of a live threaded server or of real concurrency are
+    marked ``committed_db`` and get committed data and truncation instead."""
+
+    def __init__(self, engine: Any) -> None:
+        self.connection = engine.connect()
+        self.outer = self.connection.begin()
+
+    def attach(self, app: Any) -> None:
+        app.extensions["wallet.db"].sessionmaker.configure(bind=self.connection,
+                                                            join_transaction_mode="create_savepoint")
+
+    def close(self) -> None:
+        try:
+            if self.outer.is_active:
+                self.outer.rollback()
+        finally:
+            self.connection.close()
+
+
+# WALLET_TEST_TRUNCATE=1: every test commits and truncates, as before the savepoint fixture (to compare times,
+# or to tell a savepoint artefact from a real failure)
+TRUNCATE_ALL = os.environ.get("WALLET_TEST_TRUNCATE", "") == "1"
+
+
+def _uses_committed_db(request: pytest.FixtureRequest) -> bool:
+    return TRUNCATE_ALL or request.node.get_closest_marker("committed_db") is not None
+
+
 @pytest.fixture
-def make_app(settings: Settings, database_url: str) -> Iterator[Callable[..., Any]]:
+def make_app(settings: Settings, database_url: str, request: pytest.FixtureRequest,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
     from wallet import create_app
 
     apps = []
+    binding = None
+    if not _uses_committed_db(request):
+        from wallet.verification import looks
+
+        binding = SavepointBinding(request.getfixturevalue("_savepoint_engine"))
+        monkeypatch.setattr(looks, "look_connection", lambda _engine, session: (session().connection(), False))
 
     def factory(**overrides: Any) -> Any:
         app = create_app(settings, **overrides)
         app.config["TESTING"] = True
+        if binding is not None and app.extensions["wallet.db"].url == database_url:
+            binding.attach(app)  # an app on another database (a migration test's own file) commits for real
         apps.append(app)
         return app
 
     yield factory
     for app in apps:
         app.extensions["wallet.runtime"].db.dispose()
-    _wipe(database_url)
+    if binding is not None:
+        binding.close()
+    else:
+        _wipe(database_url)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -270,8 +328,32 @@ def push(client: Any, agencies: dict[str, dict[str, Any]]) -> Callable[..., Any]
 NODB_DIRS = ("signing", "sealing", "storage", "demo")
 
 
+# tests that need committed rows (a live threaded server, real concurrency, a second connection): truncation
+COMMITTED_DB_FIXTURES = ("live_server",)
+COMMITTED_DB_TESTS = (
+    "api/test_backing_services_down.py",  # a second connection holds SQLite's lock; PostgreSQL restarted
+    "api/test_db_pool.py",
+    "audit/test_keyed_chain.py::test_concurrent_appends_make_one_keyed_chain",  # threads, one chain
+    "verification/test_abuse.py",  # concurrent looks over a live server
+    "verification/test_bombs.py",  # live server
+    "verification/test_browser_share.py",
+    "verification/test_token_redaction.py",  # live server and its access log
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "committed_db: commits for real and truncates after the test (a live "
+                                       "threaded server, real concurrency, a second connection), instead of "
+                                       "the savepoint-per-test fixture")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         parts = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
         if parts and parts[0] in NODB_DIRS:
             item.add_marker(pytest.mark.nodb)
+        node = "/".join(parts) + ("::" + item.name.split("[")[0] if "::" in item.nodeid else "")
+        if parts and parts[0] in ("browser", "bench", "faults") or \
+                any(node == t or node.startswith(t + "::") for t in COMMITTED_DB_TESTS) or \
+                any(f in getattr(item, "fixturenames", ()) for f in COMMITTED_DB_FIXTURES):
+            item.add_marker(pytest.mark.committed_db)

@@ -20,7 +20,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> APIFlask:
     settings = settings or Settings.from_env()
     if overrides:
         settings = settings.with_(**overrides)
-    app = APIFlask(
+    from wallet.transactional import WalletFlask
+
+    app = WalletFlask(
         __name__,
         title="Citizen document wallet API",
         version="1",

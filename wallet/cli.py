@@ -1,4 +1,7 @@
-"""Operator CLI: ``flask --app wallet ...``."""
+"""Operator CLI: ``flask --app wallet ...``.
+
+Each command that writes is one unit of work, ``with db.transaction()`` (commit at the end of the block,
+roll back on any error); what the command did is printed after the block, once it is committed."""
 from __future__ import annotations
 
 import sys
@@ -46,19 +49,17 @@ def agency_add(code: str, name: str, name_ar: str | None, name_en: str | None, t
     from wallet.agencies import service
 
     check_chains([*ca_files, *signer_files], force=force)
-    sess = db.session()
     names = {"fr": name, **({"ar": name_ar} if name_ar else {}), **({"en": name_en} if name_en else {})}
     try:
-        agency = service.add_agency(sess, code, name, [t.strip() for t in types.split(",") if t.strip()], names,
-                                    legacy_metadata=legacy_metadata)
-        for f in ca_files:
-            service.add_certificate(sess, agency, Path(f).read_bytes(), "ca")
-        for f in signer_files:
-            service.add_certificate(sess, agency, Path(f).read_bytes(), "signer")
-        key = service.issue_key(sess, agency)
-        db.commit()
+        with db.transaction() as sess:
+            agency = service.add_agency(sess, code, name, [t.strip() for t in types.split(",") if t.strip()],
+                                        names, legacy_metadata=legacy_metadata)
+            for f in ca_files:
+                service.add_certificate(sess, agency, Path(f).read_bytes(), "ca")
+            for f in signer_files:
+                service.add_certificate(sess, agency, Path(f).read_bytes(), "signer")
+            key = service.issue_key(sess, agency)
     except (service.AgencyError, ValueError) as exc:
-        db.rollback()
         raise click.ClickException(str(exc)) from exc
     click.echo(f"agency {agency.code} registered")
     click.echo(f"API key (shown once): {key}")
@@ -73,17 +74,16 @@ def agency_add_cert(code: str, pem: str, kind: str, force: bool) -> None:
     """Recognise another CA or signer certificate for an agency."""
     from wallet.agencies import service
 
-    sess = db.session()
-    agency = service.get_by_code(sess, code)
-    if agency is None:
-        raise click.ClickException(f"no agency {code}")
-    registered = tuple(c for row in agency.certificates for c in service.parse_certificates(row.pem.encode()))
-    check_chains([pem], force=force, known=registered)
     try:
-        rows = service.add_certificate(sess, agency, Path(pem).read_bytes(), kind)
-        db.commit()
+        with db.transaction() as sess:
+            agency = service.get_by_code(sess, code)
+            if agency is None:
+                raise click.ClickException(f"no agency {code}")
+            registered = tuple(c for row in agency.certificates
+                               for c in service.parse_certificates(row.pem.encode()))
+            check_chains([pem], force=force, known=registered)
+            rows = service.add_certificate(sess, agency, Path(pem).read_bytes(), kind)
     except (service.AgencyError, ValueError) as exc:
-        db.rollback()
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{len(rows)} certificate(s) added")
 
@@ -129,12 +129,11 @@ def agency_set_legacy_metadata(code: str, legacy: bool) -> None:
     """Mark (or unmark) an agency whose PDFs may lack the signed document.json."""
     from wallet.agencies import service
 
-    sess = db.session()
-    agency = service.get_by_code(sess, code)
-    if agency is None:
-        raise click.ClickException(f"no agency {code}")
-    service.set_legacy_metadata(sess, agency, legacy)
-    db.commit()
+    with db.transaction() as sess:
+        agency = service.get_by_code(sess, code)
+        if agency is None:
+            raise click.ClickException(f"no agency {code}")
+        service.set_legacy_metadata(sess, agency, legacy)
     click.echo(f"agency {agency.code}: legacy_metadata={'on' if legacy else 'off'}")
 
 
@@ -143,7 +142,7 @@ def agency_list() -> None:
     """List agencies, their types, certificates and keys (prefixes only)."""
     from wallet.agencies.models import Agency, ApiKey
 
-    sess = db.session()
+    sess = db.session()  # reads only; the app context's end rolls back
     for a in sess.execute(select(Agency).order_by(Agency.code)).scalars():
         keys = sess.execute(select(ApiKey).where(ApiKey.agency_id == a.id)).scalars().all()
         live = [k.prefix for k in keys if k.revoked_at is None]
@@ -157,12 +156,11 @@ def agency_rotate_key(code: str) -> None:
     """Revoke the agency's keys and print a new one (shown once)."""
     from wallet.agencies import service
 
-    sess = db.session()
-    agency = service.get_by_code(sess, code)
-    if agency is None:
-        raise click.ClickException(f"no agency {code}")
-    key = service.rotate_key(sess, agency)
-    db.commit()
+    with db.transaction() as sess:
+        agency = service.get_by_code(sess, code)
+        if agency is None:
+            raise click.ClickException(f"no agency {code}")
+        key = service.rotate_key(sess, agency)
     click.echo(f"API key (shown once): {key}")
 
 
@@ -172,8 +170,8 @@ def agency_revoke_key(prefix: str) -> None:
     """Revoke one API key by its prefix (as shown by `agency list`)."""
     from wallet.agencies import service
 
-    n = service.revoke_key(db.session(), prefix)
-    db.commit()
+    with db.transaction() as sess:
+        n = service.revoke_key(sess, prefix)
     if not n:
         raise click.ClickException(f"no active key with prefix {prefix}")
     click.echo(f"revoked {n} key(s)")
@@ -186,7 +184,8 @@ def audit_verify() -> None:
     from wallet.audit_checkpoints import verify_all
 
     rt = runtime()
-    result = verify_all(db.session(), rt.checkpoint_keys, rt.checkpoint_export)
+    with db.transaction() as sess:  # reads only: nothing to commit, one transaction all the same
+        result = verify_all(sess, rt.checkpoint_keys, rt.checkpoint_export)
     if result.ok:
         click.echo(result.summary)
         return
@@ -201,10 +200,9 @@ def audit_checkpoint() -> None:
 
     rt = runtime()
     try:
-        cp = create_checkpoint(db.session(), rt.checkpoint_keys, rt.checkpoint_export)
-        db.commit()
+        with db.transaction() as sess:
+            cp = create_checkpoint(sess, rt.checkpoint_keys, rt.checkpoint_export)
     except Exception as exc:
-        db.rollback()
         raise click.ClickException(f"checkpoint not written ({type(exc).__name__}): {exc}") from exc
     where = rt.checkpoint_export.url if rt.checkpoint_export else "no export configured"
     click.echo(f"checkpoint at seq {cp.seq} signed by {cp.key_id} ({where})")

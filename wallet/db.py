@@ -1,7 +1,13 @@
 """Database plumbing: the declarative base, reusable column types, and one transaction per request.
 
-Services ``flush()``; the request commits once (``commit``). Side effects outside the database
-(blobs) register a compensation with ``on_rollback`` so a failed commit leaves nothing behind.
+Services ``flush()``; nobody else commits. The unit of work ends in one place: ``finish`` after the view of a
+request returned (``wallet.WalletFlask.dispatch_request``: commit below 400, roll back otherwise, like
+pyramid_tm's commit veto), the error handlers (roll back), ``transaction`` around a CLI command, and ``batch``
+for the resumable maintenance jobs (fsck, key rotation) that commit one batch at a time on purpose.
+
+Side effects outside the database (blobs) register a compensation with ``on_rollback`` so a failed commit
+leaves nothing behind. Writes that must survive a rejection (its audit event, the holder's log of a refused
+look) go through ``record_rejection``: they run in their own short transaction once the request's has ended.
 """
 from __future__ import annotations
 
@@ -9,7 +15,8 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, ClassVar
 
 from flask import g, has_app_context
@@ -169,6 +176,7 @@ def session() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions["wallet.db"].sessionmaker()
         g.db_rollbacks = []
+        g.db_rejections = []
     return g.db_session  # type: ignore[no-any-return]
 
 
@@ -178,8 +186,36 @@ def on_rollback(callback: Callable[[], None]) -> None:
     g.db_rollbacks.append(callback)
 
 
+def record_rejection(write: Callable[[Session], object]) -> None:
+    """Keep ``write`` whatever becomes of the unit of work: the audit event of a refused push or sign-in, the
+    holder's log of a refused look. It runs once the unit of work has ended (committed or rolled back), in a
+    short transaction of its own on the same session, and commits.
+
+    Why after, not beside: on SQLite the request's transaction holds the one write lock from its first
+    statement (BEGIN IMMEDIATE), so a second connection would wait for it; and the audit chain's head row is
+    locked by whoever appends, so writing the rejection after the request's events were rolled back keeps the
+    chain one line on both databases. Under the tests' savepoint fixture it is one more savepoint, released."""
+    session()
+    g.db_rejections.append(write)
+
+
+def _write_rejections() -> None:
+    writes, g.db_rejections = list(g.get("db_rejections") or ()), []
+    if not writes:
+        return
+    sess: Session = g.db_session
+    try:
+        for write in writes:
+            write(sess)
+        sess.commit()
+    except BaseException:
+        sess.rollback()
+        raise
+
+
 def commit() -> None:
-    """Commit the unit of work; on failure undo the side effects and re-raise."""
+    """Commit the unit of work; on failure undo the side effects and re-raise. Called by ``finish`` and
+    ``transaction`` only (tests/test_one_commit.py keeps it that way)."""
     if "db_session" not in g:
         return
     sess: Session = g.db_session
@@ -189,9 +225,11 @@ def commit() -> None:
         rollback()
         raise
     g.db_rollbacks = []
+    _write_rejections()
 
 
 def rollback() -> None:
+    """Roll the unit of work back, run the compensations, then write what ``record_rejection`` kept."""
     if "db_session" not in g:
         return
     sess: Session = g.db_session
@@ -204,6 +242,44 @@ def rollback() -> None:
                 cb()
             except Exception:  # noqa: BLE001 - compensation is best effort; say so and go on
                 log.warning("rollback compensation %r failed", cb, exc_info=True)
+    _write_rejections()
+
+
+def finish(status: int) -> None:
+    """End the request's unit of work after its view returned a response: commit unless the answer is an error.
+
+    A view that answers 4xx/5xx without raising (a sign-in page saying "wrong code", an unknown link's 404)
+    rolls back, as pyramid_tm vetoes the commit: an error answer never leaves half a change behind. A failed
+    commit raises here, before the response exists, so it is answered like any exception of the view."""
+    if status >= 400:
+        rollback()
+    else:
+        commit()
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """One unit of work outside a request (a CLI command, a script): commit at the end, roll back on error.
+
+    Print what the command did after the ``with`` block, so that nothing is reported done before it is."""
+    try:
+        yield session()
+    except BaseException:
+        rollback()
+        raise
+    commit()
+
+
+@contextmanager
+def batch(sess: Session) -> Iterator[Session]:
+    """One committed batch of a resumable maintenance job (fsck repairs, key rotation) on its own session:
+    each batch is kept as soon as it is done, so an interrupted run resumes where it stopped."""
+    try:
+        yield sess
+    except BaseException:
+        sess.rollback()
+        raise
+    sess.commit()
 
 
 def close() -> None:

@@ -25,15 +25,16 @@ PROBLEM = "application/problem+json"
 
 
 class WalletError(Exception):
+    """An answer the client gets. It always rolls the request back; what must outlive that (the audit event of
+    the rejection) was handed to ``wallet.db.record_rejection`` before raising."""
+
     status = 400
     code = "bad_request"
     title = "Bad request"
 
     def __init__(self, detail: str | None = None, *, code: str | None = None, status: int | None = None,
-                 extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
-                 commit: bool = False) -> None:
+                 extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail or self.title)
-        self.commit = commit  # keep what the unit of work recorded (e.g. the audit event of a rejection)
         self.detail = detail or self.title
         if code:
             self.code = code
@@ -215,10 +216,10 @@ def register_error_handlers(app: APIFlask) -> None:
     def _wallet_error(err: WalletError) -> Response:
         from wallet import db
 
-        if err.commit:
-            db.commit()
-        else:
-            db.rollback()
+        try:
+            db.rollback()  # then the rejection's own writes (record_rejection), in their own transaction
+        except Exception as exc:  # noqa: BLE001 - keeping the rejection's audit event failed: not a 4xx any more
+            return _unexpected(exc)
         headers = err.headers
         if err.status == 503 and "Retry-After" not in headers:
             headers = {**headers, "Retry-After": str(RETRY_AFTER_SECONDS)}  # not ready, sealing failed ...
@@ -251,20 +252,23 @@ def register_error_handlers(app: APIFlask) -> None:
             resp.headers["Retry-After"] = "60"
         return resp
 
-    @app.errorhandler(Exception)
-    def _unexpected(err: Exception) -> Response:
-        from wallet import db
+    app.register_error_handler(Exception, _unexpected)
 
-        if is_transient(err):
-            try:
-                db.rollback()  # the connection may be dead: SQLAlchemy discards it; blob compensations still run
-            except Exception as exc:  # noqa: BLE001 - nothing more to undo on a dead connection
-                log.warning("rollback after a backing-service failure failed: %s", type(exc).__name__)
-            log.warning("backing service unavailable (request %s): %s", g.get("request_id"), type(err).__name__)
-            return respond(503, "unavailable", "Service unavailable",
-                           "A service we depend on is briefly unavailable. Try again in a few seconds.",
-                           headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-        db.rollback()
-        log.exception("unhandled error (request %s)", g.get("request_id"))
-        return respond(500, "internal_error", "Internal error",
-                       "Something went wrong on our side. Try again later.")
+
+def _unexpected(err: Exception) -> Response:
+    """Anything else, a failed commit included (``wallet.db.finish`` raises before any response exists)."""
+    from wallet import db
+
+    if is_transient(err):
+        try:
+            db.rollback()  # the connection may be dead: SQLAlchemy discards it; blob compensations still run
+        except Exception as exc:  # noqa: BLE001 - nothing more to undo on a dead connection
+            log.warning("rollback after a backing-service failure failed: %s", type(exc).__name__)
+        log.warning("backing service unavailable (request %s): %s", g.get("request_id"), type(err).__name__)
+        return respond(503, "unavailable", "Service unavailable",
+                       "A service we depend on is briefly unavailable. Try again in a few seconds.",
+                       headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    db.rollback()
+    log.exception("unhandled error (request %s)", g.get("request_id"))
+    return respond(500, "internal_error", "Internal error",
+                   "Something went wrong on our side. Try again later.")

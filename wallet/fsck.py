@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from wallet import audit
+from wallet import audit, db
 from wallet.crypto import DecryptionError, Sealed
 from wallet.db import utcnow
 from wallet.documents.models import Document
@@ -176,14 +176,10 @@ class _Fsck:
             stmt = (update(ShareItem).where(ShareItem.id == row_id, ShareItem.copy_damage.is_(None))
                     .values(copy_damage=problem.kind, copy_damaged_at=now))
             target = f"share_item:{row_id}"
-        try:
+        with db.batch(sess):  # each repair kept at once: an interrupted fsck resumes where it stopped
             if sess.execute(stmt).rowcount:  # type: ignore[attr-defined]
                 audit.record(sess, actor="operator", action="fsck.mark_damaged", outcome=problem.kind,
                              target=target, details={"problem": problem.line})
-            sess.commit()
-        except BaseException:
-            sess.rollback()
-            raise
         self.repaired["damaged"] += 1
         self.emit(Problem(problem.kind, problem.subject, repaired=True))
 
@@ -277,12 +273,8 @@ class _Fsck:
         removed = {k: v for k, v in self.repaired.items() if k != "damaged" and v}
         if not removed:
             return
-        try:
+        with db.batch(sess):
             audit.record(sess, actor="operator", action="fsck.repair", details={"removed": removed})
-            sess.commit()
-        except BaseException:
-            sess.rollback()
-            raise
 
 
 def run(target: Any, *, repair: bool = False, grace: dt.timedelta = DEFAULT_GRACE, quick: bool = False,

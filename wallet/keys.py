@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from wallet import audit
+from wallet import audit, db
 from wallet.citizens.credentials import totp_aad
 from wallet.citizens.models import Citizen
 from wallet.crypto import DecryptionError
@@ -69,27 +69,27 @@ def rotate(rt: Runtime, *, batch: int = BATCH, after_batch: Callable[[str, int],
                     break
                 last = rows[-1].id
                 changed = 0
-                for row in rows:
-                    if env.is_current(row.value):
-                        continue
-                    try:
-                        new = (env.rewrap_small(row.value, aad_of(row)) if model is Citizen
-                               else env.rewrap(row.value, aad_of(row)))
-                    except DecryptionError:
-                        result.failed.append(f"{name} {row.id}")
-                        continue
-                    changed += sess.execute(update(model).where(id_col == row.id, value_col == row.value)
-                                            .values({value_col.key: new})).rowcount  # type: ignore[attr-defined]
-                sess.commit()
+                with db.batch(sess):  # one committed batch at a time: an interrupted rotation resumes
+                    for row in rows:
+                        if env.is_current(row.value):
+                            continue
+                        try:
+                            new = (env.rewrap_small(row.value, aad_of(row)) if model is Citizen
+                                   else env.rewrap(row.value, aad_of(row)))
+                        except DecryptionError:
+                            result.failed.append(f"{name} {row.id}")
+                            continue
+                        changed += sess.execute(update(model).where(id_col == row.id, value_col == row.value)
+                                                .values({value_col.key: new})).rowcount  # type: ignore[attr-defined]
                 done += changed
                 if after_batch is not None and changed:
                     after_batch(name, changed)
             result.rewrapped[name] = done
         result.rewrapped["preview"] = _rotate_previews(rt, result, after_batch, batch)
-        audit.record(sess, actor="operator", action="keys.rotate_master", target=f"master_key:{result.key_id}",
-                     outcome="ok" if not result.failed else "incomplete",
-                     details={"rewrapped": result.rewrapped, "failed": len(result.failed)})
-        sess.commit()
+        with db.batch(sess):
+            audit.record(sess, actor="operator", action="keys.rotate_master", target=f"master_key:{result.key_id}",
+                         outcome="ok" if not result.failed else "incomplete",
+                         details={"rewrapped": result.rewrapped, "failed": len(result.failed)})
     except BaseException:
         sess.rollback()
         raise

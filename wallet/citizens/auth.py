@@ -44,9 +44,8 @@ def limits() -> sessions.SessionLimits:
 def _load() -> CitizenSession | None:
     if "citizen_session" not in g:
         sess = db.session()
+        # an idle or too-old session is ended here, in the request's unit of work (committed with the answer)
         found = sessions.find_session_and_citizen(sess, request.cookies.get(cookie_name()), limits())
-        if found is None and sess.dirty:
-            db.commit()  # an idle or too-old session was just ended
         g.citizen_session, g.citizen = found if found is not None else (None, None)
     return g.citizen_session  # type: ignore[no-any-return]
 
@@ -61,11 +60,10 @@ def current_citizen() -> Citizen | None:
 
 
 def touch() -> None:
-    """Keep the session alive (idle timeout); its own tiny unit of work, before the view does anything."""
+    """Keep the session alive (idle timeout): part of the request's unit of work, committed with its answer."""
     row = _load()
     if row is not None and utcnow() - row.last_seen_at > TOUCH_EVERY:
         row.last_seen_at = utcnow()
-        db.commit()
 
 
 def user_cache_key(citizen: Citizen) -> str:

@@ -33,10 +33,9 @@ def invite(national_id: str) -> None:
                    "whoever holds it set a new password and authenticator for that account and ends its "
                    "sessions. Hand it only to the holder, in person.", err=True)
     try:
-        code, expires_at = create_invite(db.session(), nid)
-        db.commit()
+        with db.transaction() as sess:
+            code, expires_at = create_invite(sess, nid)
     except WalletError as exc:
-        db.rollback()
         raise click.ClickException(exc.detail) from exc
     click.echo(f"enrolment code for {nid} (shown once, valid until "
                f"{expires_at.strftime('%Y-%m-%d %H:%M')} UTC):")
@@ -53,10 +52,9 @@ def unlock(national_id: str) -> None:
     from wallet.citizens.credentials import unlock_login
 
     try:
-        nid = unlock_login(db.session(), national_id)
-        db.commit()
+        with db.transaction() as sess:
+            nid = unlock_login(sess, national_id)
     except WalletError as exc:
-        db.rollback()
         raise click.ClickException(exc.detail) from exc
     click.echo(f"sign-in failure counts cleared for {nid}")
 

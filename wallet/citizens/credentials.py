@@ -18,7 +18,7 @@ from flask import has_app_context
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from wallet import audit
+from wallet import audit, db
 from wallet.citizens.models import Citizen
 from wallet.citizens.throttle import LoginThrottle, client_bucket, login_throttle
 from wallet.crypto import Envelope
@@ -143,11 +143,14 @@ def authenticate(sess: Session, envelope: Envelope, national_id: str, password: 
                              target=f"citizen:{citizen.id}", request_id=request_id)
                 return citizen
     ceiling = guard.failed(nid, bucket) if guard is not None else False
-    # an audit event for every failure, enrolled ID or not: the same work (and time) either way
-    audit.record(sess, actor="anonymous", action="citizen.login", outcome="invalid_credentials",
-                 target=f"citizen:{citizen.id}" if citizen is not None else "citizen:unknown", request_id=request_id,
-                 details={"national_id": nid, "address": bucket, **({"ceiling_reached": True} if ceiling else {})})
-    raise InvalidCredentials("national ID, password or code is wrong", commit=True)
+    # an audit event for every failure, enrolled ID or not: the same work (and time) either way; kept in its own
+    # transaction while the request's rolls back (the failure count itself lives in the throttle's storage)
+    target = f"citizen:{citizen.id}" if citizen is not None else "citizen:unknown"
+    details = {"national_id": nid, "address": bucket, **({"ceiling_reached": True} if ceiling else {})}
+    db.record_rejection(lambda s: audit.record(s, actor="anonymous", action="citizen.login",
+                                               outcome="invalid_credentials", target=target,
+                                               request_id=request_id, details=details))
+    raise InvalidCredentials("national ID, password or code is wrong")
 
 
 def current_throttle() -> LoginThrottle | None:

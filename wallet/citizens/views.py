@@ -57,7 +57,6 @@ def _signed_in(citizen: Citizen) -> Response:
     resp = Response(mimetype="application/json")
     row = auth.login(resp, citizen)
     body = AuthOut().dump(_auth_body(citizen, row))
-    db.commit()
     resp.set_data(json.dumps(body))
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -100,7 +99,6 @@ def logout(body: dict[str, Any]) -> Response:
         end_all_sessions(db.session(), row.citizen_id, g.get("request_id"))
     else:
         end_session(db.session(), row)
-    db.commit()
     resp = Response(status=204)
     auth.logout(resp)
     return resp

@@ -44,23 +44,22 @@ def prepare(settings: Settings | None = None) -> dict[str, Any]:
     app = create_app(settings)
     out: dict[str, Any] = {"trust_root": str(Path(pki["root"]).resolve()), "agencies": [], "citizens": []}
     with app.app_context():
-        sess = db.session()
-        for spec in DEMO_AGENCIES:
-            agency = agencies.get_by_code(sess, spec["code"])
-            if agency is None:
-                agency = agencies.add_agency(sess, spec["code"], spec["name"], spec["types"], spec["names"])
-                agencies.add_certificate(sess, agency, Path(pki["agencies"][spec["code"]]["ca"]).read_bytes(), "ca")
-                key = agencies.issue_key(sess, agency)
-            else:
-                key = agencies.rotate_key(sess, agency)
-            a = pki["agencies"][spec["code"]]
-            out["agencies"].append({"code": spec["code"], "name": spec["name"], "api_key": key,
-                                    "types": list(spec["types"]), "pkcs12": str(Path(a["pkcs12"]).resolve()),
-                                    "pkcs12_password": a["pkcs12_password"]})
-        sec = _secrets(settings.instance_path)
-        create_enrolled_citizen(sess, runtime().envelope, DEMO_CITIZEN["national_id"], DEMO_CITIZEN["name"],
-                                sec["password"], sec["totp_secret"])
-        db.commit()
+        with db.transaction() as sess:
+            for spec in DEMO_AGENCIES:
+                agency = agencies.get_by_code(sess, spec["code"])
+                if agency is None:
+                    agency = agencies.add_agency(sess, spec["code"], spec["name"], spec["types"], spec["names"])
+                    agencies.add_certificate(sess, agency, Path(pki["agencies"][spec["code"]]["ca"]).read_bytes(), "ca")
+                    key = agencies.issue_key(sess, agency)
+                else:
+                    key = agencies.rotate_key(sess, agency)
+                a = pki["agencies"][spec["code"]]
+                out["agencies"].append({"code": spec["code"], "name": spec["name"], "api_key": key,
+                                        "types": list(spec["types"]), "pkcs12": str(Path(a["pkcs12"]).resolve()),
+                                        "pkcs12_password": a["pkcs12_password"]})
+            sec = _secrets(settings.instance_path)
+            create_enrolled_citizen(sess, runtime().envelope, DEMO_CITIZEN["national_id"], DEMO_CITIZEN["name"],
+                                    sec["password"], sec["totp_secret"])
         out["citizens"].append({**DEMO_CITIZEN, "password": sec["password"], "totp_secret": sec["totp_secret"]})
     runtime_db = app.extensions["wallet.runtime"].db
     runtime_db.dispose()

@@ -115,11 +115,12 @@ def push(rt: Runtime, sess: Session, agency: Agency, data: bytes, meta: dict[str
     if not decision.accepted:
         code = "too_complex" if report.error == "too_complex" else (decision.code or "malformed_pdf")
         detail = f"too_complex: {report.error_detail}" if report.error == "too_complex" else decision.detail
-        audit.record(sess, actor=f"agency:{agency.code}", action="document.push", outcome=code,
-                     target=None, request_id=request_id,
-                     details={"reference": meta["reference"], "sha256": digest, "type": doc_type.code})
-        # the rejection is audited (commit=True keeps that event) even though nothing is stored
-        raise Unprocessable(detail, code=code, extra={"validation": report.to_dict()}, commit=True)
+        # the rejection is audited (its own transaction, record_rejection) even though nothing is stored
+        event = {"actor": f"agency:{agency.code}", "action": "document.push", "outcome": code, "target": None,
+                 "request_id": request_id,
+                 "details": {"reference": meta["reference"], "sha256": digest, "type": doc_type.code}}
+        db.record_rejection(lambda s: audit.record(s, **event))
+        raise Unprocessable(detail, code=code, extra={"validation": report.to_dict()})
     # the write transaction starts here: what was read before the validation may have changed meanwhile
     existing = _by_reference(sess, agency_id, meta, digest)
     if existing is not None:
@@ -183,10 +184,11 @@ def _check_signed_metadata(sess: Session, agency: Agency, sig: SignatureReport |
     try:
         check_signed_metadata(signed_reading(sig), meta, legacy=agency.legacy_metadata)
     except Unprocessable as exc:
-        audit.record(sess, actor=f"agency:{agency.code}", action="document.push", outcome="metadata_mismatch",
-                     target=None, request_id=request_id,
-                     details={"reference": meta["reference"], "sha256": digest, "type": meta["type"],
-                              "field": exc.extra.get("field")})
+        event = {"actor": f"agency:{agency.code}", "action": "document.push", "outcome": "metadata_mismatch",
+                 "target": None, "request_id": request_id,
+                 "details": {"reference": meta["reference"], "sha256": digest, "type": meta["type"],
+                             "field": exc.extra.get("field")}}
+        db.record_rejection(lambda s: audit.record(s, **event))  # kept while the push rolls back
         raise
 
 

@@ -27,7 +27,7 @@ _schema = DocumentMetadata()
 
 
 def mismatch(field: str, detail: str, **extra: Any) -> Unprocessable:
-    return Unprocessable(detail, code="metadata_mismatch", extra={"field": field, **extra}, commit=True)
+    return Unprocessable(detail, code="metadata_mismatch", extra={"field": field, **extra})
 
 
 def _load_embedded(values: dict[str, Any]) -> dict[str, Any]:

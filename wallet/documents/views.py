@@ -59,7 +59,6 @@ def push_document(form: dict[str, Any]) -> Any:
         service.check_type_allowed(current_agency(), meta["type"])
     result = service.push(runtime(), db.session(), current_agency(), data, meta, g.get("request_id"))
     resource = service.to_resource(result.document)
-    db.commit()
     return resource, (201 if result.created else 200)
 
 
@@ -93,5 +92,4 @@ def get_document(doc_id: str) -> Any:
 def revoke_document(doc_id: str, body: dict[str, Any]) -> Any:
     doc = service.revoke(db.session(), current_agency(), doc_id, body["reason"], g.get("request_id"))
     resource = service.to_resource(doc)
-    db.commit()
     return resource

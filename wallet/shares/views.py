@@ -55,7 +55,6 @@ def create_share(body: dict[str, Any]) -> Response:
     out = share_resource(created.share, lang())
     out.update(token=created.token, url=created.url, qr_svg=created.qr_svg)
     payload = _CREATED.dump(out)
-    db.commit()
     resp = Response(json.dumps(payload), status=201, mimetype="application/json")
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -79,7 +78,6 @@ def list_shares() -> Any:
 def revoke_share(share_id: str) -> Any:
     share = service.revoke_share(db.session(), _citizen(), share_id, g.get("request_id"))
     out = share_resource(share, lang())
-    db.commit()
     return out
 
 

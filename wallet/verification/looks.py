@@ -195,7 +195,13 @@ def find_share(conn: Connection, token: str) -> SharedLink | None:
 def look_connection(engine: Engine, session: Callable[[], Session]) -> tuple[Connection, bool]:
     """Where a look runs. PostgreSQL: a pooled connection in autocommit mode (each statement of the hot path
     is atomic by itself, so no BEGIN/COMMIT round trips). SQLite: the request's own transaction (its writer
-    lock, taken at BEGIN IMMEDIATE, is what serialises the view counter there). True: the caller closes it."""
+    lock, taken at BEGIN IMMEDIATE, is what serialises the view counter there). True: the caller closes it.
+
+    The one documented exception to "one commit per request, in one place" (``wallet.db``): on PostgreSQL the
+    look is kept the moment its statement ends, whatever the request answers next. Why: the QR scan is the
+    hottest path, and one atomic statement in autocommit saves the BEGIN and COMMIT round trips; a view
+    counted and logged is a fact (the holder sees it) even if the answer then fails to reach the verifier.
+    tests/verification/test_one_commit.py shows it: the look survives a request that rolls back."""
     if engine.dialect.name == "postgresql":
         return engine.connect().execution_options(isolation_level="AUTOCOMMIT"), True
     return session().connection(), False

@@ -18,13 +18,14 @@ from typing import Any
 from apiflask import APIBlueprint
 from flask import Response, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import Connection
+from sqlalchemy import Connection, insert, select
 
 from wallet import db, rules
 from wallet.documents.schemas import Problem
 from wallet.documents.service import read_original
 from wallet.errors import Forbidden, NotFound, TooLarge, UnsupportedMedia
 from wallet.extensions import runtime
+from wallet.shares.models import ShareView
 from wallet.shares.service import read_copy
 from wallet.verification import looks, privacy, uploads
 from wallet.verification.present import LANGUAGES, lang, look_payload
@@ -99,6 +100,19 @@ def _look(conn: Connection, token: str, channel: looks.Channel, share: Any = Non
                       count=count)
 
 
+def _keep_refused_look(conn: Connection, look: looks.Look) -> None:
+    """The holder's log of a refused download must survive the 404's rollback. PostgreSQL: the look ran in
+    autocommit (``looks.look_connection``), it is already kept. SQLite: it ran in the request's transaction,
+    so its row is copied into ``db.record_rejection``'s own transaction, written once the request rolled back."""
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT" or look.view_id is None:
+        return
+    views = ShareView.__table__
+    row = conn.execute(select(views).where(views.c.id == look.view_id)).mappings().first()
+    if row is not None:
+        kept = dict(row)
+        db.record_rejection(lambda s: s.execute(insert(views).values(kept)))
+
+
 # -- the QR link ----------------------------------------------------------------------------------------
 
 @api.get("/verify/<anypath:token>")
@@ -112,7 +126,6 @@ def verify_token(token: str) -> Any:
         look = looks.look_token(conn, token, "json", ip=request.remote_addr, user_agent=request.user_agent.string)
     grant = grant_for(look) if look.result == "valid" else ""
     payload = look_payload(look, token, runtime().settings.public_base_url.rstrip("/"), grant)
-    db.commit()
     # serialised here, not by the LookOut schema (which documents it): the hot path of every QR scan.
     # tests/verification/test_payload_schema.py checks that this is exactly what LookOut would produce.
     return Response(json.dumps(payload, default=_iso, ensure_ascii=False, separators=(",", ":")),
@@ -139,7 +152,6 @@ def verify_page(token: str) -> Response:
         covered = not looks.counts("page", look.share.id, granted)
         grant = request.args.get("g", "") if covered else grant_for(look)
     payload = look_payload(look, token, "", grant)
-    db.commit()
     html = render_template("verify_result.html", look=payload, lang=lang(), text_dir="rtl" if lang() == "ar" else "ltr",
                            page_path=request.path, grant=grant, languages=LANGUAGES)
     return Response(html, status=404 if look.result == "unknown" else 200, mimetype="text/html")
@@ -158,11 +170,11 @@ def _download(token: str, kind: str) -> Response:
         if kind == "original" and item.copy_kind != "sheet":
             raise NotFound("no such copy")
         look = _look(conn, token, "copy", share=share)
-    if look.result != "valid":  # the look is logged for the holder (commit=True keeps it)
+    if look.result != "valid":  # the look is logged for the holder, and the log outlives the 404's rollback
+        _keep_refused_look(conn, look)
         raise NotFound(f"this link no longer gives access to the document ({look.result})",
-                       code=look.result, extra={"result": look.result}, commit=True)
+                       code=look.result, extra={"result": look.result})
     data = read_copy(runtime(), item) if kind == "copy" else read_original(runtime(), item.document)
-    db.commit()
     name = f"{item.document.type}-{'verification-sheet' if item.copy_kind == 'sheet' and kind == 'copy' else kind}"
     resp = Response(data, mimetype="application/pdf")
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}.pdf"'

@@ -138,16 +138,13 @@ def login() -> BaseResponse:
                                form.get("otp", "")[:16], throttle=runtime().settings.rate_limits,
                                request_id=g.get("request_id"))
     except InvalidCredentials:
-        db.commit()  # keep the failure count and its audit event
         return _login_error(_("The national ID, password or code is wrong. Check them and try again."), 401, nid)
     except RateLimited as exc:
-        db.rollback()
         resp = _login_error(_("Too many attempts. Wait a moment and try again."), 429, nid)
         resp.headers.update(exc.headers)
         return resp
     resp = redirect(safe_next(form.get("next")) or url_for("web.wallet"), code=303)
     auth.login(resp, citizen)
-    db.commit()
     return resp
 
 
@@ -160,7 +157,6 @@ def logout() -> BaseResponse:
         end_all_sessions(db.session(), row.citizen_id, g.get("request_id"))
     else:
         end_session(db.session(), row)
-    db.commit()
     resp = redirect(url_for("web.index"), code=303)
     auth.logout(resp)
     return resp
@@ -191,11 +187,9 @@ def enrol() -> BaseResponse:
         citizen = enrolment.enrol_confirm(db.session(), rt.envelope, state, form.get("otp", "")[:16],
                                           g.get("request_id"))
     except enrolment.EnrolmentError as exc:
-        db.rollback()
         return _enrol_error(exc, step, form)
     resp = redirect(url_for("web.wallet"), code=303)
     auth.login(resp, citizen)
-    db.commit()
     return resp
 
 
