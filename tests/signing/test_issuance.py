@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pdfgen as g
 import pytest
 
 from signing.validation import decide_issuance, validate_pdf
+from tests.support import pdfgen as g
 
 
 def decide(data: bytes, trust: Any, is_mj: Any) -> Any:

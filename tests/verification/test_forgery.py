@@ -15,9 +15,10 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
-import pdfgen as g
 import pytest
-from share_fixtures import token_of
+
+from tests.support import pdfgen as g
+from tests.support.shares import token_of
 
 
 def upload(client: Any, data: bytes) -> dict[str, Any]:

@@ -5,7 +5,7 @@ import io
 from collections.abc import Callable
 from typing import Any
 
-from pdfgen import binary_signature_field_name
+from tests.support.pdfgen import binary_signature_field_name
 
 
 def test_upload_with_a_binary_signature_field_name_gets_a_verdict(client: Any,
