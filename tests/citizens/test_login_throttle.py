@@ -17,6 +17,7 @@ import pyotp
 import pytest
 import time_machine
 
+from tests.support.enrolment import enrol_api, invite
 from tests.support.people import Person, enrol
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -254,8 +255,6 @@ def test_gunicorn_refuses_several_production_workers_without_redis(tmp_path: Pat
 
 
 def test_a_fresh_enrolment_code_is_also_a_way_back(throttled: Any, alice: Person) -> None:
-    from citizens.test_wallet import enrol_api, invite
-
     from wallet.citizens.throttle import LOGIN_ID_CEILING
 
     c = throttled.test_client()

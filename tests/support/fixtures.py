@@ -24,13 +24,13 @@ def citizen(app: Any) -> Callable[..., Any]:
 
 
 @pytest.fixture
-def holder(app: Any) -> Citizen:
-    return sign_in(app, enrol(app, HOLDER, "Amina Benali"))
+def holder(citizen: Callable[..., Any]) -> Citizen:
+    return citizen(HOLDER, "Amina Benali")
 
 
 @pytest.fixture
-def other(app: Any) -> Citizen:
-    return sign_in(app, enrol(app, OTHER, "Karim Idrissi"))
+def other(citizen: Callable[..., Any]) -> Citizen:
+    return citizen(OTHER, "Karim Idrissi")
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def issue(push: Callable[..., Any], signed_pdf: Callable[..., bytes]) -> Callabl
     def make(holder_id: str = HOLDER, pdf: bytes | None = None, level: str = "B-T", **meta: Any) -> dict[str, Any]:
         r = push(pdf or signed_pdf("MJ", level=level), holder_id=holder_id, **meta)
         assert r.status_code == 201, r.get_data(as_text=True)
-        return r.get_json()  # type: ignore[no-any-return]
+        return r.get_json()
 
     return make
 

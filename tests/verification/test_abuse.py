@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
-import io
 import json
 import logging
 import urllib.error
@@ -15,6 +14,7 @@ from tests.support.livehttp import serve
 from tests.support.people import enrol, sign_in
 from tests.support.shares import token_of
 from tests.support.transactions import watch_validation
+from tests.support.uploads import verify_upload as _upload
 
 
 def fetch(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
@@ -95,11 +95,6 @@ def test_creation_log_and_audit_do_not_hold_the_token(app: Any, holder: Any, iss
     with app.app_context():
         rows = db.session().execute(text("SELECT * FROM audit_events")).all()
     assert tok not in repr(rows)
-
-
-def _upload(client: Any, data: bytes, name: str = "f.pdf") -> Any:
-    return client.post("/api/v1/verify", data={"file": (io.BytesIO(data), name, "application/pdf")},
-                       content_type="multipart/form-data")
 
 
 def test_upload_not_a_pdf_and_too_large(app: Any) -> None:

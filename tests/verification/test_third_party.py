@@ -11,6 +11,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from tests.support.shares import token_of
 from tests.support.tools import pdfsig, qr_codes
+from tests.support.uploads import verify_upload
 
 
 def test_sealed_copy_verifies_with_outside_tools(app: Any, holder: Any, issue: Any, pki: Any) -> None:
@@ -54,8 +55,7 @@ def test_sealed_copy_verifies_with_outside_tools(app: Any, holder: Any, issue: A
     assert copy.startswith(original)
 
     # the upload check recognises the copy and says the document is valid
-    up = anon.post("/api/v1/verify", data={"file": (io.BytesIO(copy), "copy.pdf", "application/pdf")},
-                   content_type="multipart/form-data")
+    up = verify_upload(anon, copy, "copy.pdf")
     assert up.status_code == 200
     rep = up.get_json()
     assert rep["verdict"] == "valid", [(s["field_name"], s["modification_level"], s["covers_file_end"], s["docmdp_ok"], s["intact"], s["valid"], s["trusted"], s["problems"]) for s in rep["signatures"]]
