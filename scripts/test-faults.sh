@@ -18,7 +18,7 @@ trap 'rm -rf "$FUZZ_WORK"' EXIT
 for target in validate upload; do
   echo "== fuzzing $target for ${FUZZ_SECONDS}s (tests/fuzz/fuzz_validate.py)"
   # -timeout: one input may not take 30 s; a crash, a timeout or an out-of-memory input fails the target
-  if ! timeout $((FUZZ_SECONDS + 150)) $BIN/python tests/fuzz/fuzz_validate.py --target "$target" --work "$FUZZ_WORK" \
+  if ! timeout $((FUZZ_SECONDS + 150)) $BIN/python -m tests.fuzz.fuzz_validate --target "$target" --work "$FUZZ_WORK" \
        -- -max_total_time="$FUZZ_SECONDS" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
        >"$FUZZ_WORK/$target.log" 2>&1; then
     rc=1

@@ -17,11 +17,10 @@ from typing import Any, Callable, Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.append(str(ROOT / "tests"))  # for pdfgen; appended so tests/signing never shadows signing/
+from config.settings import Settings
+from wallet.demo.agencies import DEMO_AGENCIES, PKI_AGENCIES
 
-from config.settings import Settings  # noqa: E402
-from wallet.demo.agencies import DEMO_AGENCIES, PKI_AGENCIES  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PG_ADMIN = os.environ.get("WALLET_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 TEST_DB = os.environ.get("WALLET_TEST_DB", "sqlite")
@@ -47,7 +46,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def signers(pki: dict[str, Any]) -> dict[str, Any]:
     """Agency signers, parsed once (code -> pyHanko signer); "ROGUE" signs from an unknown root."""
-    from pdfgen import load_signer
+    from tests.support.pdfgen import load_signer
 
     out = {code: load_signer(a["pkcs12"], a["pkcs12_password"]) for code, a in pki["agencies"].items()}
     out["ROGUE"] = load_signer(pki["rogue"]["pkcs12"], pki["rogue"]["pkcs12_password"])
@@ -56,7 +55,7 @@ def signers(pki: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def timestamper(pki: dict[str, Any]) -> Any:
-    from pdfgen import load_timestamper
+    from tests.support.pdfgen import load_timestamper
 
     return load_timestamper(pki["tsa"]["cert"], pki["tsa"]["key"])
 
@@ -220,7 +219,7 @@ def moto_endpoint() -> Iterator[str]:
 @pytest.fixture
 def live_server(app: Any) -> Iterator[str]:
     """The test app behind a real HTTP server on loopback."""
-    from livehttp import serve
+    from tests.support.livehttp import serve
 
     with serve(app) as base:
         yield base
@@ -264,7 +263,7 @@ class SignedPdf(bytes):
 def signed_pdf(signers: dict[str, Any], timestamper: Any, pki: dict[str, Any]) -> Callable[..., bytes]:
     """signed_pdf("MJ", level="B-B", text=..., **metadata) -> a freshly signed PDF (unique content each call)
     carrying the signed document.json (the defaults of the ``push`` fixture updated with ``metadata``)."""
-    from pdfgen import base_pdf, offline_validation_context, signed
+    from tests.support.pdfgen import base_pdf, offline_validation_context, signed
 
     def make(code: str = "MJ", level: str = "B-B", text: str | None = None, **meta: Any) -> bytes:
         body = text or f"Extrait du casier judiciaire - Aucune condamnation - ref {uuid.uuid4().hex[:12]}"
@@ -324,6 +323,8 @@ def push(client: Any, agencies: dict[str, dict[str, Any]]) -> Callable[..., Any]
 
     return do
 
+
+pytest_plugins = ["tests.support.fixtures"]  # holder, other, issue, revoke, citizen
 
 NODB_DIRS = ("signing", "sealing", "storage", "demo")
 

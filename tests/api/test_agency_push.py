@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-import pdfgen
+from tests.support import pdfgen
 from wallet import db
 from wallet.audit import AuditEvent
 from wallet.documents.models import Document

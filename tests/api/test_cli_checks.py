@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from citizens.citizen_support import make_person
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import func, select
 
+from tests.support.people import enrol
 from wallet import db
 from wallet.agencies.models import Agency, AgencyCertificate
 from wallet.citizens.models import Invite
@@ -139,7 +139,7 @@ def test_invite_accepts_the_usual_spellings(app: Any) -> None:
 
 
 def test_invite_warns_when_the_id_is_already_enrolled(app: Any) -> None:
-    make_person(app, "CD654321")
+    enrol(app, "CD654321")
     out = run(app, "citizen", "invite", "cd654321")
     assert out.exit_code == 0, out.output
     assert "WARNING: CD654321 is already enrolled" in out.stderr

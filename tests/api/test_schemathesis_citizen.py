@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import schemathesis
-from citizens.citizen_support import Person, make_person
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -19,6 +18,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 from schemathesis.core.failures import FailureGroup
+
+from tests.support.people import Person, enrol
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 CITIZEN_PREFIXES = ("/api/v1/me/", "/api/v1/me", "/api/v1/auth/")
@@ -36,7 +37,7 @@ def sign_in(app: Any, person: Person) -> tuple[Any, dict[str, str], dict[str, st
 
 
 def test_citizen_api_conforms_to_its_schema(app: Any, push: Any, signed_pdf: Any) -> None:
-    person = make_person(app, "AB123456")
+    person = enrol(app, "AB123456")
     doc = push(signed_pdf("MJ"), holder_id=person.national_id)
     assert doc.status_code == 201
     client, headers, cookies = sign_in(app, person)

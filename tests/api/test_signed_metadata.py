@@ -5,11 +5,11 @@ import datetime as dt
 import time
 from typing import Any
 
-import pdfgen
 import pytest
 
 from signing import peek_metadata, validate_pdf
 from signing.metadata import ABSENT, MAX_JSON_BYTES, TOO_DEEP, parse_document_json
+from tests.support import pdfgen
 from wallet import db
 from wallet.agencies.models import Agency
 from wallet.documents.models import Document

@@ -7,9 +7,9 @@ from typing import Any
 
 import pyotp
 import pytest
-from citizens.citizen_support import make_person
 
-from browser.conftest import AXE
+from tests.support.browser import AXE
+from tests.support.people import enrol
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -42,7 +42,7 @@ def invite_code(app: Any, push: Any, signed_pdf: Any) -> str:
     """Demo documents for NID (pushed before enrolment) and for somebody else; an invite code for NID."""
     for agency, doc_type in (("MJ", "criminal_record"), ("MEN", "school_report")):
         assert push(signed_pdf(agency), agency=agency, holder_id=NID, type=doc_type).status_code == 201
-    other = make_person(app, "ZZ000999")
+    other = enrol(app, "ZZ000999")
     assert push(signed_pdf("MJ"), holder_id=other.national_id, type="nationality").status_code == 201
     return str(app.test_cli_runner().invoke(args=["citizen", "invite", NID]).output.strip().splitlines()[-1])
 

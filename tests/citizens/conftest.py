@@ -6,17 +6,17 @@ from typing import Any
 
 import pytest
 
-from citizens.citizen_support import Person, make_person
+from tests.support.people import Person, enrol
 
 
 @pytest.fixture
 def alice(app: Any) -> Person:
-    return make_person(app, "AB123456")
+    return enrol(app, "AB123456")
 
 
 @pytest.fixture
 def bob(app: Any) -> Person:
-    return make_person(app, "CD654321")
+    return enrol(app, "CD654321")
 
 
 @pytest.fixture

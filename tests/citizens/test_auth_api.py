@@ -8,7 +8,7 @@ from typing import Any
 import pyotp
 import pytest
 
-from citizens.citizen_support import Person, api
+from tests.support.people import Person, api
 
 
 def session_cookie(client: Any) -> str | None:

@@ -17,7 +17,8 @@ import pyotp
 import pytest
 import time_machine
 
-from citizens.citizen_support import Person, make_person
+from tests.support.enrolment import enrol_api, invite
+from tests.support.people import Person, enrol
 
 ROOT = Path(__file__).resolve().parents[2]
 WRONG = {"password": "wrong password!!", "otp": "123456"}
@@ -39,7 +40,7 @@ def throttled(make_app: Any) -> Any:
 
 @pytest.fixture
 def alice(throttled: Any) -> Person:
-    return make_person(throttled, "AB123456")
+    return enrol(throttled, "AB123456")
 
 
 def test_right_credentials_from_another_address_after_40_failures(throttled: Any, alice: Person) -> None:
@@ -97,7 +98,7 @@ def test_enrolled_and_unknown_ids_alike_on_the_html_form(throttled: Any) -> None
     import difflib
     import re
 
-    kim = make_person(throttled, "KL778899")
+    kim = enrol(throttled, "KL778899")
     c = throttled.test_client()
     token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/").get_data(as_text=True))
     assert token
@@ -169,7 +170,7 @@ def test_two_app_instances_sharing_redis_share_the_budget(make_app: Any) -> None
     from limits.storage import RedisStorage
 
     one, two = make_app(rate_limits=True), make_app(rate_limits=True)
-    person = make_person(one, "EF112233")
+    person = enrol(one, "EF112233")
     throttle = one.extensions["wallet.runtime"].login_throttle
     assert isinstance(throttle.storage, RedisStorage)
     c1, c2 = one.test_client(), two.test_client()
@@ -198,7 +199,7 @@ def test_ipv6_addresses_are_bucketed_by_64(throttled: Any, alice: Person) -> Non
 
 def test_client_address_behind_proxy_hops(make_app: Any) -> None:
     app = make_app(rate_limits=True, proxy_hops=1)
-    person = make_person(app, "GH445566")
+    person = enrol(app, "GH445566")
     c = app.test_client()
 
     def via_proxy(client_ip: str, **body: Any) -> int:
@@ -254,8 +255,6 @@ def test_gunicorn_refuses_several_production_workers_without_redis(tmp_path: Pat
 
 
 def test_a_fresh_enrolment_code_is_also_a_way_back(throttled: Any, alice: Person) -> None:
-    from citizens.test_wallet import enrol_api, invite
-
     from wallet.citizens.throttle import LOGIN_ID_CEILING
 
     c = throttled.test_client()

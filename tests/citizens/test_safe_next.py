@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.urls import iri_to_uri
 
-from citizens.citizen_support import Person
+from tests.support.people import Person
 from wallet.web.views import safe_next
 
 BASE = "https://wallet.example/some/page?x=1"

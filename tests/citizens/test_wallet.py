@@ -8,24 +8,8 @@ from typing import Any
 import pyotp
 import pytest
 
-from citizens.citizen_support import Person, api
-
-
-def invite(app: Any, national_id: str) -> str:
-    result = app.test_cli_runner().invoke(args=["citizen", "invite", national_id])
-    assert result.exit_code == 0, result.output
-    return result.output.strip().splitlines()[-1]
-
-
-def enrol_api(client: Any, national_id: str, code: str, password: str = "a long enough passphrase") -> Any:
-    r = client.post("/api/v1/enrol/start", json={"national_id": national_id, "code": code})
-    assert r.status_code == 200, r.json
-    r = client.post("/api/v1/enrol/password", json={"ticket": r.json["ticket"], "password": password})
-    assert r.status_code == 200, r.json
-    assert r.json["qr_svg"].startswith("<svg") and r.json["otpauth_uri"].startswith("otpauth://totp/")
-    secret = r.json["totp_secret"]
-    return client.post("/api/v1/enrol/confirm", json={"ticket": r.json["ticket"],
-                                                       "otp": pyotp.TOTP(secret).now()}), secret
+from tests.support.enrolment import enrol_api, invite
+from tests.support.people import Person, api
 
 
 def test_invite_is_stored_hashed_and_works_once(app: Any, client: Any) -> None:

@@ -244,8 +244,8 @@ def with_app(env: dict[str, str]) -> Iterator[Any]:
 def prepare(env: dict[str, str], pki: dict[str, Any], pdf_count: int, s3_bucket: bool = False) -> Service:
     """Migrate, register MJ with its CA and an API key, enrol one citizen; sign ``pdf_count`` distinct PDFs."""
     import pyotp
-    from pdfgen import base_pdf, load_signer, signed
 
+    from tests.support.pdfgen import base_pdf, load_signer, signed
     from wallet import db
     from wallet.agencies import service as agencies
     from wallet.citizens.enrolment import create_enrolled_citizen

@@ -25,7 +25,8 @@ from typing import Any
 import pyotp
 import pytest
 import requests
-from harness import (
+
+from tests.faults.harness import (
     Gunicorn,
     Outcome,
     PrivateCeph,
@@ -205,9 +206,9 @@ def test_kill_worker_during_share_creation(pki: dict[str, Any], database: str, t
 
 def _check_share_blobs(env: dict[str, str]) -> None:
     """Every share item row has its sealed copy, and it decrypts."""
-    from harness import with_app
     from sqlalchemy import select
 
+    from tests.faults.harness import with_app
     from wallet import db
     from wallet.extensions import runtime
     from wallet.shares.models import ShareItem

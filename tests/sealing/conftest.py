@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 from asn1crypto import x509
 from pyhanko.keys import load_cert_from_pemder
-from sealing_support import HttpTsa, SoftHsmToken, agency_sign, make_base_pdf, tsa_arch_config
 
 from signing.demo_pki import generate_demo_pki
 from signing.keys import SOFTHSM_LIB, Pkcs12Custody
 from signing.seal import Sealer, SealText
 from signing.timestamps import in_process_timestamper
+from tests.support.sealing import HttpTsa, SoftHsmToken, agency_sign, make_base_pdf, tsa_arch_config
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 from pyhanko.sign.validation.status import SignatureCoverageLevel
-from sealing_support import pdfsig_verdicts, validate_all
 
 from signing.keys import SOFTHSM_LIB, KeyCustody, KeyCustodyError, Pkcs11Custody, Pkcs12Custody
 from signing.seal import Sealer
+from tests.support.sealing import validate_all
+from tests.support.tools import pdfsig_verdicts
 
 
 def test_pkcs12_custody(seal_custody: Pkcs12Custody, pki):

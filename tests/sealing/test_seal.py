@@ -10,10 +10,11 @@ from io import BytesIO
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation.status import SignatureCoverageLevel
-from sealing_support import decode_qr, pdfsig_verdicts, validate_all
 
 from signing.seal import Sealer, SealingError, SealText
 from signing.timestamps import http_timestamper
+from tests.support.sealing import validate_all
+from tests.support.tools import decode_qr, pdfsig_verdicts
 
 
 def _assert_sealed_copy(original: bytes, sealed: bytes, roots, tmp_path, text: SealText) -> None:

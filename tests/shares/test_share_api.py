@@ -5,7 +5,8 @@ import hashlib
 from typing import Any
 
 import pytest
-from share_fixtures import token_of
+
+from tests.support.shares import token_of
 
 
 def test_create_share_returns_token_url_qr_and_stores_only_the_hash(app: Any, holder: Any, issue: Any) -> None:

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from share_fixtures import token_of
 from sqlalchemy import func, select, update
 
+from tests.support.shares import token_of
 from wallet import db
 from wallet.documents.models import Document
 from wallet.shares.models import Share, ShareView

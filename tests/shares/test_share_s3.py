@@ -7,7 +7,8 @@ import uuid
 from typing import Any
 
 import pytest
-from share_fixtures import token_of
+
+from tests.support.shares import token_of
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pdfgen import base_pdf, load_signer, offline_validation_context, signed
-from signing_support import belongs_to, ca_fingerprint  # noqa: F401 - used by fixtures below
 
 from signing import install_pyhanko_patches
 from signing.trust import TrustStore
+from tests.support.pdfgen import base_pdf, load_signer, offline_validation_context, signed
+from tests.support.pki import belongs_to, ca_fingerprint  # noqa: F401 - used by fixtures below
 
 AGENCY = "MJ"
 OTHER_AGENCY = "MEN"

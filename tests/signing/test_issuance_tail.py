@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pdfgen as g
 import pytest
 
 from signing.issuance import decide_issuance
 from signing.validation import validate_pdf
+from tests.support import pdfgen as g
 
 
 def decide(data: bytes, trust: Any, is_mj: Any) -> Any:

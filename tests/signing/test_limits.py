@@ -13,13 +13,13 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-import pdfgen as g
 import pikepdf
 import pytest
 
 from signing.limits import Limits
 from signing.sandbox import Budget, ValidationCancelled, ValidatorPool, report_from_dict
 from signing.validation import validate_pdf
+from tests.support import pdfgen as g
 
 BIG = 64 * 1024 * 1024  # the bombs are larger than the library's default size limit allows for some of them
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pdfgen as g
 import pytest
 from cryptography import x509 as cx509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -21,6 +20,7 @@ from signing.errors import TrustStoreError
 from signing.issuance import decide_issuance
 from signing.trust import TrustStore
 from signing.validation import validate_pdf
+from tests.support import pdfgen as g
 
 
 def _closed_port() -> int:

@@ -7,12 +7,12 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import pdfgen as g
 import pytest
-from signing_support import ca_fingerprint
 
 from signing.report import SignatureReport, ValidationReport
 from signing.validation import validate_pdf
+from tests.support import pdfgen as g
+from tests.support.pki import ca_fingerprint
 
 
 def agency_sig(report: ValidationReport) -> SignatureReport:

@@ -4,10 +4,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pdfgen import base_pdf, binary_signature_field_name, signed
-
 from signing.trust import TrustStore
 from signing.validation import validate_pdf
+from tests.support.pdfgen import base_pdf, binary_signature_field_name, signed
 
 
 def test_binary_field_name_is_reported_as_text(trust: TrustStore, mj_signer: Any) -> None:

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from storage_support import S3Backend
 
+from tests.support.s3 import S3Backend
 from wallet.storage import LocalStore, S3Store
 
 CEPH_MISSING = 'S3_ENDPOINT_URL not set: start scripts/s3-server.sh (eval "$(scripts/s3-server.sh env)")'

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 from botocore.exceptions import ClientError
-from storage_support import S3Backend, free_port
 
+from tests.support.s3 import S3Backend, free_port
 from wallet.storage import BlobNotFound, S3Store, StorageUnavailable, open_store
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
-import io
 import json
 import logging
 import urllib.error
@@ -10,8 +9,12 @@ import urllib.request
 from typing import Any
 
 import pytest
-from share_fixtures import enrol_and_login, token_of
-from support import serve
+
+from tests.support.livehttp import serve
+from tests.support.people import enrol, sign_in
+from tests.support.shares import token_of
+from tests.support.transactions import watch_validation
+from tests.support.uploads import verify_upload as _upload
 
 
 def fetch(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
@@ -94,11 +97,6 @@ def test_creation_log_and_audit_do_not_hold_the_token(app: Any, holder: Any, iss
     assert tok not in repr(rows)
 
 
-def _upload(client: Any, data: bytes, name: str = "f.pdf") -> Any:
-    return client.post("/api/v1/verify", data={"file": (io.BytesIO(data), name, "application/pdf")},
-                       content_type="multipart/form-data")
-
-
 def test_upload_not_a_pdf_and_too_large(app: Any) -> None:
     anon = app.test_client()
     r = _upload(anon, b"GIF89a not a pdf at all")
@@ -110,7 +108,7 @@ def test_upload_not_a_pdf_and_too_large(app: Any) -> None:
 
 
 def test_hostile_uploads_get_a_report_never_a_5xx(app: Any, signed_pdf: Any, agencies: Any) -> None:
-    import pdfgen
+    from tests.support import pdfgen
 
     good = signed_pdf("MJ")
     files = {
@@ -153,7 +151,7 @@ def test_upload_of_an_original_and_of_a_revoked_document(app: Any, holder: Any, 
     assert rep["verdict"] == "revoked" and rep["registry"]["status"] == "revoked"
     assert rep["registry"]["share"]["status"] == "active"
     # a sealed copy changed after sealing is still found through its original, but reported modified
-    import pdfgen
+    from tests.support import pdfgen
 
     rep = _upload(anon, pdfgen.add_page_after(copy)).get_json()
     assert rep["registry"]["match"] == "sealed_copy_with_later_changes"
@@ -170,7 +168,7 @@ def test_unknown_signed_file(app: Any, signed_pdf: Any, agencies: Any) -> None:
 def test_share_ids_are_not_reachable_across_citizens(app: Any, holder: Any, issue: Any, who: str) -> None:
     doc = issue()
     share = holder.share([doc["id"]]).get_json()
-    actor = holder if who == "holder" else enrol_and_login(app, "EF555555", "Someone Else")
+    actor = holder if who == "holder" else sign_in(app, enrol(app, "EF555555", "Someone Else"))
     r = actor.client.delete(f"/api/v1/me/shares/{share['id']}", headers=actor.headers)
     assert r.status_code == (200 if who == "holder" else 404)
 
@@ -179,28 +177,9 @@ def test_an_upload_holds_no_transaction_while_it_is_validated(app: Any, signed_p
                                                               monkeypatch: Any) -> None:
     """pyHanko's work on an anonymous upload must not hold the database: on SQLite every transaction takes
     the one writer lock (BEGIN IMMEDIATE), so a stream of heavy uploads would stall every look and push."""
-    from wallet import db
-    from wallet.extensions import runtime
     from wallet.verification import uploads
 
-    real = uploads.validate_pdf
-    seen: list[bool] = []
-
-    def validate(*args: Any, **kwargs: Any) -> Any:
-        seen.append(db.session().in_transaction())
-        engine = runtime().db.engine
-        if engine.dialect.name == "sqlite":  # another writer gets the lock at once, without waiting
-            raw = engine.raw_connection()
-            try:
-                cur = raw.cursor()
-                cur.execute("PRAGMA busy_timeout=0")
-                cur.execute("BEGIN IMMEDIATE")
-                cur.execute("COMMIT")
-            finally:
-                raw.close()
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(uploads, "validate_pdf", validate)
+    seen = watch_validation(monkeypatch, uploads)
     r = _upload(app.test_client(), signed_pdf("MJ"))
     assert r.status_code == 200 and r.get_json()["signatures"][0]["role"] == "agency"
     assert seen == [False]

@@ -17,11 +17,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pdfgen as g
 import pytest
 import requests
-from livehttp import serve
-from share_fixtures import token_of
+
+from tests.support import pdfgen as g
+from tests.support.livehttp import serve
+from tests.support.shares import token_of
+from tests.support.transactions import watch_validation
 
 MiB = 1024 * 1024
 BUDGET_SECONDS = 15  # the issue's budget for a refusal
@@ -210,28 +212,9 @@ def test_a_push_holds_no_transaction_while_it_is_validated(app: Any, signed_pdf:
                                                            monkeypatch: Any) -> None:
     """The push twin of test_abuse's upload test: on SQLite every transaction holds the one writer lock (BEGIN
     IMMEDIATE); a push that kept it while pyHanko worked froze logins and looks ("database is locked")."""
-    from wallet import db
     from wallet.documents import service
-    from wallet.extensions import runtime
 
-    real = service.validate_pdf
-    seen: list[bool] = []
-
-    def validate(*args: Any, **kwargs: Any) -> Any:
-        seen.append(db.session().in_transaction())
-        engine = runtime().db.engine
-        if engine.dialect.name == "sqlite":  # another writer gets the lock at once, without waiting
-            raw = engine.raw_connection()
-            try:
-                cur = raw.cursor()
-                cur.execute("PRAGMA busy_timeout=0")
-                cur.execute("BEGIN IMMEDIATE")
-                cur.execute("COMMIT")
-            finally:
-                raw.close()
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(service, "validate_pdf", validate)
+    seen = watch_validation(monkeypatch, service)
     pdf = signed_pdf("MJ")
     r = push(pdf, reference="LOCK-1")
     assert r.status_code == 201, r.get_data(as_text=True)

@@ -8,9 +8,8 @@ from typing import Any
 import pyotp
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+from tests.support.browser import ARGS, CHROMIUM
+from tests.support.people import enrol
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's Chromium is not installed")]
@@ -18,16 +17,7 @@ pytestmark = [pytest.mark.browser,
 
 @pytest.fixture
 def citizen_secret(app: Any) -> str:
-    from wallet import db
-    from wallet.citizens.enrolment import create_enrolled_citizen
-    from wallet.extensions import runtime
-
-    secret = pyotp.random_base32()
-    with app.app_context():
-        create_enrolled_citizen(db.session(), runtime().envelope, "AB123456", "Amina Benali",
-                                "correct horse battery 9", secret)
-        db.commit()
-    return secret
+    return enrol(app, "AB123456", "Amina Benali", password="correct horse battery 9").totp_secret
 
 
 def test_share_open_revoke(app: Any, issue: Any, citizen_secret: str, live_server: str, tmp_path: Any) -> None:

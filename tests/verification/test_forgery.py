@@ -15,14 +15,15 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
-import pdfgen as g
 import pytest
-from share_fixtures import token_of
+
+from tests.support import pdfgen as g
+from tests.support.shares import token_of
+from tests.support.uploads import verify_upload
 
 
 def upload(client: Any, data: bytes) -> dict[str, Any]:
-    r = client.post("/api/v1/verify", data={"file": (io.BytesIO(data), "f.pdf", "application/pdf")},
-                    content_type="multipart/form-data")
+    r = verify_upload(client, data)
     assert r.status_code == 200, r.get_data(as_text=True)
     return r.get_json()  # type: ignore[no-any-return]
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from share_fixtures import token_of
+from tests.support.shares import token_of
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ import io
 import re
 from typing import Any
 
-from share_fixtures import token_of
+from tests.support.shares import token_of
 
 
 def test_valid_page_answers_first_in_french_and_arabic(app: Any, holder: Any, issue: Any) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from share_fixtures import token_of
-
+from tests.support.shares import token_of
 from wallet.verification.schemas import LookOut
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from share_fixtures import token_of
 
 from config.settings import Settings, SettingsError
+from tests.support.shares import token_of
 
 
 @pytest.fixture

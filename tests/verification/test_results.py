@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 import time_machine
-from share_fixtures import later, token_of
+
+from tests.support.shares import later, token_of
 
 
 def look(client: Any, token: str) -> tuple[int, dict[str, Any]]:

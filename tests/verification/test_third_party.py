@@ -8,8 +8,10 @@ from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
-from share_fixtures import token_of
-from support import pdfsig, qr_codes
+
+from tests.support.shares import token_of
+from tests.support.tools import pdfsig, qr_codes
+from tests.support.uploads import verify_upload
 
 
 def test_sealed_copy_verifies_with_outside_tools(app: Any, holder: Any, issue: Any, pki: Any) -> None:
@@ -53,8 +55,7 @@ def test_sealed_copy_verifies_with_outside_tools(app: Any, holder: Any, issue: A
     assert copy.startswith(original)
 
     # the upload check recognises the copy and says the document is valid
-    up = anon.post("/api/v1/verify", data={"file": (io.BytesIO(copy), "copy.pdf", "application/pdf")},
-                   content_type="multipart/form-data")
+    up = verify_upload(anon, copy, "copy.pdf")
     assert up.status_code == 200
     rep = up.get_json()
     assert rep["verdict"] == "valid", [(s["field_name"], s["modification_level"], s["covers_file_end"], s["docmdp_ok"], s["intact"], s["valid"], s["trusted"], s["problems"]) for s in rep["signatures"]]
@@ -117,9 +118,8 @@ def test_repeated_downloads_do_no_signing(app: Any, holder: Any, issue: Any, mon
 
 def test_certified_no_changes_original_gets_a_sealed_sheet(app: Any, holder: Any, issue: Any, signers: Any,
                                                            timestamper: Any) -> None:
-    from pdfgen import base_pdf, certified_no_changes
-
-    from share_fixtures import HOLDER
+    from tests.support.pdfgen import base_pdf, certified_no_changes
+    from tests.support.shares import HOLDER
 
     meta = {"holder_id": HOLDER, "type": "nationality", "reference": "NAT-CERT-1",
             "issued_at": "2026-11-30T10:00:00+00:00"}  # signed in document.json (the push sends the same)

@@ -1,4 +1,4 @@
-"""Helpers shared by the storage tests (imported by name: tests/storage is on sys.path under pytest)."""
+"""S3 back-ends for the storage tests: one description of a server (moto or a real one) that makes stores."""
 
 from __future__ import annotations
 

@@ -1,11 +1,16 @@
-"""Outside-tool helpers (pdfsig, QR decoding) and the live HTTP server, for the verification tests."""
+"""Outside tools on a PDF: poppler's pdfsig verdicts, pages rendered by pdftoppm and their QR codes read by zxing-cpp."""
 from __future__ import annotations
 
+import glob
 import os
 import subprocess
 import tempfile
+from pathlib import Path
 
-from livehttp import serve  # noqa: F401 - re-exported for the tests here
+import pytest
+
+PDFSIG = "/usr/bin/pdfsig"
+PDFTOPPM = "/usr/bin/pdftoppm"
 
 
 def pdfsig(pdf: bytes) -> list[str]:
@@ -37,3 +42,31 @@ def qr_codes(pdf: bytes, dpi: int = 110) -> list[str]:
                 with Image.open(os.path.join(d, name)) as img:
                     found += [b.text for b in zxingcpp.read_barcodes(img)]
     return found
+
+
+def pdfsig_verdicts(pdf: bytes, tmp_path: Path) -> list[str]:
+    if not os.path.exists(PDFSIG):
+        pytest.skip(reason="pdfsig not installed (apt-get install poppler-utils)")
+    path = tmp_path / "check.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run([PDFSIG, "-nocert", str(path)], check=False, capture_output=True, text=True, timeout=30).stdout
+    return [line.split(":", 1)[1].strip() for line in out.splitlines() if "Signature Validation:" in line]
+
+
+def decode_qr(pdf: bytes, tmp_path: Path, page: int = 1) -> list[str]:
+    if not os.path.exists(PDFTOPPM):
+        pytest.skip(reason="pdftoppm not installed (apt-get install poppler-utils)")
+    import zxingcpp
+    from PIL import Image
+
+    path = tmp_path / "render.pdf"
+    path.write_bytes(pdf)
+    prefix = tmp_path / "page"
+    subprocess.run(
+        [PDFTOPPM, "-r", "110", "-png", "-f", str(page), "-l", str(page), str(path), str(prefix)],
+        check=True,
+        timeout=30,
+    )
+    (png,) = glob.glob(f"{prefix}-*.png")
+    with Image.open(png) as img:
+        return [r.text for r in zxingcpp.read_barcodes(img)]

@@ -1,4 +1,4 @@
-"""Helpers shared by the signing tests (a module of its own: test modules must not import conftest)."""
+"""Demo PKI facts the signing tests check chains against: an agency CA's fingerprint, "signed through this CA"."""
 from __future__ import annotations
 
 from collections.abc import Callable

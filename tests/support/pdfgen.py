@@ -330,50 +330,16 @@ def xmp_metadata_update_after(pdf: bytes, title: str = "Document falsifie") -> b
     """
     r = PdfFileReader(BytesIO(pdf), strict=False)
     root_ref = r.trailer.raw_get("/Root")
-    size = int(r.trailer["/Size"])
-    startxref = r.last_startxref
+    meta_id = int(r.trailer["/Size"])
     root = r.root
     xmp = _XMP.format(title=title).encode("utf-8")
-    meta_id = size
     # re-serialise the catalog with a /Metadata entry
-    root_copy = generic.DictionaryObject(dict(root.items()))
-    for k in list(root_copy.keys()):
-        root_copy[k] = root.raw_get(k)
+    root_copy = generic.DictionaryObject({k: root.raw_get(k) for k in root})
     root_copy[pdf_name("/Metadata")] = generic.IndirectObject(meta_id, 0, r)
     buf = BytesIO()
     root_copy.write_to_stream(buf)
-    catalog = buf.getvalue()
-    body = BytesIO()
-    body.write(b"\n")
-    offsets = {}
-    base = len(pdf)
-    offsets[meta_id] = base + body.tell()
-    body.write(
-        b"%d 0 obj\n<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n" % (meta_id, len(xmp))
-        + xmp
-        + b"\nendstream\nendobj\n"
-    )
-    offsets[root_ref.idnum] = base + body.tell()
-    body.write(b"%d %d obj\n" % (root_ref.idnum, root_ref.generation) + catalog + b"\nendobj\n")
-    xref_pos = base + body.tell()
-    body.write(b"xref\n")
-    for idnum in sorted(offsets):
-        gen = root_ref.generation if idnum == root_ref.idnum else 0
-        body.write(b"%d 1\n%010d %05d n\r\n" % (idnum, offsets[idnum], gen))
-    trailer = generic.DictionaryObject(
-        {
-            pdf_name("/Size"): generic.NumberObject(size + 1),
-            pdf_name("/Root"): root_ref,
-            pdf_name("/Prev"): generic.NumberObject(startxref),
-        }
-    )
-    for key in ("/Info", "/ID"):
-        if key in r.trailer:
-            trailer[pdf_name(key)] = r.trailer.raw_get(key)
-    tb = BytesIO()
-    trailer.write_to_stream(tb)
-    body.write(b"trailer\n" + tb.getvalue() + b"\nstartxref\n%d\n%%%%EOF\n" % xref_pos)
-    return pdf + body.getvalue()
+    meta = b"<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n" % len(xmp) + xmp + b"\nendstream"
+    return _raw_update(pdf, {meta_id: meta, root_ref.idnum: buf.getvalue()}, {root_ref.idnum: root_ref.generation})
 
 
 def append_bytes_after(pdf: bytes, junk: bytes = b"\n% appended after the signature\n") -> bytes:
@@ -525,37 +491,9 @@ def decompression_bomb_after(pdf: bytes, expanded: int = 2 << 30) -> bytes:
     root_copy[pdf_name("/Metadata")] = generic.IndirectObject(size, 0, r)
     cb = BytesIO()
     root_copy.write_to_stream(cb)
-    base = len(pdf)
-    body = BytesIO()
-    body.write(b"\n")
-    off_meta = base + body.tell()
-    body.write(
-        b"%d 0 obj\n<< /Type /Metadata /Subtype /XML /Filter [/FlateDecode /FlateDecode] /Length %d >>\nstream\n"
-        % (size, len(payload))
-        + payload
-        + b"\nendstream\nendobj\n"
-    )
-    off_root = base + body.tell()
-    body.write(b"%d %d obj\n" % (root_ref.idnum, root_ref.generation) + cb.getvalue() + b"\nendobj\n")
-    xref_pos = base + body.tell()
-    entries = sorted({size: (off_meta, 0), root_ref.idnum: (off_root, root_ref.generation)}.items())
-    body.write(b"xref\n")
-    for idnum, (off, gen) in entries:
-        body.write(b"%d 1\n%010d %05d n\r\n" % (idnum, off, gen))
-    trailer = generic.DictionaryObject(
-        {
-            pdf_name("/Size"): generic.NumberObject(size + 1),
-            pdf_name("/Root"): root_ref,
-            pdf_name("/Prev"): generic.NumberObject(r.last_startxref),
-        }
-    )
-    for key in ("/Info", "/ID"):
-        if key in r.trailer:
-            trailer[pdf_name(key)] = r.trailer.raw_get(key)
-    tb = BytesIO()
-    trailer.write_to_stream(tb)
-    body.write(b"trailer\n" + tb.getvalue() + b"\nstartxref\n%d\n%%%%EOF\n" % xref_pos)
-    return pdf + body.getvalue()
+    meta = (b"<< /Type /Metadata /Subtype /XML /Filter [/FlateDecode /FlateDecode] /Length %d >>\nstream\n"
+            % len(payload) + payload + b"\nendstream")
+    return _raw_update(pdf, {size: meta, root_ref.idnum: cb.getvalue()}, {root_ref.idnum: root_ref.generation})
 
 
 def many_signatures(n: int = 300) -> bytes:
@@ -709,22 +647,27 @@ def overlay_signed(pdf: bytes, signer: signers.Signer, lines: tuple[str, ...] = 
     return out.getvalue()
 
 
-def _raw_update(pdf: bytes, objects: dict[int, bytes], new_size: int | None = None) -> bytes:
-    """An incremental update written byte by byte: ``objects`` (id -> body), a classic xref, the trailer."""
+def _raw_update(pdf: bytes, objects: dict[int, bytes], generations: dict[int, int] | None = None) -> bytes:
+    """An incremental update written byte by byte: ``objects`` (id -> body, generation 0 unless ``generations``
+    says otherwise), a classic xref, the trailer (/Size grown to cover the new ids, /Prev, /Info and /ID kept).
+
+    Every hostile update of this module goes through here, so a structural bomb or a smuggled object differs from
+    an honest update only in what it writes, never in how the update is framed."""
     r = PdfFileReader(BytesIO(pdf), strict=False)
-    size = int(r.trailer["/Size"])
+    gens = generations or {}
+    size = max([int(r.trailer["/Size"]), *(i + 1 for i in objects)])
     body = BytesIO()
     body.write(b"\n")
-    offsets = {}
+    offsets: dict[int, int] = {}
     for idnum, obj in sorted(objects.items()):
         offsets[idnum] = len(pdf) + body.tell()
-        body.write(b"%d 0 obj\n" % idnum + obj + b"\nendobj\n")
+        body.write(b"%d %d obj\n" % (idnum, gens.get(idnum, 0)) + obj + b"\nendobj\n")
     xref_pos = len(pdf) + body.tell()
     body.write(b"xref\n")
-    for idnum in sorted(offsets):
-        body.write(b"%d 1\n%010d 00000 n\r\n" % (idnum, offsets[idnum]))
+    for idnum, off in sorted(offsets.items()):
+        body.write(b"%d 1\n%010d %05d n\r\n" % (idnum, off, gens.get(idnum, 0)))
     trailer = generic.DictionaryObject({
-        pdf_name("/Size"): generic.NumberObject(new_size if new_size is not None else max(size, *objects) + 1),
+        pdf_name("/Size"): generic.NumberObject(size),
         pdf_name("/Root"): r.trailer.raw_get("/Root"),
         pdf_name("/Prev"): generic.NumberObject(r.last_startxref),
     })
@@ -807,37 +750,6 @@ def dss_rewriting_page_content_after(pdf: bytes, text: str = "CONDAMNATION : 5 a
 # --------------------------------------------------------------------------- bounds: structural bombs (issue 11, item 2)
 
 
-def _append_update(pdf: bytes, objects: dict[int, bytes], *, root_update: bool = False) -> bytes:
-    """Append one incremental update (classic xref table) holding ``objects`` (idnum -> object body bytes)."""
-    r = PdfFileReader(BytesIO(pdf), strict=False)
-    size = max(int(r.trailer["/Size"]), *(i + 1 for i in objects)) if objects else int(r.trailer["/Size"])
-    base = len(pdf)
-    body = BytesIO()
-    body.write(b"\n")
-    offsets: dict[int, int] = {}
-    for idnum, obj in sorted(objects.items()):
-        offsets[idnum] = base + body.tell()
-        body.write(b"%d 0 obj\n" % idnum + obj + b"\nendobj\n")
-    xref_pos = base + body.tell()
-    body.write(b"xref\n")
-    if not offsets:
-        body.write(b"0 1\n0000000000 65535 f\r\n")
-    for idnum, off in sorted(offsets.items()):
-        body.write(b"%d 1\n%010d 00000 n\r\n" % (idnum, off))
-    trailer = generic.DictionaryObject({
-        pdf_name("/Size"): generic.NumberObject(size),
-        pdf_name("/Root"): r.trailer.raw_get("/Root"),
-        pdf_name("/Prev"): generic.NumberObject(r.last_startxref),
-    })
-    for key in ("/Info", "/ID"):
-        if key in r.trailer:
-            trailer[pdf_name(key)] = r.trailer.raw_get(key)
-    tb = BytesIO()
-    trailer.write_to_stream(tb)
-    body.write(b"trailer\n" + tb.getvalue() + b"\nstartxref\n%d\n%%%%EOF\n" % xref_pos)
-    return pdf + body.getvalue()
-
-
 def _signature_object(pdf: bytes) -> tuple[int, generic.DictionaryObject]:
     """(idnum, dictionary) of the last signature value (/V) of the file."""
     r = PdfFileReader(BytesIO(pdf), strict=False)
@@ -868,7 +780,7 @@ def byterange_bomb(pdf: bytes, ranges: int = 100_000, pad_to: int = 1 << 20) -> 
     new[pdf_name("/ByteRange")] = generic.ArrayObject(
         [generic.NumberObject(v) for _ in range(ranges) for v in (0, total)])
     spare = int(PdfFileReader(BytesIO(pdf), strict=False).trailer["/Size"])
-    return _append_update(pdf, {idnum: _serialise(new), spare: filler})
+    return _raw_update(pdf, {idnum: _serialise(new), spare: filler})
 
 
 def many_revisions(pdf: bytes, n: int = 3000) -> bytes:

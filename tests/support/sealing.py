@@ -1,16 +1,13 @@
-"""Helpers for the seal tests (importable from the test modules; fixtures live in conftest.py)."""
+"""Seal test material: a letterheaded base PDF, an agency signature, a validation of every signature, a test TSA's
+certomancer architecture and a SoftHSM token description (fixtures live in tests/sealing/conftest.py)."""
 
 from __future__ import annotations
 
-import glob
-import os
-import subprocess
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-import pytest
 from asn1crypto import x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -23,9 +20,6 @@ from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
 from signing.keys import Pkcs12Custody
-
-PDFSIG = "/usr/bin/pdfsig"
-PDFTOPPM = "/usr/bin/pdftoppm"
 
 
 def make_base_pdf(pages: int = 2) -> bytes:
@@ -98,34 +92,6 @@ def validate_all(pdf: bytes, roots: list[x509.Certificate]) -> list[tuple[str, P
         vc = ValidationContext(trust_roots=roots, allow_fetching=False)
         result.append((sig.field_name, validate_pdf_signature(sig, vc)))
     return result
-
-
-def pdfsig_verdicts(pdf: bytes, tmp_path: Path) -> list[str]:
-    if not os.path.exists(PDFSIG):
-        pytest.skip(reason="pdfsig not installed (apt-get install poppler-utils)")
-    path = tmp_path / "check.pdf"
-    path.write_bytes(pdf)
-    out = subprocess.run([PDFSIG, "-nocert", str(path)], check=False, capture_output=True, text=True, timeout=30).stdout
-    return [line.split(":", 1)[1].strip() for line in out.splitlines() if "Signature Validation:" in line]
-
-
-def decode_qr(pdf: bytes, tmp_path: Path, page: int = 1) -> list[str]:
-    if not os.path.exists(PDFTOPPM):
-        pytest.skip(reason="pdftoppm not installed (apt-get install poppler-utils)")
-    import zxingcpp
-    from PIL import Image
-
-    path = tmp_path / "render.pdf"
-    path.write_bytes(pdf)
-    prefix = tmp_path / "page"
-    subprocess.run(
-        [PDFTOPPM, "-r", "110", "-png", "-f", str(page), "-l", str(page), str(path), str(prefix)],
-        check=True,
-        timeout=30,
-    )
-    (png,) = glob.glob(f"{prefix}-*.png")
-    with Image.open(png) as img:
-        return [r.text for r in zxingcpp.read_barcodes(img)]
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,0 @@
-"""Fault drills (make test-faults): helpers in harness.py, importable as ``harness``."""
-from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
