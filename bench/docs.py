@@ -113,7 +113,7 @@ def unsigned_document(i: int, code: str, doc_type: str, holder_id: str, holder_n
 
         pdf, meta = build_document(code, doc_type, holder_id, holder_name, reference, issued_at, rng)
     except ImportError:  # the demo document generator is not there: a text certificate of our own
-        from wallet.documents.types import TYPES
+        from wallet.catalogue import TYPES
 
         t = TYPES[doc_type]
         expires = t.default_expiry(issued_at)

@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> APIFlask:
 
 
 def configure(app: APIFlask, settings: Settings) -> None:
-    from wallet.citizens.throttle import storage_options
+    from wallet.throttle import storage_options
 
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -113,7 +113,6 @@ def register_extensions(app: APIFlask, settings: Settings) -> None:
 
 
 def register_blueprints(app: APIFlask) -> None:
-    from wallet.agencies.views import bp as agency_api
     from wallet.citizens.views import bp as citizen_api
     from wallet.documents.views import bp as documents_api
     from wallet.ops import bp as ops
@@ -121,7 +120,7 @@ def register_blueprints(app: APIFlask) -> None:
     from wallet.verification import views as verification
     from wallet.web.views import bp as web
 
-    for bp in (ops, agency_api, documents_api, citizen_api, web, *shares.blueprints, *verification.blueprints):
+    for bp in (ops, documents_api, citizen_api, web, *shares.blueprints, *verification.blueprints):
         app.register_blueprint(bp)
 
 

@@ -18,6 +18,7 @@ from wallet.crypto import Envelope
 from wallet.db import Database
 from wallet.present import DEFAULT_LANGUAGE, LANGUAGE_CODES
 from wallet.storage import BlobStore, open_store
+from wallet.throttle import LoginThrottle
 
 if TYPE_CHECKING:
     from signing import TrustStore
@@ -80,11 +81,14 @@ class Runtime:
         self._lock = threading.Lock()
         self._trust: TrustStore | None = None
         self._trust_key: tuple[Any, ...] | None = None
-        from wallet.citizens.throttle import LoginThrottle
-
         # sign-in budgets on the rate-limit storage (Redis in production: shared by every worker and node)
         self.login_throttle = LoginThrottle(settings.rate_limit_storage, settings.rate_limit_key_prefix,
                                             settings.secret_key)
+
+    @property
+    def sign_in_throttle(self) -> LoginThrottle | None:
+        """The sign-in throttle, or None when rate limits are off (``WALLET_RATE_LIMITS=off``)."""
+        return self.login_throttle if self.settings.rate_limits else None
 
     def trust(self, extra_intermediates: tuple[str, ...] = ()) -> TrustStore:
         """Trust anchors (configured roots) + registered agency CAs as intermediates; rebuilt when those change."""

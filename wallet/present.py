@@ -26,7 +26,7 @@ from typing import Any, Final, NamedTuple, Protocol
 import qrcode
 from flask_babel import get_locale
 
-from wallet.documents.types import TYPES
+from wallet.catalogue import TYPES
 from wallet.errors import PROBLEM, Problem
 
 

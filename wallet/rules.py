@@ -23,8 +23,8 @@ from flask import Flask, g
 
 from wallet.agencies.auth import agency_auth, agency_rate_key, failed_auth_limit
 from wallet.citizens.auth import citizen_required
-from wallet.citizens.throttle import per_address
-from wallet.extensions import limiter
+from wallet.extensions import limiter, runtime
+from wallet.throttle import client_bucket
 
 F = TypeVar("F", bound=Callable[..., Any])
 RuleName = Literal["public", "agency", "citizen"]
@@ -33,7 +33,7 @@ RuleName = Literal["public", "agency", "citizen"]
 AGENCY_BEARER = "agency bearer auth"  # Authorization: Bearer <key>, 401 problem+json without a valid key
 CITIZEN_SESSION = "citizen session"  # the session cookie, same-origin + CSRF on unsafe methods, session touch
 RATE_LIMIT = "rate limit"  # a Flask-Limiter limit
-SIGN_IN_BUDGET = "sign-in budget"  # throttle.per_address: every sign-in attempt spends the address's budget
+SIGN_IN_BUDGET = "sign-in budget"  # per_address: every sign-in attempt spends the address's budget
 
 # endpoint families of the agency API. Every API key holds every scope today (the per-type rule is
 # ``agencies.allowed_types``, checked by the services); the scope names the family a future key may be limited to
@@ -66,6 +66,19 @@ Layer = tuple[str | None, Callable[[Any], Any]]  # (mechanism or None, decorator
 
 _RULES: weakref.WeakKeyDictionary[Callable[..., Any], Rule] = weakref.WeakKeyDictionary()
 _OWNED: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()  # wrappers made by a rule
+
+
+def per_address(view: F) -> F:
+    """Sign-in routes: every request (valid or not) spends the address's ``LOGIN_IP_LIMIT`` (wallet.throttle)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        throttle = runtime().sign_in_throttle
+        if throttle is not None:
+            throttle.attempt(client_bucket())
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
 
 
 # ---------------------------------------------------------------------------------------------- the rules

@@ -61,7 +61,7 @@ ROUTES: dict[str, Route] = {
     "ops.healthz": public("/healthz", GET=200),
     "ops.readyz": public("/readyz", GET=200),
     # agency API
-    "agency_api.document_types": public("/api/v1/document-types", GET=200),
+    "documents_api.document_types": public("/api/v1/document-types", GET=200),
     "documents_api.push_document": agency("/api/v1/documents", scope="documents:push", method="POST"),
     "documents_api.get_document": agency("/api/v1/documents/<doc_id>", f"/api/v1/documents/{NO_ID}",
                                          scope="documents:read", method="GET"),

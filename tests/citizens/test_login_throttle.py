@@ -124,7 +124,7 @@ def test_id_ceiling_hit_by_many_addresses_blocks_until_the_operator_unlocks(thro
 
     from wallet import db
     from wallet.audit import AuditEvent
-    from wallet.citizens.throttle import LOGIN_ID_CEILING
+    from wallet.throttle import LOGIN_ID_CEILING
 
     ceiling = int(LOGIN_ID_CEILING.split("/")[0])
     c = throttled.test_client()
@@ -184,7 +184,7 @@ def test_two_app_instances_sharing_redis_share_the_budget(make_app: Any) -> None
 
 
 def test_ipv6_addresses_are_bucketed_by_64(throttled: Any, alice: Person) -> None:
-    from wallet.citizens.throttle import client_bucket
+    from wallet.throttle import client_bucket
 
     assert client_bucket("2001:db8:1:2:3:4:5:6") == client_bucket("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
     assert client_bucket("2001:db8:1:3::1") != client_bucket("2001:db8:1:2::1")
@@ -255,7 +255,7 @@ def test_gunicorn_refuses_several_production_workers_without_redis(tmp_path: Pat
 
 
 def test_a_fresh_enrolment_code_is_also_a_way_back(throttled: Any, alice: Person) -> None:
-    from wallet.citizens.throttle import LOGIN_ID_CEILING
+    from wallet.throttle import LOGIN_ID_CEILING
 
     c = throttled.test_client()
     t = dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from wallet import audit
 from wallet.agencies.models import Agency, AgencyCertificate, ApiKey
+from wallet.catalogue import TYPES
 from wallet.db import utcnow
-from wallet.documents.types import TYPES
 
 KEY_PREFIX = "wk_"
 

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from wallet import audit, db
 from wallet.citizens.models import Citizen
-from wallet.citizens.throttle import LoginThrottle, client_bucket, login_throttle
 from wallet.crypto import Envelope
 from wallet.db import utcnow
 from wallet.errors import BadRequest, Unauthorized
 from wallet.extensions import runtime
+from wallet.throttle import LoginThrottle, client_bucket
 
 hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 _DUMMY_HASH = hasher.hash("not a real password: equalises timing for unknown national IDs")
@@ -101,7 +101,7 @@ def authenticate(sess: Session, envelope: Envelope, national_id: str, password: 
                  now: dt.datetime | None = None) -> Citizen:
     """National ID + password + TOTP code. One answer (invalid_credentials) for every kind of failure.
 
-    With ``throttle`` (rate limits on), the budgets of ``wallet.citizens.throttle`` apply, keyed by the
+    With ``throttle`` (rate limits on), the budgets of ``wallet.throttle`` apply, keyed by the
     normalised ID string and the client address (``address``, default: the request's): the same delays for an
     enrolled ID and an unknown one, only failures counted, and the right credentials from an address that has
     not failed always pass, unless the ID's ceiling across all addresses is spent.
@@ -155,7 +155,7 @@ def authenticate(sess: Session, envelope: Envelope, national_id: str, password: 
 
 def current_throttle() -> LoginThrottle | None:
     """This app's sign-in throttle, or None outside an app (unit tests of the rules) or with rate limits off."""
-    return login_throttle() if has_app_context() else None
+    return runtime().sign_in_throttle if has_app_context() else None
 
 
 def unlock_login(sess: Session, national_id: str, actor: str = "operator") -> str:

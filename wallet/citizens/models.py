@@ -21,7 +21,7 @@ class Citizen(Base):
     enrolled_at: Mapped[dt.datetime | None]
     created_at: Mapped[timestamp]
     # legacy, no longer read or written: sign-in failures are counted per normalised ID string (and client
-    # address) in the rate-limit storage, so unknown IDs get the same delays (wallet/citizens/throttle.py)
+    # address) in the rate-limit storage, so unknown IDs get the same delays (wallet/throttle.py)
     failed_logins: Mapped[int] = mapped_column(default=0)
     throttled_until: Mapped[dt.datetime | None]
 

@@ -30,11 +30,11 @@ from wallet.citizens.schemas import (
     TicketOut,
 )
 from wallet.citizens.sessions import active_sessions, end_all_sessions, end_session, session_expiry
-from wallet.citizens.throttle import ENROL_LIMIT
 from wallet.documents.service import read_original
 from wallet.errors import NotFound
 from wallet.extensions import runtime
 from wallet.present import lang, problem_responses
+from wallet.throttle import ENROL_LIMIT
 
 bp = APIBlueprint("citizen_api", __name__, url_prefix="/api/v1", tag="Citizen")
 

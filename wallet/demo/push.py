@@ -18,10 +18,10 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 
 from signing.metadata import embed_document_json
+from wallet.catalogue import TYPES
 from wallet.demo.agencies import DEMO_AGENCIES
 from wallet.demo.bodies import demo_body
 from wallet.demo.documents import make_document_pdf
-from wallet.documents.types import TYPES
 
 
 @dataclass

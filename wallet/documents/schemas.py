@@ -7,7 +7,7 @@ from typing import Any
 from apiflask import Schema, fields, validators
 from marshmallow import ValidationError, validates_schema
 
-from wallet.documents.types import TYPES
+from wallet.catalogue import TYPES
 from wallet.errors import Problem as Problem  # lives in wallet.errors; re-exported for wallet.verification.views
 
 HOLDER_ID = r"^[A-Za-z0-9]{4,32}$"

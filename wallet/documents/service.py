@@ -14,11 +14,11 @@ from signing import SignatureReport, decide_issuance
 from wallet import audit, db
 from wallet.agencies.models import Agency
 from wallet.agencies.service import live_certificates
+from wallet.catalogue import TYPES
 from wallet.crypto import Sealed
 from wallet.db import new_id, utcnow
 from wallet.documents.models import Document
 from wallet.documents.signed_metadata import check_signed_metadata, same_metadata, signed_reading
-from wallet.documents.types import TYPES
 from wallet.errors import BadMetadata, Conflict, Forbidden, NotFound, Unprocessable, UnsupportedMedia, WalletError
 from wallet.extensions import Runtime
 from wallet.validation import validate_pdf

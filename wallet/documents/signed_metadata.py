@@ -17,8 +17,8 @@ from marshmallow import ValidationError
 from signing import MetadataReading, SignatureReport, peek_metadata
 from signing.metadata import ABSENT
 from signing.policy import WALLET_DECODE_LIMITS
+from wallet.catalogue import TYPES
 from wallet.documents.schemas import DocumentMetadata
-from wallet.documents.types import TYPES
 from wallet.errors import BadMetadata, Unprocessable, UnsupportedMedia
 
 FIELDS = ("holder_id", "type", "reference", "issued_at", "expires_at", "title", "attributes", "replaces")

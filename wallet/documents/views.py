@@ -1,4 +1,4 @@
-"""Agency API: push, read and revoke documents. Thin: validate input, call one service, serialise."""
+"""Agency API: the document types, push, read and revoke documents. Thin: validate input, call one service, serialise."""
 from __future__ import annotations
 
 import json
@@ -10,8 +10,10 @@ from marshmallow import ValidationError
 
 from wallet import db, rules
 from wallet.agencies.auth import current_agency
+from wallet.agencies.service import authenticate
+from wallet.catalogue import TYPES
 from wallet.documents import service
-from wallet.documents.schemas import DocumentMetadata, DocumentOut, PushForm, RevokeIn
+from wallet.documents.schemas import DocumentMetadata, DocumentOut, DocumentTypesOut, PushForm, RevokeIn
 from wallet.documents.signed_metadata import metadata_from_file
 from wallet.errors import BadMetadata, TooLarge
 from wallet.extensions import runtime
@@ -27,6 +29,20 @@ PROBLEMS = problem_responses({
          "modified_after_signing, malformed_pdf, too_complex (beyond the structural limits); then metadata_mismatch (the metadata differs from the "
          "signed document.json, member `field` names it)"})
 _metadata_schema = DocumentMetadata()
+
+
+@bp.get("/document-types")
+@rules.public()
+@bp.output(DocumentTypesOut)
+@bp.doc(summary="Document types, their names in ar/fr/en, issuers and default validity")
+def document_types() -> dict[str, Any]:
+    """Public; an agency that presents its key also learns which types it may issue (``allowed``)."""
+    header = request.headers.get("Authorization", "")
+    agency = authenticate(db.session(), header[7:].strip()) if header.lower().startswith("bearer ") else None
+    return {"document_types": [
+        {"code": t.code, "names": t.names, "agencies": list(t.agencies), "validity_days": t.validity_days,
+         "allowed": bool(agency and t.code in agency.allowed_types)}
+        for t in TYPES.values()]}
 
 
 @bp.before_request

@@ -10,9 +10,9 @@ from typing import Any, Protocol
 
 from flask_babel import get_locale
 
+from wallet.catalogue import TYPES
 from wallet.db import utcnow
 from wallet.documents.service import effective_status, signature_summary
-from wallet.documents.types import TYPES
 from wallet.shares.states import share_status
 from wallet.verification.looks import Look, SharedItem, SharedLink
 

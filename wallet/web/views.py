@@ -23,11 +23,11 @@ from wallet.citizens.credentials import InvalidCredentials, authenticate
 from wallet.citizens.holdings import document_for, documents_for
 from wallet.citizens.present import document_view, otpauth_qr_data_uri
 from wallet.citizens.sessions import active_sessions, end_all_sessions, end_session
-from wallet.citizens.throttle import ENROL_LIMIT
 from wallet.citizens.views import pdf_response
 from wallet.errors import RateLimited, WalletError
 from wallet.extensions import runtime
 from wallet.present import LANGUAGE_CODES, lang, page_language, text_dir
+from wallet.throttle import ENROL_LIMIT
 from wallet.web.assets import SHELL, asset, shell_version, sw_source
 
 bp = APIBlueprint("web", __name__, enable_openapi=False)

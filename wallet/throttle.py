@@ -24,9 +24,6 @@ import hmac
 import ipaddress
 import math
 import time
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
 
 from flask import has_request_context, request
 from limits import RateLimitItem, parse_many
@@ -42,7 +39,6 @@ LOGIN_ID_CEILING = "100/hour;500/day"  # failures per ID, all addresses (> twice
 ENROL_LIMIT = "10/minute;60/hour"
 GENERATION_TTL = 7 * 86400  # an unlock outlives every failure window
 
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def client_bucket(address: str | None = None) -> str:
@@ -158,24 +154,3 @@ def storage_options(storage_uri: str, prefix: str) -> dict[str, str]:
 def _storage_down() -> Unavailable:
     return Unavailable("Sign-in is unavailable for a moment: try again shortly.", code="unavailable",
                        headers={"Retry-After": "5"})
-
-
-def login_throttle() -> LoginThrottle | None:
-    """This app's throttle, or None when rate limits are off (``WALLET_RATE_LIMITS=off``)."""
-    from wallet.extensions import runtime
-
-    rt = runtime()
-    return rt.login_throttle if rt.settings.rate_limits else None
-
-
-def per_address(view: F) -> F:
-    """Decorator for sign-in routes: every request (valid or not) spends the address's ``LOGIN_IP_LIMIT``."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        throttle = login_throttle()
-        if throttle is not None:
-            throttle.attempt(client_bucket())
-        return view(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
