@@ -159,12 +159,15 @@ def test_a_plain_bug_is_still_a_500(app: Any) -> None:
 def test_connection_killed_after_the_view_answered_is_not_a_500(app: Any, agencies: dict[str, Any],
                                                                  database_url: str, push: Callable[..., Any],
                                                                  signed_pdf: Callable[..., bytes]) -> None:
-    """A database restart between the view's last query and the end of the request: the rollback at teardown
-    meets a dead connection. The answer already made must go out (it was a bare 500 from the teardown), and the
+    """A database restart between the view's last query and the end of the request. Since the request commits
+    once, after the view (wallet.db.finish), that moment is the commit: it meets a dead connection, so nothing
+    is confirmed and the answer is a 503 with Retry-After (it was a bare 500 from the teardown before), and the
     dead connection must not be handed to the next request."""
     if not database_url.startswith("postgresql"):
         pytest.skip("needs PostgreSQL (WALLET_TEST_DB=postgresql): SQLite connections cannot be killed")
     from flask import g
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
 
     from wallet import db
 
@@ -172,16 +175,15 @@ def test_connection_killed_after_the_view_answered_is_not_a_500(app: Any, agenci
     killed: list[int] = []
     armed: list[bool] = []
 
-    @app.teardown_appcontext
-    def _kill_backend(_exc: BaseException | None) -> None:  # runs before the wallet's own teardown
-        sess = g.get("db_session")
-        if not armed or sess is None or killed or not sess.in_transaction():
+    def _kill_backend(sess: Session) -> None:  # the view has answered; the request's commit comes next
+        if not armed or killed or sess is not g.get("db_session") or not sess.in_transaction():
             return
         pid = sess.connection().connection.dbapi_connection.info.backend_pid
         with admin.connect() as c:
             c.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         killed.append(pid)
 
+    event.listen(Session, "before_commit", _kill_backend)
     created = push(signed_pdf("MJ"))
     assert created.status_code == 201, created.get_data(as_text=True)
     url = "/api/v1/documents/" + created.get_json()["id"]
@@ -190,11 +192,13 @@ def test_connection_killed_after_the_view_answered_is_not_a_500(app: Any, agenci
     try:
         r = app.test_client().get(url, headers=auth)  # a read: the view answers with its transaction still open
         assert killed, "the drill did not kill the request's connection"
-        assert r.status_code == 200, r.get_data(as_text=True)
+        assert r.status_code == 503 and r.headers.get("Retry-After"), r.get_data(as_text=True)
+        assert r.get_json()["code"] == "unavailable"
         # the dead connection was invalidated, not pooled: the next request works
         again = app.test_client().get(url, headers=auth)
         assert again.status_code == 200, again.get_data(as_text=True)
     finally:
+        event.remove(Session, "before_commit", _kill_backend)
         admin.dispose()
     with app.app_context():
         assert db.session().execute(text("SELECT 1")).scalar() == 1
