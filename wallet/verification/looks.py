@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from wallet.agencies.models import Agency
 from wallet.citizens.models import Citizen
 from wallet.db import UTCDateTime, new_id, utcnow
-from wallet.documents.models import Document
+from wallet.documents.models import Document, DocumentState
 from wallet.documents.service import effective_status
 from wallet.shares.models import Share, ShareItem, ShareView
 from wallet.shares.states import SHOWS_DOCUMENTS, LookResult, blocking, decision_case_sql, share_open_sql
@@ -53,7 +53,7 @@ class SharedDocument:
     sha256: str
     issued_at: dt.datetime
     expires_at: dt.datetime | None
-    status: str
+    status: DocumentState
     revoked_at: dt.datetime | None
     revocation_reason: str | None
     signer_subject: str | None
@@ -115,7 +115,7 @@ class Look:
 
 def decide(share: SharedLink, now: dt.datetime, *, counted: bool = True) -> LookResult | None:
     """The decision table on a share as read (None: valid). ``counted``: the look would consume a view."""
-    statuses = (effective_status(item.document, now) for item in share.items)  # type: ignore[arg-type]
+    statuses = (effective_status(item.document, now) for item in share.items)
     return blocking(share, statuses, now, counted=counted)
 
 
