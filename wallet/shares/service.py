@@ -29,7 +29,7 @@ from wallet.documents.service import Damaged, read_original
 from wallet.errors import BadRequest, NotFound, Unavailable
 from wallet.extensions import Runtime
 from wallet.present import qr_svg, type_name
-from wallet.shares.models import Share, ShareItem, ShareView
+from wallet.shares.models import CopyKind, Share, ShareItem, ShareView
 from wallet.shares.tokens import new_token, token_hash
 
 MIN_LIFETIME = 60
@@ -129,7 +129,7 @@ def _blob_writer() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=4, thread_name_prefix="share-blob")
 
 
-def _make_copy(rt: Runtime, doc: Document, text: SealText, qr: QRCode) -> tuple[bytes, str]:
+def _make_copy(rt: Runtime, doc: Document, text: SealText, qr: QRCode) -> tuple[bytes, CopyKind]:
     from signing.seal import SealingError
 
     original = read_original(rt, doc)

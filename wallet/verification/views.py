@@ -91,7 +91,7 @@ def _connection() -> Iterator[Connection]:
             conn.close()
 
 
-def _look(conn: Connection, token: str, channel: looks.Channel, share: Any = None) -> looks.Look:
+def _look(conn: Connection, token: str, channel: looks.Channel, share: looks.SharedLink | None = None) -> looks.Look:
     if share is None:
         share = looks.find_share(conn, token)
     count = share is None or looks.counts(channel, share.id, _granted_share())
