@@ -17,6 +17,7 @@ from apiflask import APIFlask, HTTPError, Schema, fields
 from flask import Response, g, render_template, request
 from jinja2 import TemplateNotFound
 from marshmallow import INCLUDE
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("wallet")
@@ -236,7 +237,7 @@ def register_error_handlers(app: APIFlask) -> None:
             extra["errors"] = err.detail
             detail = "Invalid request: see errors"
             code = "bad_request" if status == 400 else code
-        return problem(status, code, err.message or "Error", detail, extra, dict(err.headers or {}))
+        return problem(status, code, err.message or "Error", detail, extra, dict(Headers(err.headers)))
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException) -> Response:

@@ -11,8 +11,8 @@ into resources and template contexts; what they all need is here, written once:
 - ``qr_matrix(text)`` and ``qr_svg(matrix)``: a QR code as SVG (the share screen passes the matrix of the very
   code its seals carry, ``signing.seal.qr_code(url).get_matrix()``); ``svg_data_uri(svg)`` for an ``<img>``.
 - ``problem_responses({status: description})``: the ``responses=`` of ``@bp.doc`` for the
-  ``application/problem+json`` answers a view may give (``.only(401, 404)`` picks some); ``problem_response``
-  for one. The error family and the answer itself are ``wallet.errors``'.
+  ``application/problem+json`` answers a view may give (``.only(401, 404)`` picks some, ``besides=`` adds the
+  view's other answers); ``problem_response`` for one. Both are typed as apiflask's own responses object. The error family and the answer itself are ``wallet.errors``'.
 
 Nothing here reads the database or the runtime: these are pure functions of their arguments (and, for
 ``lang()``, of the request's locale).
@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final, NamedTuple, Protocol
 
 import qrcode
+from apiflask.types import ResponseObjectType, ResponsesObjectType
 from flask_babel import get_locale
 
 from wallet.catalogue import TYPES
@@ -117,15 +118,20 @@ def svg_data_uri(svg: str) -> str:
 
 # -- documented problem answers ---------------------------------------------------------------------
 
-class ProblemResponses(dict[int, dict[str, Any]]):
-    """Status -> OpenAPI response object, each an ``application/problem+json`` body (``wallet.errors.Problem``)."""
+class ProblemResponses(dict[int | str, ResponseObjectType]):
+    """Status -> OpenAPI response object, each an ``application/problem+json`` body (``wallet.errors.Problem``).
 
-    def only(self, *statuses: int) -> dict[int, dict[str, Any]]:
-        """Those of ``statuses`` (in that order), for a view that can give only some of its blueprint's answers."""
-        return {status: self[status] for status in statuses}
+    Typed as apiflask's own ``responses=`` object, so ``@bp.doc(responses=PROBLEMS.only(...))`` type-checks."""
+
+    def only(self, *statuses: int, besides: ResponsesObjectType | None = None) -> ResponsesObjectType:
+        """Those of ``statuses`` (in that order), for a view that can give only some of its blueprint's answers.
+
+        ``besides``: the view's other documented answers (its 200 with a body ...), put first. Given here rather
+        than as ``{200: ..., **PROBLEMS.only(...)}``, which mypy cannot type as apiflask's ``responses=``."""
+        return {**(besides or {}), **{status: self[status] for status in statuses}}
 
 
-def problem_response(description: str) -> dict[str, Any]:
+def problem_response(description: str) -> ResponseObjectType:
     """One documented problem answer: ``responses={404: problem_response("Not found")}``."""
     return {"description": description, "content": {PROBLEM: {"schema": Problem}}}
 

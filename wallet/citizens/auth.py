@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Response, g, redirect, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from wallet import db
 from wallet.citizens import sessions
@@ -157,7 +158,7 @@ def citizen_required(*, api: bool) -> Callable[[F], F]:
 
 # ---------------------------------------------------------------------------- cookies
 
-def login(resp: Response, citizen: Citizen) -> CitizenSession:
+def login(resp: BaseResponse, citizen: Citizen) -> CitizenSession:
     """Start a fresh session (rotation: any session this browser had ends) and set its cookie."""
     secret, row = sessions.start_session(db.session(), citizen, request.user_agent.string,
                                          previous_secret=request.cookies.get(cookie_name()))
@@ -167,7 +168,7 @@ def login(resp: Response, citizen: Citizen) -> CitizenSession:
     return row
 
 
-def logout(resp: Response) -> None:
+def logout(resp: BaseResponse) -> None:
     """Forget the session in this browser: cookie gone, caches and storage cleared (the JS does it too)."""
     resp.delete_cookie(cookie_name(), path="/", httponly=True, secure=runtime().settings.secure_cookies,
                        samesite="Lax")

@@ -66,9 +66,8 @@ def _signed_in(citizen: Citizen) -> Response:
 @rules.public(sign_in=True)  # every attempt, valid or not, spends the address's budget (throttle.LOGIN_IP_LIMIT)
 @bp.input(LoginIn, arg_name="body")
 @bp.doc(summary="Sign in: national ID, password and a TOTP code (each code once)",
-        responses={200: {"description": "Signed in; sets the session cookie",
-                         "content": {"application/json": {"schema": AuthOut}}},
-                   **PROBLEMS.only(400, 401, 403, 429)})
+        responses=PROBLEMS.only(400, 401, 403, 429, besides={
+            200: {"description": "Signed in; sets the session cookie", "content": {"application/json": {"schema": AuthOut}}}}))
 def login(body: dict[str, Any]) -> Response:
     s = runtime().settings
     citizen = authenticate(db.session(), runtime().envelope, body["national_id"], body["password"],
@@ -79,7 +78,7 @@ def login(body: dict[str, Any]) -> Response:
 @bp.get("/auth/session")
 @rules.citizen(api=True)
 @bp.output(AuthOut)
-@bp.doc(summary="Who is signed in, and the CSRF token", responses={401: PROBLEMS[401]})
+@bp.doc(summary="Who is signed in, and the CSRF token", responses=PROBLEMS.only(401))
 def session_info() -> Any:
     citizen, row = auth.current_citizen(), auth.current_session()
     assert citizen is not None and row is not None
@@ -107,7 +106,7 @@ def logout(body: dict[str, Any]) -> Response:
 @bp.get("/auth/sessions")
 @rules.citizen(api=True)
 @bp.output(SessionsOut)
-@bp.doc(summary="The citizen's active sessions", responses={401: PROBLEMS[401]})
+@bp.doc(summary="The citizen's active sessions", responses=PROBLEMS.only(401))
 def sessions() -> Any:
     row = auth.current_session()
     assert row is not None
@@ -119,7 +118,7 @@ def sessions() -> Any:
 @bp.get("/me/documents")
 @rules.citizen(api=True)
 @bp.output(DocumentsOut)
-@bp.doc(summary="The signed-in citizen's documents, newest first", responses={401: PROBLEMS[401]})
+@bp.doc(summary="The signed-in citizen's documents, newest first", responses=PROBLEMS.only(401))
 def my_documents() -> Any:
     citizen = auth.current_citizen()
     assert citizen is not None
@@ -129,8 +128,7 @@ def my_documents() -> Any:
 @bp.get("/me/documents/<doc_id>")
 @rules.citizen(api=True)
 @bp.output(CitizenDocumentDetailOut)
-@bp.doc(summary="One of the citizen's documents (anyone else's: 404)", responses={
-    401: PROBLEMS[401], 404: PROBLEMS[404]})
+@bp.doc(summary="One of the citizen's documents (anyone else's: 404)", responses=PROBLEMS.only(401, 404))
 def my_document(doc_id: str) -> Any:
     citizen = auth.current_citizen()
     assert citizen is not None
@@ -139,9 +137,8 @@ def my_document(doc_id: str) -> Any:
 
 @bp.get("/me/documents/<doc_id>/file")
 @rules.citizen(api=True)
-@bp.doc(summary="The original signed PDF", responses={
-    200: {"description": "The PDF", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
-    401: PROBLEMS[401], 404: PROBLEMS[404]})
+@bp.doc(summary="The original signed PDF", responses=PROBLEMS.only(401, 404, besides={
+    200: {"description": "The PDF", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}))
 def my_document_file(doc_id: str) -> Response:
     citizen = auth.current_citizen()
     assert citizen is not None
@@ -191,9 +188,8 @@ def enrol_password(body: dict[str, Any]) -> Any:
 @rules.public(limit=ENROL_LIMIT)
 @bp.input(EnrolConfirmIn, arg_name="body")
 @bp.doc(summary="Enrolment, step 3: confirm with a first code; signs in",
-        responses={200: {"description": "Enrolled and signed in; sets the session cookie",
-                         "content": {"application/json": {"schema": AuthOut}}},
-                   **PROBLEMS.only(400, 403, 429)})
+        responses=PROBLEMS.only(400, 403, 429, besides={
+            200: {"description": "Enrolled and signed in; sets the session cookie", "content": {"application/json": {"schema": AuthOut}}}}))
 def enrol_confirm(body: dict[str, Any]) -> Response:
     rt = runtime()
     state = enrolment.load_ticket(rt.settings.secret_key, rt.envelope, body["ticket"])

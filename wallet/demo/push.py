@@ -47,7 +47,7 @@ class AgencyClient:
         w = IncrementalPdfFileWriter(io.BytesIO(pdf))
         if metadata is not None:
             embed_document_json(w, metadata)
-        out = signers.sign_pdf(w,
+        out: io.BytesIO = signers.sign_pdf(w,  # pyHanko leaves its return type out: the output stream
                                signers.PdfSignatureMetadata(field_name="AgencySignature",
                                                             reason="Document officiel", location="Rabat"),
                                signer=self.signer)

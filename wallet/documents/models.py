@@ -1,13 +1,28 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal
 
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wallet.agencies.models import Agency
 from wallet.db import Base, str_id, timestamp
+
+# The row's own state (``documents.status``, a String column): what the issuer did. Its values are contracts.
+DocumentState = Literal["active", "revoked", "replaced"]
+
+
+class DocumentStatus(StrEnum):
+    """A document's effective status (``documents.service.effective_status``: the row's state and its dates), the
+    ``status`` of every document resource and page. The values are API contracts (PRODUCT.md)."""
+
+    VALID = "valid"
+    EXPIRING = "expiring"  # valid, expiring within documents.service.EXPIRING_DAYS
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    REPLACED = "replaced"
 
 
 class Document(Base):
@@ -33,7 +48,7 @@ class Document(Base):
     page_count: Mapped[int | None]
     blob_key: Mapped[str] = mapped_column(String(200))
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | revoked | replaced
+    status: Mapped[DocumentState] = mapped_column(String(16), default="active")
     revoked_at: Mapped[dt.datetime | None]
     revocation_reason: Mapped[str | None] = mapped_column(String(500))
     replaces_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id"))

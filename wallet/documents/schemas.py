@@ -8,7 +8,6 @@ from apiflask import Schema, fields, validators
 from marshmallow import ValidationError, validates_schema
 
 from wallet.catalogue import TYPES
-from wallet.errors import Problem as Problem  # lives in wallet.errors; re-exported for wallet.verification.views
 
 HOLDER_ID = r"^[A-Za-z0-9]{4,32}$"
 REFERENCE = r"^[A-Za-z0-9][A-Za-z0-9._/\-]{0,127}$"

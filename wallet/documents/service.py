@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +17,7 @@ from wallet.agencies.service import live_certificates
 from wallet.catalogue import TYPES
 from wallet.crypto import Sealed
 from wallet.db import new_id, utcnow
-from wallet.documents.models import Document
+from wallet.documents.models import Document, DocumentState, DocumentStatus
 from wallet.documents.signed_metadata import check_signed_metadata, same_metadata, signed_reading
 from wallet.errors import BadMetadata, Conflict, Forbidden, NotFound, Unprocessable, UnsupportedMedia, WalletError
 from wallet.extensions import Runtime
@@ -38,16 +38,42 @@ _BY_REFERENCE = select(Document.id, Document.sha256, Document.holder_id, Documen
                                                          Document.reference == bindparam("reference"))
 
 
-def effective_status(doc: Document, now: dt.datetime | None = None) -> str:
+class Dated(Protocol):
+    """What :func:`effective_status` reads: the ORM ``Document`` and the verification look's ``SharedDocument``."""
+
+    status: DocumentState
+    expires_at: dt.datetime | None
+
+
+class Signed(Protocol):
+    """What :func:`signature_summary` reads (``Document`` and ``SharedDocument`` alike)."""
+
+    validation: dict[str, Any]
+    signer_subject: str | None
+    signed_at: dt.datetime | None
+
+
+class Stored(Protocol):
+    """What :func:`read_original` reads: where the encrypted original is (``Document`` and ``SharedDocument``)."""
+
+    id: str
+    blob_key: str
+    wrapped_key: bytes
+    damage: str | None
+
+
+def effective_status(doc: Dated, now: dt.datetime | None = None) -> DocumentStatus:
     now = now or utcnow()
-    if doc.status in ("revoked", "replaced"):
-        return doc.status
+    if doc.status == "revoked":
+        return DocumentStatus.REVOKED
+    if doc.status == "replaced":
+        return DocumentStatus.REPLACED
     if doc.expires_at is not None:
         if doc.expires_at <= now:
-            return "expired"
+            return DocumentStatus.EXPIRED
         if doc.expires_at - now <= dt.timedelta(days=EXPIRING_DAYS):
-            return "expiring"
-    return "valid"
+            return DocumentStatus.EXPIRING
+    return DocumentStatus.VALID
 
 
 @dataclass(frozen=True)
@@ -116,10 +142,10 @@ def push(rt: Runtime, sess: Session, agency: Agency, data: bytes, meta: dict[str
         code = "too_complex" if report.error == "too_complex" else (decision.code or "malformed_pdf")
         detail = f"too_complex: {report.error_detail}" if report.error == "too_complex" else decision.detail
         # the rejection is audited (its own transaction, record_rejection) even though nothing is stored
-        event = {"actor": f"agency:{agency.code}", "action": "document.push", "outcome": code, "target": None,
-                 "request_id": request_id,
-                 "details": {"reference": meta["reference"], "sha256": digest, "type": doc_type.code}}
-        db.record_rejection(lambda s: audit.record(s, **event))
+        details = {"reference": meta["reference"], "sha256": digest, "type": doc_type.code}
+        db.record_rejection(lambda s: audit.record(s, actor=f"agency:{agency.code}", action="document.push",
+                                                   outcome=code, target=None, request_id=request_id,
+                                                   details=details))
         raise Unprocessable(detail, code=code, extra={"validation": report.to_dict()})
     # the write transaction starts here: what was read before the validation may have changed meanwhile
     existing = _by_reference(sess, agency_id, meta, digest)
@@ -150,7 +176,7 @@ def push(rt: Runtime, sess: Session, agency: Agency, data: bytes, meta: dict[str
     )
     try:
         # one Core INSERT (the ORM unit of work cost more than the statement on this hot path)
-        sess.connection().execute(insert(Document.__table__), values)
+        sess.connection().execute(insert(Document), values)
         if replaced is not None:
             replaced.status = "replaced"
             replaced.replaced_by_id = doc_id
@@ -184,11 +210,11 @@ def _check_signed_metadata(sess: Session, agency: Agency, sig: SignatureReport |
     try:
         check_signed_metadata(signed_reading(sig), meta, legacy=agency.legacy_metadata)
     except Unprocessable as exc:
-        event = {"actor": f"agency:{agency.code}", "action": "document.push", "outcome": "metadata_mismatch",
-                 "target": None, "request_id": request_id,
-                 "details": {"reference": meta["reference"], "sha256": digest, "type": meta["type"],
-                             "field": exc.extra.get("field")}}
-        db.record_rejection(lambda s: audit.record(s, **event))  # kept while the push rolls back
+        details = {"reference": meta["reference"], "sha256": digest, "type": meta["type"],
+                   "field": exc.extra.get("field")}
+        db.record_rejection(lambda s: audit.record(s, actor=f"agency:{agency.code}", action="document.push",
+                                                   outcome="metadata_mismatch", target=None, request_id=request_id,
+                                                   details=details))  # kept while the push rolls back
         raise
 
 
@@ -217,13 +243,13 @@ class Damaged(WalletError):
     status, code, title = 410, "document_damaged", "The stored file is damaged"
 
 
-def read_original(rt: Runtime, doc: Document) -> bytes:
+def read_original(rt: Runtime, doc: Stored) -> bytes:
     if doc.damage:
         raise Damaged("the stored file of this document is damaged; the operator has been told")
     return rt.envelope.decrypt(Sealed(doc.wrapped_key, rt.store.get(doc.blob_key)), original_aad(doc.id))
 
 
-def signature_summary(doc: Document) -> dict[str, Any]:
+def signature_summary(doc: Signed) -> dict[str, Any]:
     sigs = (doc.validation or {}).get("signatures") or []
     agency_sig = next((s for s in reversed(sigs) if s.get("kind") == "signature"), None) or {}
     signer = agency_sig.get("signer") or {}

@@ -58,8 +58,9 @@ def _size_limit() -> None:
 @rules.agency(scope="documents:push", limit=AGENCY_LIMIT)
 @bp.input(PushForm, location="form_and_files", arg_name="form")
 @bp.output(DocumentOut, status_code=201, description="Created")
-@bp.doc(summary="Push an agency-signed PDF for a citizen", responses={
-    200: "Identical replay: the existing document", **PROBLEMS.only(400, 401, 403, 409, 413, 415, 422)})
+@bp.doc(summary="Push an agency-signed PDF for a citizen", responses=PROBLEMS.only(
+    400, 401, 403, 409, 413, 415, 422, besides={200: {"description": "Identical replay: the existing document",
+                                                      "content": {"application/json": {"schema": {}}}}}))
 def push_document(form: dict[str, Any]) -> Any:
     raw_meta = form.get("metadata")
     meta = _load_metadata(raw_meta) if raw_meta is not None else None

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wallet.db import Base, str_id, timestamp
 from wallet.documents.models import Document
+
+# share_items.copy_kind: the original sealed with the QR code, or (DocMDP P=1 originals, which no seal may
+# touch) a sealed verification sheet served beside the unchanged original. Values are API contracts.
+CopyKind = Literal["sealed", "sheet"]
+# share_views.channel: the link's page, its JSON twin, a copy download
+Channel = Literal["page", "json", "copy"]
 
 
 class Share(Base):
@@ -38,7 +45,7 @@ class ShareItem(Base):
     copy_blob_key: Mapped[str | None] = mapped_column(String(200))
     copy_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     copy_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
-    copy_kind: Mapped[str | None] = mapped_column(String(16))  # "sealed" | "sheet" (DocMDP P=1 originals)
+    copy_kind: Mapped[CopyKind | None] = mapped_column(String(16))
     copy_damage: Mapped[str | None] = mapped_column(String(24))  # set by `fsck --repair` (like documents.damage)
     copy_damaged_at: Mapped[dt.datetime | None]
 
@@ -54,7 +61,7 @@ class ShareView(Base):
     share_id: Mapped[str] = mapped_column(ForeignKey("shares.id"))
     citizen_id: Mapped[str] = mapped_column(ForeignKey("citizens.id"), index=True)
     at: Mapped[timestamp]
-    channel: Mapped[str] = mapped_column(String(8))  # page | json | copy
+    channel: Mapped[Channel] = mapped_column(String(8))
     result: Mapped[str] = mapped_column(String(24))
     ip_prefix: Mapped[str | None] = mapped_column(String(64))  # truncated: /24 or /48
     browser: Mapped[str | None] = mapped_column(String(40))  # family only

@@ -12,7 +12,8 @@ import hashlib
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import Protocol
 
 from qrcode import QRCode
 from sqlalchemy import bindparam, insert, select
@@ -28,7 +29,7 @@ from wallet.documents.service import Damaged, read_original
 from wallet.errors import BadRequest, NotFound, Unavailable
 from wallet.extensions import Runtime
 from wallet.present import qr_svg, type_name
-from wallet.shares.models import Share, ShareItem, ShareView
+from wallet.shares.models import CopyKind, Share, ShareItem, ShareView
 from wallet.shares.tokens import new_token, token_hash
 
 MIN_LIFETIME = 60
@@ -56,8 +57,8 @@ class CreatedShare:
     qr_svg: str  # the QR code the seals carry, for the share screen
 
 
-_INSERT_SHARE = insert(Share.__table__)  # built once (statement construction costs more than the round trip)
-_INSERT_ITEM = insert(ShareItem.__table__)
+_INSERT_SHARE = insert(Share)  # built once (statement construction costs more than the round trip)
+_INSERT_ITEM = insert(ShareItem)
 # built once; without what a share never reads (the validation report is the largest JSON of the row) and
 # without the issuer's row (only a verification sheet names it: loaded then)
 _OWNED = select(Document).where(Document.id.in_(bindparam("ids", expanding=True))).options(
@@ -100,7 +101,7 @@ def create_share(rt: Runtime, sess: Session, citizen: Citizen, document_ids: Seq
             copy, item.copy_kind = _make_copy(rt, doc, text, qr)
             sealed = rt.envelope.encrypt(copy, copy_aad(share.id, item.id))
             key = f"shares/{share.id}/{item.id}"
-            db.on_rollback(lambda key=key: rt.store.delete(key))
+            db.on_rollback(partial(rt.store.delete, key))
             # the blob write (fsync or network) runs while the rows are inserted; both are done before commit
             writes.append(_blob_writer().submit(rt.store.put, key, sealed.ciphertext))
             item.copy_blob_key, item.copy_wrapped_key = key, sealed.wrapped_key
@@ -128,7 +129,7 @@ def _blob_writer() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=4, thread_name_prefix="share-blob")
 
 
-def _make_copy(rt: Runtime, doc: Document, text: SealText, qr: QRCode) -> tuple[bytes, str]:
+def _make_copy(rt: Runtime, doc: Document, text: SealText, qr: QRCode) -> tuple[bytes, CopyKind]:
     from signing.seal import SealingError
 
     original = read_original(rt, doc)
@@ -146,7 +147,18 @@ def _make_copy(rt: Runtime, doc: Document, text: SealText, qr: QRCode) -> tuple[
     return sheet, "sheet"
 
 
-def read_copy(rt: Runtime, item: ShareItem) -> bytes:
+class StoredCopy(Protocol):
+    """What :func:`read_copy` reads: where a share item's sealed copy is (the ORM ``ShareItem`` and the
+    verification look's ``SharedItem``)."""
+
+    id: str
+    share_id: str
+    copy_blob_key: str | None
+    copy_wrapped_key: bytes | None
+    copy_damage: str | None
+
+
+def read_copy(rt: Runtime, item: StoredCopy) -> bytes:
     if not item.copy_blob_key or item.copy_wrapped_key is None:
         raise NotFound("no copy for this share")
     if item.copy_damage:

@@ -45,8 +45,8 @@ def _citizen() -> Any:
 @bp.doc(summary="Share documents: a time-limited link and QR code to a sealed copy",
         description="The sealed copy (original + the platform's timestamped PAdES seal with the QR code) is made "
                     "once, here. The token is returned once and never stored in clear.",
-        responses={201: {"description": "Created", "content": {"application/json": {"schema": CreatedShareOut}}},
-                   **PROBLEMS.only(400, 401, 403, 404, 429)})
+        responses=PROBLEMS.only(400, 401, 403, 404, 429, besides={
+            201: {"description": "Created", "content": {"application/json": {"schema": CreatedShareOut}}}}))
 def create_share(body: dict[str, Any]) -> Response:
     created = service.create_share(runtime(), db.session(), _citizen(), body["document_ids"],
                                     expires_in=body["expires_in"], max_views=body["max_views"],
@@ -64,7 +64,7 @@ def create_share(body: dict[str, Any]) -> Response:
 @rules.citizen(api=True)
 @bp.output(SharesOut)
 @bp.doc(summary="The citizen's shares, newest first, with their status and views used",
-        responses={401: PROBLEMS[401]})
+        responses=PROBLEMS.only(401))
 def list_shares() -> Any:
     now = db.utcnow()
     return {"shares": [share_resource(s, lang(), now) for s in service.list_shares(db.session(), _citizen())]}
@@ -85,7 +85,7 @@ def revoke_share(share_id: str) -> Any:
 @rules.citizen(api=True)
 @bp.output(ActivityOut)
 @bp.doc(summary="Every look at every share of the citizen, newest first (when, share, channel, result, "
-                "truncated IP, browser family)", responses={401: PROBLEMS[401]})
+                "truncated IP, browser family)", responses=PROBLEMS.only(401))
 def activity() -> Any:
     return {"events": [view_resource(v, s) for v, s in service.activity(db.session(), _citizen())]}
 

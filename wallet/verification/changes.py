@@ -64,7 +64,7 @@ def _who(sigs: list[dict[str, Any]]) -> list[dict[str, Any]]:
              "organisation": (e.get("signer") or {}).get("organisation")} for e in sigs]
 
 
-def judge_later(sig: Any, report: ValidationReport, entries: list[dict[str, Any]]) -> tuple[str, list[dict]]:
+def judge_later(sig: Any, report: ValidationReport, entries: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
     """How the file changed after this signature, and what was added that is not acceptable.
 
     ``none``; ``platform_seal`` (the later revisions are the wallet's own seal, possibly with long-term-validation

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Integer, String, Table, bindparam, column, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -23,14 +23,12 @@ from sqlalchemy.orm import Session
 from wallet.agencies.models import Agency
 from wallet.citizens.models import Citizen
 from wallet.db import UTCDateTime, new_id, utcnow
-from wallet.documents.models import Document
+from wallet.documents.models import Document, DocumentState
 from wallet.documents.service import effective_status
-from wallet.shares.models import Share, ShareItem, ShareView
+from wallet.shares.models import Channel, CopyKind, Share, ShareItem, ShareView
 from wallet.shares.states import SHOWS_DOCUMENTS, LookResult, blocking, decision_case_sql, share_open_sql
 from wallet.shares.tokens import lookup_hash, same_hash, well_formed
 from wallet.verification.privacy import browser_family, truncate_ip
-
-Channel = Literal["page", "json", "copy"]  # share_views.channel: the link's page, its JSON twin, a copy download
 
 
 @dataclass(slots=True)
@@ -53,7 +51,7 @@ class SharedDocument:
     sha256: str
     issued_at: dt.datetime
     expires_at: dt.datetime | None
-    status: str
+    status: DocumentState
     revoked_at: dt.datetime | None
     revocation_reason: str | None
     signer_subject: str | None
@@ -71,7 +69,7 @@ class SharedItem:
     id: str
     share_id: str
     position: int
-    copy_kind: str | None
+    copy_kind: CopyKind | None
     copy_sha256: str | None
     copy_blob_key: str | None
     copy_wrapped_key: bytes | None
@@ -115,7 +113,7 @@ class Look:
 
 def decide(share: SharedLink, now: dt.datetime, *, counted: bool = True) -> LookResult | None:
     """The decision table on a share as read (None: valid). ``counted``: the look would consume a view."""
-    statuses = (effective_status(item.document, now) for item in share.items)  # type: ignore[arg-type]
+    statuses = (effective_status(item.document, now) for item in share.items)
     return blocking(share, statuses, now, counted=counted)
 
 

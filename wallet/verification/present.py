@@ -1,46 +1,21 @@
 """What a verifier is shown: the JSON of a look (also what the link's page renders) and its parts.
 
-The language helpers (``lang``, ``LANGUAGES``, ``issuer_name``, ``type_name``) are verification's own for now;
-they are to join the shared presentation helpers of the other domains.
+Verification's own: the signature details, a shared document and the share as a look shows them, the look's
+payload. The language, names and documented problem answers are the shared ones (``wallet.present``).
 """
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Protocol
+from typing import Any
 
-from flask_babel import get_locale
-
-from wallet.catalogue import TYPES
 from wallet.db import utcnow
 from wallet.documents.service import effective_status, signature_summary
+from wallet.present import issuer_name, lang, type_name
 from wallet.shares.states import share_status
-from wallet.verification.looks import Look, SharedItem, SharedLink
-
-LANGUAGES = (("ar", "العربية"), ("fr", "Français"), ("en", "English"))
+from wallet.verification.looks import Look, SharedDocument, SharedItem, SharedLink
 
 
-def lang() -> str:
-    return str(get_locale() or "fr")
-
-
-class _Issued(Protocol):
-    """A document as presentation reads it: the ORM ``Document`` or the look's ``SharedDocument``."""
-
-    type: str
-    agency: Any
-
-
-def issuer_name(doc: _Issued, lang: str) -> str:
-    return str(doc.agency.display_name(lang))
-
-
-def type_name(code: str, lang: str) -> str:
-    """The document type's name in ``lang``; an unknown type shows its code."""
-    doc_type = TYPES.get(code)
-    return doc_type.name(lang) if doc_type else code
-
-
-def signature_details(doc: Any) -> dict[str, Any]:
+def signature_details(doc: SharedDocument) -> dict[str, Any]:
     summary = signature_summary(doc)
     sigs = (doc.validation or {}).get("signatures") or []
     agency_sig = next((s for s in reversed(sigs) if s.get("kind") == "signature"), None) or {}
@@ -57,7 +32,7 @@ def document_view(item: SharedItem, lang: str, *, full: bool, holder_name: str |
     out: dict[str, Any] = {
         "id": doc.id, "type": doc.type, "type_name": type_name(doc.type, lang),
         "issuer": issuer_name(doc, lang), "issuer_code": doc.agency.code, "issued_at": doc.issued_at,
-        "expires_at": doc.expires_at, "status": effective_status(doc, now),  # type: ignore[arg-type]
+        "expires_at": doc.expires_at, "status": effective_status(doc, now),
         "revoked_at": doc.revoked_at, "revocation_reason": doc.revocation_reason,
     }
     if full:

@@ -65,7 +65,7 @@ _LINK_PREVIEW = re.compile(
 
 
 def is_link_preview(user_agent: str | None) -> bool:
-    return bool(user_agent) and _is_link_preview(user_agent[:512])
+    return user_agent is not None and _is_link_preview(user_agent[:512])
 
 
 @lru_cache(maxsize=1024)

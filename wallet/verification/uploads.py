@@ -21,11 +21,11 @@ from wallet.db import utcnow
 from wallet.documents.models import Document
 from wallet.documents.service import effective_status
 from wallet.extensions import Runtime
+from wallet.present import issuer_name, type_name
 from wallet.shares.models import ShareItem
 from wallet.shares.states import share_status
 from wallet.validation import validate_pdf
 from wallet.verification.changes import added_after_signing, judge_later, judged_signatures
-from wallet.verification.present import issuer_name, type_name
 
 # the upload report's one word and each signature's role (API contracts: the values never change)
 Verdict = Literal["valid", "revoked", "expired", "replaced", "modified", "invalid_signature", "unsigned",

@@ -19,16 +19,17 @@ from apiflask import APIBlueprint
 from flask import Response, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Connection, insert, select
+from werkzeug.datastructures import FileStorage
 
 from wallet import db, rules
-from wallet.documents.schemas import Problem
 from wallet.documents.service import read_original
 from wallet.errors import Forbidden, NotFound, TooLarge, UnsupportedMedia
 from wallet.extensions import runtime
+from wallet.present import lang, problem_responses
 from wallet.shares.models import ShareView
 from wallet.shares.service import read_copy
 from wallet.verification import looks, privacy, uploads
-from wallet.verification.present import LANGUAGES, lang, look_payload
+from wallet.verification.present import look_payload
 from wallet.verification.schemas import LookOut, UploadForm, UploadReportOut
 
 api = APIBlueprint("verification_api", __name__, url_prefix="/api/v1", tag="Verification")
@@ -39,9 +40,7 @@ LOOK_LIMIT = "60/minute"
 UPLOAD_LIMIT = "20/minute"
 GRANT_SECONDS = 15 * 60
 FORM_COOKIE = "wallet_verify_form"
-PROBLEM = {"application/problem+json": {"schema": Problem}}
-
-
+PROBLEMS = problem_responses({413: "Too large", 415: "Not a PDF", 429: "Too many requests"})
 
 
 @api.after_request
@@ -92,7 +91,7 @@ def _connection() -> Iterator[Connection]:
             conn.close()
 
 
-def _look(conn: Connection, token: str, channel: looks.Channel, share: Any = None) -> looks.Look:
+def _look(conn: Connection, token: str, channel: looks.Channel, share: looks.SharedLink | None = None) -> looks.Look:
     if share is None:
         share = looks.find_share(conn, token)
     count = share is None or looks.counts(channel, share.id, _granted_share())
@@ -110,7 +109,7 @@ def _keep_refused_look(conn: Connection, look: looks.Look) -> None:
     row = conn.execute(select(views).where(views.c.id == look.view_id)).mappings().first()
     if row is not None:
         kept = dict(row)
-        db.record_rejection(lambda s: s.execute(insert(views).values(kept)))
+        db.record_rejection(lambda s: s.execute(insert(ShareView).values(kept)))
 
 
 # -- the QR link ----------------------------------------------------------------------------------------
@@ -119,8 +118,8 @@ def _keep_refused_look(conn: Connection, look: looks.Look) -> None:
 @rules.public(limit=LOOK_LIMIT, shared="verify-look")
 @api.output(LookOut, description="valid, or why not")
 @api.doc(summary="Verify a shared link (the JSON twin of /v/{token}); a valid look counts as one view",
-         responses={404: {"description": "Unknown link (result: unknown)", "content": {"application/json": {
-             "schema": LookOut}}}, 429: {"description": "Too many requests", "content": PROBLEM}})
+         responses=PROBLEMS.only(429, besides={404: {"description": "Unknown link (result: unknown)",
+                                                     "content": {"application/json": {"schema": LookOut}}}}))
 def verify_token(token: str) -> Any:
     with _connection() as conn:
         look = looks.look_token(conn, token, "json", ip=request.remote_addr, user_agent=request.user_agent.string)
@@ -152,8 +151,8 @@ def verify_page(token: str) -> Response:
         covered = not looks.counts("page", look.share.id, granted)
         grant = request.args.get("g", "") if covered else grant_for(look)
     payload = look_payload(look, token, "", grant)
-    html = render_template("verify_result.html", look=payload, lang=lang(), text_dir="rtl" if lang() == "ar" else "ltr",
-                           page_path=request.path, grant=grant, languages=LANGUAGES)
+    # lang, text_dir and languages: the app's context processor (wallet.present.page_language)
+    html = render_template("verify_result.html", look=payload, page_path=request.path, grant=grant)
     return Response(html, status=404 if look.result == "unknown" else 200, mimetype="text/html")
 
 
@@ -197,7 +196,7 @@ def original_pdf(token: str) -> Response:
 
 # -- uploaded files -------------------------------------------------------------------------------------
 
-def _read_upload(upload: Any) -> bytes:
+def _read_upload(upload: FileStorage | None) -> bytes:
     limit = runtime().settings.max_upload_bytes
     if upload is None:
         raise UnsupportedMedia("send the PDF as the multipart field 'file'", code="not_a_pdf")
@@ -251,9 +250,7 @@ def _size_limit() -> None:
 @api.input(UploadForm, location="form_and_files", arg_name="form")
 @api.output(UploadReportOut)
 @api.doc(summary="Verify a PDF: every signature, and whether the registry knows the document and its status",
-         responses={413: {"description": "Too large", "content": PROBLEM},
-                    415: {"description": "Not a PDF", "content": PROBLEM},
-                    429: {"description": "Too many requests", "content": PROBLEM}})
+         responses=PROBLEMS.only(413, 415, 429))
 def verify_upload(form: dict[str, Any]) -> Any:
     data = _read_upload(form.get("file"))
     return uploads.verify_upload(runtime(), db.session(), data, lang())
@@ -282,8 +279,8 @@ def verify_form() -> Response:
         except (UnsupportedMedia, TooLarge) as exc:
             error, status = exc.code, exc.status
     new_nonce = nonce if nonce and len(nonce) <= 64 else secrets.token_urlsafe(24)
+    # lang and text_dir: the app's context processor (wallet.present.page_language)
     html = render_template("verify_upload.html", report=report, error=error, csrf_token=_form_token(new_nonce),
-                           lang=lang(), text_dir="rtl" if lang() == "ar" else "ltr",
                            action=url_for("verification_web.verify_form"))
     resp = Response(html, status=status, mimetype="text/html")
     if new_nonce != nonce:

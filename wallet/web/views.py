@@ -140,9 +140,9 @@ def login() -> BaseResponse:
     except InvalidCredentials:
         return _login_error(_("The national ID, password or code is wrong. Check them and try again."), 401, nid)
     except RateLimited as exc:
-        resp = _login_error(_("Too many attempts. Wait a moment and try again."), 429, nid)
-        resp.headers.update(exc.headers)
-        return resp
+        refused = _login_error(_("Too many attempts. Wait a moment and try again."), 429, nid)
+        refused.headers.update(exc.headers)
+        return refused
     resp = redirect(safe_next(form.get("next")) or url_for("web.wallet"), code=303)
     auth.login(resp, citizen)
     return resp
