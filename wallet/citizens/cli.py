@@ -21,7 +21,6 @@ def invite(national_id: str) -> None:
     """Print a one-time enrolment code for NATIONAL_ID (valid 72 hours, single use, stored hashed).
 
     The code is the last line of the output (scripts read it); warnings go to stderr."""
-
     nid = parse_national_id(national_id)
     if nid is None:
         raise click.ClickException(f"{national_id!r} is not a national ID number ({NATIONAL_ID_RULE}); "
