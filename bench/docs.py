@@ -12,6 +12,14 @@ from functools import lru_cache
 from typing import Any
 
 import pikepdf
+from PIL import Image, ImageFilter
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import signers
+
+from signing.keys import Pkcs12Custody
+from signing.metadata import embed_document_json
+from wallet.catalogue import TYPES
+from wallet.demo.push import build_document
 
 AGENCY_TYPES = (("MJ", "criminal_record"), ("MJ", "nationality"), ("MEN", "school_report"),
                 ("MEN", "school_certificate"), ("OMPIC", "commerce_register"))
@@ -32,8 +40,6 @@ class BenchDoc:
 def photo_jpeg(nbytes: int, seed: int = 7) -> bytes:
     """A photo-like JPEG (smooth gradient + grain) of about ``nbytes`` (the scanned seal / ID photo of a
     real certificate): incompressible, like the images that make real certificates 100 KB."""
-    from PIL import Image, ImageFilter
-
     rng = random.Random(seed)
     side = 200
     while True:
@@ -98,8 +104,6 @@ def add_photo(pdf_bytes: bytes, jpeg: bytes, width_px: int, height_px: int) -> b
 
 
 def jpeg_size(jpeg: bytes) -> tuple[int, int]:
-    from PIL import Image
-
     with Image.open(io.BytesIO(jpeg)) as im:
         return im.size
 
@@ -109,11 +113,8 @@ def unsigned_document(i: int, code: str, doc_type: str, holder_id: str, holder_n
     """The demo agency document (wallet.demo.documents when present, else a plain text certificate),
     padded with a photo to about ``target_bytes``."""
     try:
-        from wallet.demo.push import build_document
-
         pdf, meta = build_document(code, doc_type, holder_id, holder_name, reference, issued_at, rng)
     except ImportError:  # the demo document generator is not there: a text certificate of our own
-        from wallet.catalogue import TYPES
 
         t = TYPES[doc_type]
         expires = t.default_expiry(issued_at)
@@ -143,7 +144,6 @@ _SIGNERS: dict[str, Any] = {}
 
 def _init_signers(agencies: list[dict[str, Any]]) -> None:
     # the key parsed once (pyHanko's SimpleSigner re-parses it on every signature): pre-generation only
-    from signing.keys import Pkcs12Custody
 
     for a in agencies:
         _SIGNERS[a["code"]] = Pkcs12Custody(a["pkcs12"], a["pkcs12_password"]).signer()
@@ -151,10 +151,6 @@ def _init_signers(agencies: list[dict[str, Any]]) -> None:
 
 def sign_agency(pdf: bytes, code: str, meta: dict[str, Any] | None = None) -> bytes:
     """What the agency simulator (wallet.demo.push.AgencyClient.sign) does: document.json, one B-B signature."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import signers
-
-    from signing.metadata import embed_document_json
 
     w = IncrementalPdfFileWriter(io.BytesIO(pdf))
     if meta is not None:

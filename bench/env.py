@@ -21,9 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import requests
 
 from bench.stats import children, proc_rss_bytes, tree_cpu_seconds
+from config.settings import Settings
+from signing.demo_pki import generate_demo_pki
+from wallet.demo.agencies import PKI_AGENCIES
+from wallet.demo.prepare import prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
@@ -37,16 +42,12 @@ def free_port() -> int:
 
 
 def drop_database(name: str) -> None:
-    import psycopg
-
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def create_database(name: str, template: str | None = None) -> None:
     """A new, empty database (or a copy of ``template``, which must have no other session), replacing any."""
-    import psycopg
-
     drop_database(name)
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
@@ -54,8 +55,6 @@ def create_database(name: str, template: str | None = None) -> None:
 
 def pg_reachable() -> bool:
     try:
-        import psycopg
-
         psycopg.connect(PG_ADMIN, connect_timeout=3).close()
         return True
     except Exception:  # noqa: BLE001
@@ -95,9 +94,6 @@ class BenchEnv:
         return f"{PG_URL}/{self.db_name}"
 
     def setup(self) -> BenchEnv:
-        from signing.demo_pki import generate_demo_pki
-        from wallet.demo.agencies import PKI_AGENCIES
-
         self.instance.mkdir(parents=True, exist_ok=True)
         self.pki = generate_demo_pki(self.instance / "pki", PKI_AGENCIES)
         if self.db == "postgresql":
@@ -106,7 +102,6 @@ class BenchEnv:
         # the Procfile's release step
         subprocess.run([sys.executable, "-m", "wallet.release"], env=self.env, cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL)
-        from wallet.demo.prepare import prepare
 
         self.demo = {"base_url": self.base_url, **prepare(self.settings())}
         return self
@@ -139,8 +134,6 @@ class BenchEnv:
         return env
 
     def settings(self) -> Any:
-        from config.settings import Settings
-
         return Settings.from_env(self.env)
 
     def _create_database(self) -> None:

@@ -11,10 +11,16 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+import requests
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+
 from bench.docs import BenchDoc
 from bench.report import Section
 from bench.stats import fmt_mb, fmt_ms, median, percentile
-from signing import install_pyhanko_patches
+from signing import decide_issuance, install_pyhanko_patches, speedups, validate_pdf
+from signing.trust import TrustStore, load_certificates
 
 Push = Callable[[BenchDoc, dict[str, Any]], int]
 
@@ -25,8 +31,6 @@ RSS_TARGET = 200 * 2**20
 
 def http_pusher(base_url: str, api_keys: dict[str, str]) -> Callable[[], Push]:
     """A factory of push functions, one requests.Session per client thread."""
-    import requests
-
     def factory() -> Push:
         session = requests.Session()
 
@@ -99,8 +103,6 @@ def push_all(docs: list[BenchDoc], factory: Callable[[], Push], clients: int, su
 
 def trust_store(trust_roots: list[str], agency_ca_pems: list[str]) -> Any:
     """The trust store the server builds (configured roots + registered agency CAs as intermediates)."""
-    from signing.trust import TrustStore, load_certificates
-
     roots = tuple(c for p in trust_roots for c in load_certificates(Path(p).read_bytes()))
     extra = tuple(c for pem in agency_ca_pems for c in load_certificates(pem.encode()))
     return TrustStore(roots=roots, intermediates=extra)
@@ -108,8 +110,6 @@ def trust_store(trust_roots: list[str], agency_ca_pems: list[str]) -> Any:
 
 def reference_wallet(docs: list[BenchDoc], trust: Any) -> float:
     """Process CPU seconds per document of signing.validate_pdf + decide_issuance on the same files."""
-    from signing import decide_issuance, validate_pdf
-
     t0 = time.process_time()
     for doc in docs:
         report = validate_pdf(doc.pdf, trust)
@@ -125,19 +125,13 @@ def reference_raw(docs: list[BenchDoc], trust_roots: list[str], agency_ca_pems: 
     ``validate_pdf_signature``. ``as_shipped``: with pyHanko's own hex-string reader (the wallet installs a
     faster equivalent, ``signing/speedups.py``, at start in every process that validates, the server's validator
     processes included; :func:`run` installs it here)."""
-    from signing import speedups
-
     if as_shipped:
         speedups.uninstall()
         try:
             return reference_raw(docs, trust_roots, agency_ca_pems)
         finally:
             speedups.install()
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
 
-    from signing.trust import load_certificates
 
     roots = [c for p in trust_roots for c in load_certificates(Path(p).read_bytes())]
     others = [c for pem in agency_ca_pems for c in load_certificates(pem.encode())]

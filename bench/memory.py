@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -10,8 +11,13 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pikepdf
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import signers
+
 from bench.report import Section
 from bench.stats import fmt_mb
+from signing.keys import Pkcs12Custody
 
 ROOT = Path(__file__).resolve().parent.parent
 PEAK_TARGET = 300 * 2**20
@@ -19,11 +25,6 @@ PEAK_TARGET = 300 * 2**20
 
 def big_pdf(path: Path, agency: dict[str, Any], target_bytes: int = 50 * 10**6) -> int:
     """A ~50 MB signed PDF: pages of incompressible scanned images (one agency B-B signature)."""
-    import pikepdf
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import signers
-
-    from signing.keys import Pkcs12Custody
 
     side = 1024  # raw RGB image per page: 3 MiB, Flate-compressed noise stays ~3 MiB
     per_page = side * side * 3
@@ -97,8 +98,6 @@ def child_peak_rss(kind: str, pdf: Path, roots: list[str], cas: list[str]) -> tu
     """Peak RSS of one validation in a fresh child. A small intermediate Python process runs it and reads
     ``getrusage(RUSAGE_CHILDREN).ru_maxrss``: forking the (big) bench process directly would make the child's
     high-water mark start at the parent's size."""
-    import json
-
     code = f"PATH = {str(pdf)!r}\nROOTS = {roots!r}\nCAS = {cas!r}\n" + textwrap.dedent(_CHILD[kind])
     proc = subprocess.run([sys.executable, "-c", _MEASURE], input=code, capture_output=True, text=True, cwd=ROOT,
                           timeout=600, check=True)

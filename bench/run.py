@@ -18,8 +18,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import requests
+from flask import url_for
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
+
+from bench import docs as bench_docs
+from bench import issuance as iss
+from bench import lighthouse as lh
+from bench import memory as mem
+from bench import scale as sc
+from bench import shares as sh
+from bench import verification as ver
+from bench import wrk as wrk_mod
 from bench.env import ROOT, BenchEnv, pg_reachable
+from bench.issuance import http_pusher
 from bench.report import Section, render, write
+from bench.shares import create_share, login
+from wallet import create_app
 
 QUICK = os.environ.get("BENCH_QUICK", "0").lower() in {"1", "true", "yes", "on"}
 ALL = ("issuance", "shares", "verification", "lighthouse", "scale", "memory")
@@ -37,15 +53,10 @@ class Routes:
     """Which endpoints exist in this build (the app's URL map, built in-process with the same settings)."""
 
     def __init__(self, settings: Any) -> None:
-        from wallet import create_app
-
         self.app = create_app(settings)
         self.adapter = self.app.url_map.bind("localhost")
 
     def exists(self, path: str, method: str = "GET") -> bool:
-        from werkzeug.exceptions import MethodNotAllowed, NotFound
-        from werkzeug.routing import RequestRedirect
-
         try:
             self.adapter.match(path.split("?")[0], method=method)
             return True
@@ -55,8 +66,6 @@ class Routes:
             return False
 
     def url_for(self, endpoint: str, **values: Any) -> str | None:
-        from flask import url_for
-
         try:
             with self.app.test_request_context():
                 return url_for(endpoint, **values)
@@ -150,7 +159,6 @@ def main() -> int:
         ca_pems = [Path(p).read_text() for p in ca_paths]
         citizen = env.demo["citizens"][0]
 
-        from bench import docs as bench_docs
 
         documents = []
         if "issuance" in wanted:
@@ -164,8 +172,6 @@ def main() -> int:
 
         # ---- 1. issuance
         def issuance() -> Section:
-            from bench import issuance as iss
-
             return iss.run(documents, iss.http_pusher(env.base_url, api_keys), rounds=rounds, clients=4,
                            trust_roots=roots, agency_ca_pems=ca_pems, server_cpu=env.server_cpu,
                            worker_rss=env.worker_rss)
@@ -173,10 +179,8 @@ def main() -> int:
         section("issuance", issuance)
 
         # the demo citizen's own documents (for sharing and the phone pages), pushed like any other
-        from bench.issuance import http_pusher
 
         push = http_pusher(env.base_url, api_keys)()
-        import requests
 
         own_ids = []
         for d in own_docs:
@@ -192,14 +196,10 @@ def main() -> int:
         have_shares = routes.exists("/api/v1/me/shares", "POST")
         have_verify = routes.exists("/api/v1/verify/x", "GET") and routes.exists("/v/x", "GET")
         if have_login:
-            from bench.shares import login
-
             state["session"] = login(env.base_url, citizen)
 
         # ---- 4. shares (creates the share the verification rows use)
         def shares() -> Section:
-            from bench import shares as sh
-
             sec, share = sh.run(env.base_url, state["session"], own_ids[0], own_docs[0].pdf, settings, n=n_shares,
                                 server_cpu=env.server_cpu, wrk_duration=duration / 2)
             state["share"] = share
@@ -208,21 +208,16 @@ def main() -> int:
         section("shares", shares, None if (have_login and have_shares) else
                 "`POST /api/v1/auth/login` / `POST /api/v1/me/shares` do not exist yet")
         if "share" not in state and have_login and have_shares:
-            from bench.shares import create_share
-
             state["share"] = create_share(state["session"], own_ids[:1])
 
         share_missing = None if "share" in state else "no share could be created (shares API missing or failing)"
         wrk_missing = None
-        from bench import wrk as wrk_mod
 
         if not wrk_mod.available():
             wrk_missing = "wrk is not installed (apt-get install wrk)"
 
         # ---- 2. verification
         def verification() -> Section:
-            from bench import verification as ver
-
             return ver.run(env.base_url, state["share"]["token"], runs=runs, duration=duration,
                            server_cpu=env.server_cpu, floor_env=env.env, floor_log=env.tmp / "floor.log")
 
@@ -232,8 +227,6 @@ def main() -> int:
 
         # ---- 5. phone pages
         def phone() -> Section:
-            from bench import lighthouse as lh
-
             pages = phone_pages(routes, own_ids[0], state["share"]["token"] if "share" in state else "x")
             if "share" not in state:
                 pages.pop("verification", None)
@@ -243,15 +236,12 @@ def main() -> int:
                 sec.notes.append(f"pages not built yet, not measured: {', '.join(missing)}")
             return sec
 
-        from bench import lighthouse as lh_mod
 
-        section("lighthouse", phone, lh_mod.available() or (None if routes.exists("/login") or
+        section("lighthouse", phone, lh.available() or (None if routes.exists("/login") or
                                                            routes.url_for("web.login") else "the web pages do not exist yet"))
 
         # ---- 3. scale
         def scale() -> Section:
-            from bench import scale as sc
-
             return sc.run(env, citizen["national_id"], sizes, runs=scale_runs, duration=duration, log=log)
 
         section("scale", scale, wrk_missing or (None if have_verify else "the verification endpoints do not exist yet")
@@ -260,8 +250,6 @@ def main() -> int:
 
         # ---- 6. memory
         def memory() -> Section:
-            from bench import memory as mem
-
             pdf = env.tmp / "big.pdf"
             mem.big_pdf(pdf, agencies[0])
             return mem.run(pdf, roots, ca_paths)

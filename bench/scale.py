@@ -18,7 +18,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import psycopg
+
 from bench import wrk
+from bench.env import PG_URL, create_database, drop_database
+from bench.floor import FloorServer
 from bench.report import Section
 from bench.stats import fmt_ms, median
 from bench.verification import endpoints
@@ -89,8 +93,6 @@ class BulkLoader:
     """Grows the database to ``total`` documents and shares (one item each) in COPY batches."""
 
     def __init__(self, dsn: str, demo_citizen_id: str, seed: int = 5) -> None:
-        import psycopg
-
         self.dsn = dsn
         self.conn = psycopg.connect(dsn, autocommit=False)
         self.conn.execute("SET synchronous_commit = off")
@@ -242,9 +244,6 @@ def run(env: Any, demo_citizen_id: str, sizes: list[int], *, runs: int, duration
     under the same gunicorn settings. Each round measures every endpoint at the small size then at the large
     one, so the shared machine's drift (its speed changes within minutes) hits both alike.
     """
-    from bench.env import PG_URL, create_database, drop_database
-    from bench.floor import FloorServer
-
     sec = Section("scale", "3. Scale")
     small, large = sizes[0], sizes[-1]
     large_db = f"{env.db_name}_large"

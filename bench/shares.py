@@ -12,11 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import pyotp
 import requests
 
 from bench import wrk
 from bench.report import Section
 from bench.stats import fmt_ms, median, percentile
+from signing.keys import Pkcs12Custody
+from signing.seal import Sealer, SealText
+from signing.timestamps import in_process_timestamper
 
 RATIO_TARGET = 1.5
 COPY_P50_TARGET = 0.010
@@ -67,8 +71,6 @@ class CitizenSession:
 
 
 def login(base_url: str, citizen: dict[str, Any]) -> CitizenSession:
-    import pyotp
-
     r = requests.post(f"{base_url}/api/v1/auth/login", timeout=60, headers={"Origin": base_url},
                       json={"national_id": citizen["national_id"], "password": citizen["password"],
                             "otp": pyotp.TOTP(citizen["totp_secret"]).now()})
@@ -89,18 +91,12 @@ def create_share(cs: CitizenSession, doc_ids: list[str], *, label: str = "bench"
 
 def reference_sealer(settings: Any) -> Any:
     """The wallet's Sealer built exactly as the server builds it (Runtime.sealer)."""
-    from signing.keys import Pkcs12Custody
-    from signing.seal import Sealer
-    from signing.timestamps import in_process_timestamper
-
     return Sealer(Pkcs12Custody(settings.seal_pkcs12, settings.seal_pkcs12_password),
                   in_process_timestamper(settings.tsa_cert, settings.tsa_key))
 
 
 def run(base_url: str, cs: CitizenSession, doc_id: str, original_pdf: bytes, settings: Any, *, n: int,
         server_cpu: Callable[[], float] | None, wrk_duration: float) -> tuple[Section, dict[str, Any]]:
-    from signing.seal import SealText
-
     sec = Section("shares", "4. Share creation and the sealed copy")
     for _ in range(2):  # warm-up: each worker estimates the seal's size once (excluded)
         create_share(cs, [doc_id], label="warm-up")

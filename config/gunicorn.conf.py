@@ -4,6 +4,8 @@ import os
 
 from gunicorn.glogging import Logger
 
+from config.settings import shared_rate_limit_storage
+from signing.sandbox import close_all
 from wallet.private_files import private_umask
 from wallet.security import install_log_redaction, redact
 
@@ -54,8 +56,6 @@ def _require_shared_limits(server):  # type: ignore[no-untyped-def]
     """Production with several workers needs a shared rate-limit storage, whatever set the worker count
     (``WEB_CONCURRENCY``, ``--workers``, ``GUNICORN_CMD_ARGS``): per-process counters would multiply every
     limit by the number of workers (2 workers let 8 tries through a 5/minute limit)."""
-    from config.settings import shared_rate_limit_storage
-
     if os.environ.get("WALLET_ENV") == "production" and server.cfg.workers > 1 \
             and not shared_rate_limit_storage(os.environ):
         raise RuntimeError(f"production with {server.cfg.workers} workers refuses to start without REDIS_URL: "
@@ -89,6 +89,4 @@ def _warm_validators(worker):  # type: ignore[no-untyped-def]
 
 def worker_exit(server, worker):  # type: ignore[no-untyped-def]
     """A stopping worker stops its validator processes (atexit does too; this also covers gunicorn's os._exit)."""
-    from signing.sandbox import close_all
-
     close_all()

@@ -18,6 +18,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = ROOT / "instance"
+FRONTEND = ROOT / "frontend"  # templates, static assets, message catalogues (create_app, wallet/web/assets.py)
 
 
 class SettingsError(RuntimeError):

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from asn1crypto import pem
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -74,8 +75,6 @@ def _write(path: Path, data: bytes, *, private: bool = False) -> None:
 
 
 def _pem_cert(der: bytes) -> bytes:
-    from asn1crypto import pem
-
     armored: bytes = pem.armor("CERTIFICATE", der)  # asn1crypto is untyped
     return armored
 
@@ -229,7 +228,9 @@ def generate_demo_pki(
     :param agencies: ``(code, name)`` pairs, e.g. ``("MJ", "Ministère de la Justice")``.
     :param seed_password: if given, every PKCS#12 file uses it; otherwise each gets a random password.
     """
-    from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig
+    # certomancer (0.1 s, and YAML) only when the demo PKI is made: `signing/__init__` re-exports this module,
+    # so a top-level import would load it into every worker and every validator sandbox child
+    from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig  # noqa: PLC0415 - see above
 
     out_dir = Path(out_dir).resolve()
     existing = load_demo_pki(out_dir)

@@ -126,7 +126,8 @@ class Pkcs12Custody:
 
 
 def _make_locked_pkcs11_signer(session: Any, lock: threading.Lock, **kwargs: Any) -> Any:
-    from pyhanko.sign.pkcs11 import PKCS11Signer
+    # python-pkcs11 only for PKCS#11 custody: file custody (the default) never loads it
+    from pyhanko.sign.pkcs11 import PKCS11Signer  # noqa: PLC0415 - optional backend, PKCS#11 custody only
 
     class _LockedPKCS11Signer(PKCS11Signer):
         """Signs inline (no executor thread per call) with the session lock held."""
@@ -160,8 +161,9 @@ class Pkcs11Custody:
         cert_label: str | None = None,
     ) -> None:
         try:
-            from pyhanko.config.pkcs11 import TokenCriteria
-            from pyhanko.sign.pkcs11 import open_pkcs11_session
+            # python-pkcs11 only for PKCS#11 custody: file custody (the default) never loads it
+            from pyhanko.config.pkcs11 import TokenCriteria  # noqa: PLC0415 - optional backend, PKCS#11 only
+            from pyhanko.sign.pkcs11 import open_pkcs11_session  # noqa: PLC0415 - optional backend, PKCS#11 only
         except ImportError as exc:  # pragma: no cover - pyhanko[pkcs11] is a dependency
             raise KeyCustodyError("python-pkcs11 is not installed (pyhanko[pkcs11])") from exc
         self._lock = threading.Lock()

@@ -44,6 +44,7 @@ from .patches import install_pyhanko_patches, pyhanko_patched
 from .policy import DEFAULT_MAX_SIZE
 from .report import ValidationReport, report_from_dict
 from .trust import TrustStore
+from .validation import validate_pdf
 
 __all__ = ["Budget", "ValidationCancelled", "ValidatorBusy", "ValidatorPool", "close_all", "report_from_dict",
            "shared_pool"]
@@ -371,8 +372,6 @@ def _vm(field: str = "VmSize") -> int:
 
 
 def _child_main(memory_bytes: int, cpu_seconds: float) -> None:
-    from .validation import validate_pdf
-
     install_pyhanko_patches()  # this process validates outside files: the xref counters and the fast reader
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C reaches the process group: the parent decides
     stdin_fd = sys.stdin.buffer.fileno()

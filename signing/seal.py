@@ -24,6 +24,7 @@ from typing import Any
 import qrcode
 from cryptography.hazmat.primitives import hashes
 from pyhanko.pdf_utils import content, generic, layout
+from pyhanko.pdf_utils.font.api import ShapeResult
 from pyhanko.pdf_utils.font.basic import COURIER_META, SimpleFontEngine, SimpleFontEngineFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.qr import PdfStreamQRImage
@@ -91,8 +92,6 @@ def _pdf_literal(data: bytes) -> bytes:
 
 class _WinAnsiCourierEngine(SimpleFontEngine):
     def shape(self, txt: str) -> Any:
-        from pyhanko.pdf_utils.font.api import ShapeResult
-
         data = txt.encode("cp1252", errors="replace")
         return ShapeResult(
             graphics_ops=_pdf_literal(data) + b" Tj",

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from asn1crypto import cms, core, keys, x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
@@ -31,7 +31,6 @@ class _ParsedKeyTimeStamper(DummyTimeStamper):
 
     def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, dt: datetime) -> tuple[bytes, cms.CMSAttributes]:
         hash_algo = get_pyca_cryptography_hash(md_algorithm)
-        from cryptography.hazmat.primitives import hashes
 
         md = hashes.Hash(hash_algo)
         md.update(tst_info_data)

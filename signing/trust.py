@@ -8,6 +8,7 @@ paths and revocation data and must not be shared between signatures).
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from asn1crypto import pem, x509
-from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
 
 from .errors import TrustStoreError
 
@@ -102,9 +103,6 @@ class TrustStore:
         """Why ``cert`` does not chain to these roots now (through ``others`` and the known intermediates),
         or None when it does. For an operator registering a certificate: a CA that chains nowhere would make
         every document the agency pushes ``untrusted_signer``."""
-        import asyncio
-
-        from pyhanko_certvalidator import CertificateValidator
 
         context = ValidationContext(trust_roots=list(self.roots), other_certs=[*self.intermediates, *others],
                                     moment=moment, allow_fetching=False, revocation_mode="soft-fail")

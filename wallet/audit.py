@@ -28,6 +28,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+from flask import current_app, has_app_context
 from sqlalchemy import JSON, BigInteger, Integer, SmallInteger, String, Table, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -162,8 +163,6 @@ def keyring_of(sess: Session) -> AuditKeyring:
     """The keyring the runtime attached to its sessions (see ``Runtime``); refuse to write an unkeyed event."""
     ring = sess.info.get(SESSION_INFO_KEY)
     if ring is None:
-        from flask import current_app, has_app_context
-
         if has_app_context():
             ring = current_app.extensions["wallet.runtime"].audit_keyring
     if ring is None:

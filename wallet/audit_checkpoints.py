@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
+from botocore.exceptions import BotoCoreError, ClientError
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from wallet import audit
 from wallet.db import Base
+from wallet.storage import S3Store
 
 FORMAT = 1
 
@@ -144,8 +146,6 @@ class S3Export:
     """Checkpoints as S3 objects under COMPLIANCE Object Lock retention (bucket created with object lock)."""
 
     def __init__(self, bucket: str, prefix: str, retention_days: int, **s3_options: Any) -> None:
-        from wallet.storage import S3Store
-
         self.bucket, self.prefix = bucket, (prefix.strip("/") + "/" if prefix.strip("/") else "")
         self.retention_days = retention_days
         self.url = f"s3://{bucket}/{self.prefix}"
@@ -160,8 +160,6 @@ class S3Export:
 
     def load_all(self) -> list[tuple[str, bytes]]:
         """Every version: a delete marker hides a locked version from a listing, not from this."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         out = []
         try:
             for page in self.client.get_paginator("list_object_versions").paginate(Bucket=self.bucket,

@@ -13,8 +13,15 @@ from apiflask import APIFlask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from signing.errors import TrustStoreError
 from wallet import db
+from wallet.agencies import service
+from wallet.agencies.models import Agency, ApiKey
+from wallet.audit_checkpoints import create_checkpoint, verify_all
+from wallet.citizens.cli import commands as citizen_commands
+from wallet.demo.cli import commands as demo_commands
 from wallet.extensions import runtime
+from wallet.maintenance import commands as maintenance_commands
 
 db_cli = AppGroup("db", help="Database schema (Alembic).")
 agency_cli = AppGroup("agency", help="Register agencies, their certificates and API keys.")
@@ -24,7 +31,8 @@ audit_cli = AppGroup("audit", help="The hash-chained audit log.")
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration."""
-    from wallet.migrate import upgrade
+    # Alembic (0.2 s) only for this command: create_app registers this module in every web worker
+    from wallet.migrate import upgrade  # noqa: PLC0415 - Alembic is for `db upgrade` only
 
     upgrade(runtime().settings.database_url)
     click.echo("database at head")
@@ -46,8 +54,6 @@ def db_upgrade() -> None:
 def agency_add(code: str, name: str, name_ar: str | None, name_en: str | None, types: str,
                ca_files: tuple[str, ...], signer_files: tuple[str, ...], force: bool, legacy_metadata: bool) -> None:
     """Register an agency and print its first API key (shown once)."""
-    from wallet.agencies import service
-
     check_chains([*ca_files, *signer_files], force=force)
     names = {"fr": name, **({"ar": name_ar} if name_ar else {}), **({"en": name_en} if name_en else {})}
     try:
@@ -72,8 +78,6 @@ def agency_add(code: str, name: str, name_ar: str | None, name_en: str | None, t
 @click.option("--force", is_flag=True, help="Register a certificate that does not chain to the trust roots (warned)")
 def agency_add_cert(code: str, pem: str, kind: str, force: bool) -> None:
     """Recognise another CA or signer certificate for an agency."""
-    from wallet.agencies import service
-
     try:
         with db.transaction() as sess:
             agency = service.get_by_code(sess, code)
@@ -91,9 +95,6 @@ def agency_add_cert(code: str, pem: str, kind: str, force: bool) -> None:
 def check_chains(files: list[str], *, force: bool, known: tuple[Any, ...] = ()) -> None:
     """Every certificate in ``files`` must chain to the configured trust roots (through the others given and
     the agency's ``known`` certificates): refuse with exit 1, or with ``--force`` warn loudly and go on."""
-    from signing.errors import TrustStoreError
-    from wallet.agencies import service
-
     certs: list[tuple[str, Any]] = []
     for f in files:
         try:
@@ -127,8 +128,6 @@ def check_chains(files: list[str], *, force: bool, known: tuple[Any, ...] = ()) 
               help="--on: accept PDFs without a signed document.json; --off: require it again")
 def agency_set_legacy_metadata(code: str, legacy: bool) -> None:
     """Mark (or unmark) an agency whose PDFs may lack the signed document.json."""
-    from wallet.agencies import service
-
     with db.transaction() as sess:
         agency = service.get_by_code(sess, code)
         if agency is None:
@@ -140,8 +139,6 @@ def agency_set_legacy_metadata(code: str, legacy: bool) -> None:
 @agency_cli.command("list")
 def agency_list() -> None:
     """List agencies, their types, certificates and keys (prefixes only)."""
-    from wallet.agencies.models import Agency, ApiKey
-
     sess = db.session()  # reads only; the app context's end rolls back
     for a in sess.execute(select(Agency).order_by(Agency.code)).scalars():
         keys = sess.execute(select(ApiKey).where(ApiKey.agency_id == a.id)).scalars().all()
@@ -154,8 +151,6 @@ def agency_list() -> None:
 @click.argument("code")
 def agency_rotate_key(code: str) -> None:
     """Revoke the agency's keys and print a new one (shown once)."""
-    from wallet.agencies import service
-
     with db.transaction() as sess:
         agency = service.get_by_code(sess, code)
         if agency is None:
@@ -168,8 +163,6 @@ def agency_rotate_key(code: str) -> None:
 @click.argument("prefix")
 def agency_revoke_key(prefix: str) -> None:
     """Revoke one API key by its prefix (as shown by `agency list`)."""
-    from wallet.agencies import service
-
     with db.transaction() as sess:
         n = service.revoke_key(sess, prefix)
     if not n:
@@ -181,8 +174,6 @@ def agency_revoke_key(prefix: str) -> None:
 def audit_verify() -> None:
     """Check the keyed chain, the head and the signed checkpoints (table and export); exit 1 naming the first
     broken event or checkpoint."""
-    from wallet.audit_checkpoints import verify_all
-
     rt = runtime()
     with db.transaction() as sess:  # reads only: nothing to commit, one transaction all the same
         result = verify_all(sess, rt.checkpoint_keys, rt.checkpoint_export)
@@ -196,8 +187,6 @@ def audit_verify() -> None:
 @audit_cli.command("checkpoint")
 def audit_checkpoint() -> None:
     """Sign the chain's head (Ed25519), store the checkpoint and export it to write-once storage."""
-    from wallet.audit_checkpoints import create_checkpoint
-
     rt = runtime()
     try:
         with db.transaction() as sess:
@@ -209,9 +198,5 @@ def audit_checkpoint() -> None:
 
 
 def register(app: APIFlask) -> None:
-    from wallet.citizens.cli import commands as citizen_commands
-    from wallet.demo.cli import commands as demo_commands
-    from wallet.maintenance import commands as maintenance_commands
-
     for cmd in (db_cli, agency_cli, audit_cli, *citizen_commands, *demo_commands, *maintenance_commands):
         app.cli.add_command(cmd)

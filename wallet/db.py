@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, ClassVar
 
-from flask import g, has_app_context
+from flask import current_app, g, has_app_context
 from sqlalchemy import JSON, DateTime, MetaData, String, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -171,8 +171,6 @@ class Database:
 
 def session() -> Session:
     """The request's (or CLI command's) session, created on first use."""
-    from flask import current_app
-
     if "db_session" not in g:
         g.db_session = current_app.extensions["wallet.db"].sessionmaker()
         g.db_rollbacks = []

@@ -14,11 +14,17 @@ import logging
 from typing import Any
 
 from apiflask import APIFlask, HTTPError, Schema, fields
-from flask import Response, g, render_template, request
+from flask import Response, g, json, render_template, request
+from flask_babel import gettext
 from jinja2 import TemplateNotFound
+from markupsafe import escape
 from marshmallow import INCLUDE
+from sqlalchemy import exc as sa
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
+
+from wallet import db
+from wallet.storage import StorageUnavailable
 
 log = logging.getLogger("wallet")
 
@@ -138,9 +144,6 @@ def is_transient(exc: BaseException) -> bool:
     - SQLite's writer lock or busy timeout ("database is locked"). Other SQLite ``OperationalError``s
       ("no such table", syntax) are bugs and stay 500.
     """
-    from sqlalchemy import exc as sa
-
-    from wallet.storage import StorageUnavailable
 
     if isinstance(exc, StorageUnavailable):
         return True
@@ -179,7 +182,6 @@ def problem(status: int, code: str, title: str, detail: str, extra: dict[str, An
         body["request_id"] = rid
     if extra:
         body.update(extra)
-    from flask import json
 
     resp = Response(json.dumps(body), status=status, mimetype=PROBLEM)
     for k, v in (headers or {}).items():
@@ -191,13 +193,9 @@ def page(status: int, code: str, title: str, detail: str) -> Response:
     """The friendly page. Title and detail are translated here, as plain strings the template escapes (in the
     template, ``_(detail)`` would come back as Markup and be inserted unescaped)."""
     try:
-        from flask_babel import gettext
-
         html = render_template("error.html", status=status, code=code, title=gettext(title) if title else "",
                                detail=gettext(detail) if detail else "")
     except TemplateNotFound:
-        from markupsafe import escape
-
         html = f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(detail)}</p>"
     return Response(html, status=status, mimetype="text/html")
 
@@ -215,8 +213,6 @@ def respond(status: int, code: str, title: str, detail: str, extra: dict[str, An
 def register_error_handlers(app: APIFlask) -> None:
     @app.errorhandler(WalletError)
     def _wallet_error(err: WalletError) -> Response:
-        from wallet import db
-
         try:
             db.rollback()  # then the rejection's own writes (record_rejection), in their own transaction
         except Exception as exc:  # noqa: BLE001 - keeping the rejection's audit event failed: not a 4xx any more
@@ -258,8 +254,6 @@ def register_error_handlers(app: APIFlask) -> None:
 
 def _unexpected(err: Exception) -> Response:
     """Anything else, a failed commit included (``wallet.db.finish`` raises before any response exists)."""
-    from wallet import db
-
     if is_transient(err):
         try:
             db.rollback()  # the connection may be dead: SQLAlchemy discards it; blob compensations still run

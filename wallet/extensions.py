@@ -1,17 +1,25 @@
 """Flask extensions and the per-process runtime (database, blob store, keys), built once in create_app."""
 from __future__ import annotations
 
+import json
 import threading
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app, request
-from flask_babel import Babel
+from flask import current_app, g, request
+from flask_babel import Babel, get_translations
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from config.settings import Settings, SettingsError, instance_key, instance_keyring
+from signing.keys import open_custody
+from signing.limits import Limits
+from signing.sandbox import Budget, shared_pool
+from signing.seal import Sealer
+from signing.sealconfig import SealConfig, SealConfigError
+from signing.timestamps import http_timestamper, in_process_timestamper
+from signing.trust import TrustStore, load_certificates
 from wallet.audit import SESSION_INFO_KEY, AuditKeyring, parse_previous_keys
 from wallet.audit_checkpoints import CheckpointExport, CheckpointKeys, open_export, parse_public_keys
 from wallet.crypto import Envelope
@@ -37,9 +45,6 @@ babel = Babel()
 def install_request_gettext(app: Any) -> None:
     """Templates resolve the request's catalogue once, not at every string: flask-babel's own callables walk
     its context and locale per call (26 lookups render the verification page; they were half its CPU)."""
-    from flask import g
-    from flask_babel import get_translations
-
     def translations() -> Any:
         try:
             return g._wallet_translations
@@ -92,8 +97,6 @@ class Runtime:
 
     def trust(self, extra_intermediates: tuple[str, ...] = ()) -> TrustStore:
         """Trust anchors (configured roots) + registered agency CAs as intermediates; rebuilt when those change."""
-        from signing.trust import TrustStore, load_certificates
-
         key = (self.settings.trust_roots, extra_intermediates)
         with self._lock:
             if self._trust is None or self._trust_key != key:
@@ -106,9 +109,6 @@ class Runtime:
     @cached_property
     def validator(self) -> Any:
         """The process's pool of validator processes (shared by every app of the process; started on first use)."""
-        from signing.limits import Limits
-        from signing.sandbox import Budget, shared_pool
-
         s = self.settings
         budget = Budget(cpu_seconds=s.validation_cpu_seconds, wall_seconds=s.validation_wall_seconds,
                         memory_bytes=s.validation_memory_mb * 1024 * 1024, queue_seconds=s.validation_queue_seconds)
@@ -135,17 +135,11 @@ class Runtime:
 
     @cached_property
     def sealer(self) -> Any:
-        from signing.keys import open_custody
-        from signing.seal import Sealer
-        from signing.sealconfig import SealConfig, SealConfigError
-        from signing.timestamps import http_timestamper, in_process_timestamper
-
         s = self.settings
         password = s.seal_pkcs12_password
         manifest = s.pki_dir / "pki.json"
         if password is None and not s.seal_pkcs11_lib and not s.production and manifest.exists():
             # embedded default: the demo PKI's generated password (demo material under instance/)
-            import json
 
             password = json.loads(manifest.read_text())["platform"]["seal_pkcs12_password"]
         try:

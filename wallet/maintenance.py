@@ -1,13 +1,21 @@
 """Operator CLI for the store's health and the master key: ``flask --app wallet fsck``, ``keys rotate-master``."""
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import secrets
 import sys
 
 import click
+from botocore.exceptions import BotoCoreError, ClientError
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.exc import OperationalError
 
+from config.settings import install_new_instance_key, instance_keyring
 from wallet.extensions import runtime
+from wallet.fsck import Problem, run
+from wallet.keys import remaining, rotate
+from wallet.storage import StorageUnavailable
 
 
 @click.command("fsck")
@@ -22,21 +30,12 @@ def fsck_command(repair: bool, grace: int, quick: bool) -> None:
 
     Lines: orphan_blob KEY | missing_blob document|share_item ID KEY | undecryptable document|share_item ID |
     undecryptable preview KEY | temp_file NAME. With --repair each fixed problem's line ends with " repaired"."""
-    from sqlalchemy.exc import OperationalError
-
-    from wallet.fsck import Problem, run
-    from wallet.storage import StorageUnavailable
 
     def show(problem: Problem) -> None:
         click.echo(problem.line + (" repaired" if problem.repaired else ""))
 
-    unavailable: tuple[type[BaseException], ...] = (StorageUnavailable, OperationalError)
-    try:
-        from botocore.exceptions import BotoCoreError, ClientError  # no credentials, access denied...
-
-        unavailable += (BotoCoreError, ClientError)
-    except ImportError:  # pragma: no cover - boto3 is a dependency
-        pass
+    # S3 errors: no credentials, access denied...
+    unavailable: tuple[type[BaseException], ...] = (StorageUnavailable, OperationalError, BotoCoreError, ClientError)
     try:
         problems = run(runtime(), repair=repair, grace=dt.timedelta(seconds=grace), quick=quick, report=show)
     except unavailable as exc:
@@ -53,9 +52,6 @@ keys_cli = AppGroup("keys", help="The master key that wraps every data key.")
 @keys_cli.command("generate")
 def keys_generate() -> None:
     """Print a new random master key (base64), for MASTER_KEY."""
-    import base64
-    import secrets
-
     click.echo(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("="))
 
 
@@ -67,9 +63,6 @@ def keys_generate() -> None:
 def keys_rotate_master(new_key: bool, batch: int) -> None:
     """Re-wrap every data key and column secret under the current master key (MASTER_KEY), without
     re-encrypting blobs. Resumable: run it again after a crash. Exit 1 if some value no key opens."""
-    from config.settings import install_new_instance_key, instance_keyring
-    from wallet.keys import remaining, rotate
-
     rt = runtime()
     settings = rt.settings
     if new_key:

@@ -7,11 +7,11 @@ import sys
 import tempfile
 from typing import Any
 
+from config.settings import Settings
+from wallet.app import create_app
+
 
 def spec() -> dict[str, Any]:
-    from config.settings import Settings
-    from wallet import create_app
-
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings.from_env({"WALLET_INSTANCE": tmp, "PATH": os.environ.get("PATH", "")})
         app = create_app(settings)

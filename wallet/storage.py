@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
 
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, ReadTimeoutError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
 from wallet.private_files import make_private_dirs
 
 __all__ = [
@@ -368,8 +371,10 @@ class S3Store:
         prefix: str = "",
         session_token: str | None = None,
     ) -> None:
-        import boto3
-        from botocore.config import Config
+        # boto3 (0.3 s) and botocore's Config (urllib3 and the rest: 50 ms) only when S3 storage is configured;
+        # botocore's exceptions (15 ms) are imported at the top
+        import boto3  # noqa: PLC0415 - optional heavy backend, loaded for S3 storage only
+        from botocore.config import Config  # noqa: PLC0415 - as boto3
 
         if not bucket:
             raise ValueError("S3Store needs a bucket name")
@@ -421,9 +426,6 @@ class S3Store:
 
     @staticmethod
     def _is_unavailable(exc: BaseException) -> bool:
-        from botocore.exceptions import ConnectionError as BotoConnectionError
-        from botocore.exceptions import HTTPClientError, ReadTimeoutError
-
         return isinstance(exc, (BotoConnectionError, HTTPClientError, ReadTimeoutError))
 
     @staticmethod
@@ -432,8 +434,6 @@ class S3Store:
         return str(response.get("Error", {}).get("Code", ""))
 
     def _call(self, op: str, key: str, **params: Any) -> Any:
-        from botocore.exceptions import ClientError
-
         try:
             return getattr(self._client, op)(Bucket=self.bucket, **params)
         except ClientError as exc:
@@ -454,8 +454,6 @@ class S3Store:
         self._call("put_object", key, Key=self.object_key(key), Body=data, ContentType="application/octet-stream")
 
     def get(self, key: str) -> bytes:
-        from botocore.exceptions import ClientError
-
         resp = self._call("get_object", key, Key=self.object_key(key))
         try:
             with resp["Body"] as body:
@@ -482,8 +480,6 @@ class S3Store:
         return True
 
     def ping(self) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             self._ping_client.head_bucket(Bucket=self.bucket)
         except ClientError as exc:
@@ -534,8 +530,6 @@ class S3Store:
                                (up["Key"], up["UploadId"]))
 
     def remove_leftover(self, leftover: Leftover) -> None:
-        from botocore.exceptions import ClientError
-
         key, upload_id = leftover.handle
         try:
             self._call("abort_multipart_upload", key, Key=key, UploadId=upload_id)
@@ -549,8 +543,6 @@ class S3Store:
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist yet (idempotent)."""
-        from botocore.exceptions import ClientError
-
         try:
             self._client.head_bucket(Bucket=self.bucket)
             return

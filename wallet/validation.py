@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from flask import has_request_context, request
 
+from signing.errors import SigningLibraryError
+from signing.sandbox import ValidationCancelled, ValidatorBusy
 from wallet.errors import Unavailable
 
 if TYPE_CHECKING:
@@ -43,9 +45,6 @@ def client_gone(environ: dict[str, Any]) -> Callable[[], bool] | None:
 
 
 def validate_pdf(rt: Runtime, data: bytes, trust: TrustStore, *, max_size: int | None = None) -> ValidationReport:
-    from signing.errors import SigningLibraryError
-    from signing.sandbox import ValidationCancelled, ValidatorBusy
-
     cancelled = client_gone(request.environ) if has_request_context() else None
     try:
         return rt.validator.validate(data, trust, max_signatures=rt.settings.max_signatures,  # type: ignore[no-any-return]

@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from wallet import db
+from wallet.citizens.credentials import unlock_login
+from wallet.citizens.enrolment import create_invite
+from wallet.citizens.identity import NATIONAL_ID_RULE, parse_national_id
+from wallet.citizens.models import Citizen
 from wallet.errors import WalletError
 
 citizen_cli = AppGroup("citizen", help="Citizen accounts: enrolment invitations, sign-in unlock.")
@@ -16,12 +21,6 @@ def invite(national_id: str) -> None:
     """Print a one-time enrolment code for NATIONAL_ID (valid 72 hours, single use, stored hashed).
 
     The code is the last line of the output (scripts read it); warnings go to stderr."""
-    from sqlalchemy import select
-
-    from wallet.citizens.enrolment import create_invite
-    from wallet.citizens.identity import NATIONAL_ID_RULE, parse_national_id
-    from wallet.citizens.models import Citizen
-
     nid = parse_national_id(national_id)
     if nid is None:
         raise click.ClickException(f"{national_id!r} is not a national ID number ({NATIONAL_ID_RULE}); "
@@ -49,8 +48,6 @@ def unlock(national_id: str) -> None:
 
     The way back when a distributed attack has spent the ID's ceiling: no e-mail or SMS needed. Audited.
     """
-    from wallet.citizens.credentials import unlock_login
-
     try:
         with db.transaction() as sess:
             nid = unlock_login(sess, national_id)

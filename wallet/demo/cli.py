@@ -26,7 +26,9 @@ demo_cli = AppGroup("demo", help="Demo material and the agency simulator.")
 def push(code: str, holder: str, holder_name: str, doc_type: str, count: int, demo_json: str | None,
          base_url: str | None, seed: int | None) -> None:
     """Generate COUNT realistic documents, sign them with the agency's demo key and push them over HTTP."""
-    from wallet.demo.push import AgencyClient, generate
+    # the document generator (PDF toolkit, uharfbuzz, requests: 0.1 s) only for this command: create_app
+    # registers this module in every web worker
+    from wallet.demo.push import AgencyClient, generate  # noqa: PLC0415 - demo generator for `demo push` only
 
     path = Path(demo_json) if demo_json else runtime().settings.instance_path / "demo.json"
     if not path.exists():

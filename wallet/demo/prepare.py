@@ -12,7 +12,14 @@ from typing import Any
 import pyotp
 
 from config.settings import Settings
+from signing.demo_pki import generate_demo_pki
+from wallet import db
+from wallet.agencies import service as agencies
+from wallet.app import create_app
+from wallet.citizens.enrolment import create_enrolled_citizen
 from wallet.demo.agencies import DEMO_AGENCIES, PKI_AGENCIES
+from wallet.extensions import runtime
+from wallet.migrate import upgrade
 from wallet.private_files import make_private_dirs, private_umask, write_private
 
 DEMO_CITIZEN = {"national_id": "AB123456", "name": "Amina El Idrissi"}
@@ -29,13 +36,6 @@ def _secrets(instance: Path) -> dict[str, str]:
 
 def prepare(settings: Settings | None = None) -> dict[str, Any]:
     """Idempotent. Returns the demo description (without base_url) — API keys are rotated on every call."""
-    from signing.demo_pki import generate_demo_pki
-    from wallet import create_app, db
-    from wallet.agencies import service as agencies
-    from wallet.citizens.enrolment import create_enrolled_citizen
-    from wallet.extensions import runtime
-    from wallet.migrate import upgrade
-
     private_umask()  # the embedded default: what SQLite, certomancer or anything else creates is private too
     settings = settings or Settings.from_env()
     make_private_dirs(settings.instance_path)

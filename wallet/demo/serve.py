@@ -15,6 +15,7 @@ import requests
 
 from config.settings import Settings
 from wallet.demo.prepare import DEMO_CITIZEN, prepare
+from wallet.demo.push import AgencyClient, generate
 from wallet.private_files import private_umask, write_private
 
 SEED = [("MJ", "criminal_record"), ("MJ", "nationality"), ("MEN", "school_report"),
@@ -36,8 +37,6 @@ def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 120) -
 
 
 def seed_documents(demo: dict[str, Any]) -> None:
-    from wallet.demo.push import AgencyClient, generate
-
     clients: dict[str, AgencyClient] = {}
     for i, (code, doc_type) in enumerate(SEED):
         client = clients.setdefault(code, AgencyClient.from_demo(demo, code))

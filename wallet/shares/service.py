@@ -19,7 +19,7 @@ from qrcode import QRCode
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session, defer, lazyload
 
-from signing.seal import SealText, qr_code
+from signing.seal import SealingError, SealText, qr_code
 from wallet import audit, db
 from wallet.citizens.models import Citizen
 from wallet.crypto import Sealed
@@ -130,8 +130,6 @@ def _blob_writer() -> ThreadPoolExecutor:
 
 
 def _make_copy(rt: Runtime, doc: Document, text: SealText, qr: QRCode) -> tuple[bytes, CopyKind]:
-    from signing.seal import SealingError
-
     original = read_original(rt, doc)
     sealer = rt.sealer
     try:  # seal() checks what can_seal() would, on the one parse it needs anyway

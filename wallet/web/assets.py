@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import url_for
 
-from wallet import FRONTEND
+from config.settings import FRONTEND
 
 STATIC = FRONTEND / "static"
 SHELL = ("css/app.css", "js/app.js", "icons/icon.svg", "icons/icon-192.png", "icons/icon-512.png",

@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import uharfbuzz as hb
+
 from wallet.demo.pdfkit.truetype import TrueTypeFont
 
 __all__ = ["WEIGHTS", "ArabicFont", "Shaped", "arabic_font", "loaded_font"]
@@ -43,8 +45,6 @@ class ArabicFont(TrueTypeFont):
     """A TrueType font with Arabic glyphs: parsed once, shaped with HarfBuzz, subset per document."""
 
     def __init__(self, path: Path, res: str) -> None:
-        import uharfbuzz as hb
-
         data = path.read_bytes()
         super().__init__(path, res, data)
         self.cmap_face = hb.Face(hb.Blob(data))
@@ -63,8 +63,6 @@ class ArabicFont(TrueTypeFont):
         return shaped
 
     def _shape(self, text: str) -> Shaped:
-        import uharfbuzz as hb
-
         buf = hb.Buffer()
         buf.add_str(text)
         buf.direction = "rtl"
