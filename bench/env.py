@@ -117,6 +117,13 @@ class BenchEnv:
             "DATABASE_URL": self.database_url,
             "STORAGE_URL": f"file://{blobs}",
             "MASTER_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="),
+            # production's other required keys (issue 11): throwaway ones, like the master key
+            "AUDIT_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="),
+            "AUDIT_CHECKPOINT_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="),
+            # several workers in production share their limits and sign-in counters: the machine's Redis, under
+            # a prefix of this run's own
+            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "RATE_LIMIT_KEY_PREFIX": f"bench-{secrets.token_hex(4)}",
             "TRUST_ROOTS": str(self.pki["root"]),
             "SEAL_PKCS12": str(self.pki["platform"]["seal_pkcs12"]),
             "SEAL_PKCS12_PASSWORD": str(self.pki["platform"]["seal_pkcs12_password"]),
