@@ -19,6 +19,7 @@ from wallet.documents.views import bp as documents_bp
 from wallet.errors import register_error_handlers as register_problem_handlers
 from wallet.extensions import Runtime, babel, install_request_gettext, limiter, select_locale
 from wallet.ops import bp as ops_bp
+from wallet.present import day, listing, moment, spoken
 from wallet.rules import check_access_rules
 from wallet.security import (
     AnyPathConverter,
@@ -107,6 +108,8 @@ def register_extensions(app: APIFlask, settings: Settings) -> None:
     app.extensions["wallet.db"] = rt.db
     babel.init_app(app, locale_selector=select_locale)
     install_request_gettext(app)
+    # the one date format of every page (Morocco's time zone), list commas and read-aloud text: wallet.present
+    app.jinja_env.filters.update(day=day, moment=moment, listing=listing, spoken=spoken)
     limiter.init_app(app)
     init_request_security(app)
 

@@ -8,6 +8,9 @@ into resources and template contexts; what they all need is here, written once:
 - ``type_name(code, lang)``: a document type's localised name; ``issuer_name(doc, lang)``: the issuing
   agency's localised name (for an ORM ``Document`` and for any row with an ``agency`` that has
   ``display_name``, such as the verification read model's).
+- ``day(value)`` and ``moment(value)``: THE long date and date-and-time formats of every page, in Morocco's
+  time zone (Jinja filters ``day`` and ``moment``); ``listing(items)`` joins with the language's comma;
+  ``spoken(sentences)`` composes what a "read aloud" button says (``frontend/templates/_speak.html``).
 - ``qr_matrix(text)`` and ``qr_svg(matrix)``: a QR code as SVG (the share screen passes the matrix of the very
   code its seals carry, ``signing.seal.qr_code(url).get_matrix()``); ``svg_data_uri(svg)`` for an ``<img>``.
 - ``problem_responses({status: description})``: the ``responses=`` of ``@bp.doc`` for the
@@ -20,11 +23,16 @@ Nothing here reads the database or the runtime: these are pure functions of thei
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, NamedTuple, Protocol
+from zoneinfo import ZoneInfo
 
 import qrcode
 from apiflask.types import ResponseObjectType, ResponsesObjectType
+from babel import Locale
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
 from flask_babel import get_locale
 
 from wallet.catalogue import TYPES
@@ -58,6 +66,63 @@ def page_language() -> dict[str, Any]:
     """The language variables every page template uses: ``lang``, ``text_dir`` and the switcher's ``languages``."""
     code = lang()
     return {"lang": code, "text_dir": text_dir(code), "languages": LANGUAGES}
+
+
+# -- dates, times and spoken text -------------------------------------------------------------------
+
+#: Where dates and times are shown: every person sees Moroccan time, whatever their phone's zone or the server's.
+DISPLAY_TIMEZONE: Final = ZoneInfo("Africa/Casablanca")
+#: The CLDR locale each page language formats with: Morocco's Arabic (its month names: يناير … دجنبر) and French;
+#: British English (day before month, 24-hour clock), closest to what Moroccan readers of English expect.
+_FORMAT_LOCALE: Final = {"ar": "ar_MA", "fr": "fr_MA", "en": "en_GB"}
+_LIST_COMMA: Final = {"ar": "، "}
+_FULL_STOP: Final = {"ar": "."}
+
+
+def _locale(code: str) -> Locale:
+    return Locale.parse(_FORMAT_LOCALE.get(code, code))
+
+
+def _aware(value: dt.datetime | dt.date) -> dt.datetime | dt.date:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:  # the database hands back naive UTC (SQLite)
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(DISPLAY_TIMEZONE)
+    return value
+
+
+def day(value: dt.datetime | dt.date | None, code: str | None = None) -> str:
+    """The one long date format, in Morocco's time zone: "1 December 2026", "1 décembre 2026", "1 دجنبر 2026"."""
+    if value is None:
+        return ""
+    return babel_format_date(_aware(value), "long", locale=_locale(code or lang()))
+
+
+def moment(value: dt.datetime | None, code: str | None = None) -> str:
+    """The one date-and-time format, in Morocco's time zone: "1 December 2026, 21:24" ("1 دجنبر 2026، 21:24")."""
+    if value is None:
+        return ""
+    loc = _locale(code or lang())
+    local = _aware(value)
+    pattern = str(loc.datetime_formats["long"]).replace("{1}", str(loc.date_formats["long"])).replace("{0}", "HH:mm")
+    return babel_format_datetime(local, pattern, tzinfo=DISPLAY_TIMEZONE, locale=loc)
+
+
+def listing(items: Iterable[str], code: str | None = None) -> str:
+    """Items joined with the language's comma ("، " in Arabic, never a Latin comma between Arabic words)."""
+    return _LIST_COMMA.get(code or lang(), ", ").join(item for item in items if item)
+
+
+def spoken(sentences: Iterable[str], code: str | None = None) -> str:
+    """Sentences for speech synthesis: empty ones dropped, each ended once with the language's full stop, so the
+    voice pauses between facts and never reads a stray comma or a doubled stop."""
+    stop = _FULL_STOP.get(code or lang(), ".")
+    out = []
+    for sentence in sentences:
+        text = " ".join(sentence.split()).rstrip(" ,،;:")
+        if text:
+            out.append(text if text.endswith((".", "!", "?", "؟", "…")) else text + stop)
+    return " ".join(out)
 
 
 # -- names ------------------------------------------------------------------------------------------
@@ -141,6 +206,6 @@ def problem_responses(descriptions: Mapping[int, str]) -> ProblemResponses:
     return ProblemResponses({status: problem_response(text) for status, text in descriptions.items()})
 
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "LANGUAGE_CODES", "RIGHT_TO_LEFT", "Language", "ProblemResponses",
-           "issuer_name", "lang", "page_language", "problem_response", "problem_responses", "qr_matrix", "qr_svg",
-           "svg_data_uri", "text_dir", "type_name"]
+__all__ = ["DEFAULT_LANGUAGE", "DISPLAY_TIMEZONE", "LANGUAGES", "LANGUAGE_CODES", "RIGHT_TO_LEFT", "Language",
+           "ProblemResponses", "day", "issuer_name", "lang", "listing", "moment", "page_language", "problem_response",
+           "problem_responses", "qr_matrix", "qr_svg", "spoken", "svg_data_uri", "text_dir", "type_name"]
