@@ -50,3 +50,26 @@ def test_an_otpauth_qr_code_decodes_to_its_uri() -> None:
         x, y, w = int(x), int(y), int(w)
         draw.rectangle([x * scale, y * scale, (x + w) * scale - 1, (y + 1) * scale - 1], fill=0)
     assert [r.text for r in zxingcpp.read_barcodes(img)] == [uri]
+
+
+def test_one_long_date_format_in_moroccan_time() -> None:
+    import datetime as dt
+
+    from wallet.present import day, listing, moment, spoken
+    at = dt.datetime(2026, 12, 1, 20, 24, tzinfo=dt.UTC)  # 21:24 in Casablanca (UTC+1)
+    assert moment(at, "en") == "1 December 2026, 21:24"
+    assert moment(at, "fr") == "1 décembre 2026, 21:24"
+    assert moment(at, "ar") == "1 دجنبر 2026، 21:24"
+    assert moment(at.replace(tzinfo=None), "en") == "1 December 2026, 21:24"  # naive values are UTC
+    assert day(dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC), "en") == "1 January 2027"
+    assert listing(["أ", "ب"], "ar") == "أ، ب" and listing(["a", "", "b"], "fr") == "a, b"
+    assert spoken(["Valid,", "", "Issued by  X.", "Holder: Y"], "en") == "Valid. Issued by X. Holder: Y."
+
+
+def test_key_facts_show_only_known_plain_attributes() -> None:
+    from wallet.catalogue import key_facts
+    assert key_facts("criminal_record", {"convictions": "none"}, "fr") == [("Condamnations", "Néant")]
+    assert key_facts("criminal_record", {"convictions": "NONE"}, "ar") == [("الإدانات", "لا شيء")]
+    assert key_facts("criminal_record", {"convictions": {"x": 1}, "secret": "s"}, "en") == []
+    assert key_facts("school_report", {"average": "14,52", "term": True}, "en") == [("Overall average", "14,52")]
+    assert key_facts("nationality", "not a dict", "en") == []
