@@ -8,13 +8,14 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from apiflask import HTTPTokenAuth
-from flask import g, request
+from apiflask import HTTPError, HTTPTokenAuth
+from flask import Response, g, request
 from flask_limiter.util import get_remote_address
 
 from wallet import db
 from wallet.agencies.models import Agency
 from wallet.agencies.service import authenticate
+from wallet.errors import BY_STATUS, problem
 from wallet.extensions import limiter
 
 agency_auth = HTTPTokenAuth(scheme="Bearer", description="Agency API key")
@@ -28,6 +29,24 @@ def _verify(token: str) -> Agency | None:
     if agency is not None:
         g.agency = agency
     return agency
+
+
+# What a refused caller reads in the 401's ``detail`` (the ``code`` stays ``unauthorized``): a key that was not
+# sent and a key that was sent but matches no active key need different fixes.
+NO_KEY = "No API key: send the header Authorization: Bearer <key>."
+BAD_KEY = "This API key is not valid (revoked, rotated or mistyped): check the key you send."
+
+
+@agency_auth.error_processor
+def _refused(err: HTTPError) -> Response:
+    """The 401 (or 403) of Flask-HTTPAuth as problem+json, saying whether a key was sent at all."""
+    status = err.status_code
+    family = BY_STATUS.get(status, BY_STATUS[401])
+    detail = err.message or family.title
+    if status == 401:
+        auth = agency_auth.get_auth()
+        detail = BAD_KEY if auth is not None and (auth.token or "").strip() else NO_KEY
+    return problem(status, family.code, family.title, detail)
 
 
 def current_agency() -> Agency:

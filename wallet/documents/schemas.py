@@ -5,6 +5,8 @@ import json
 from typing import Any
 
 from apiflask import Schema, fields, validators
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import ValidationError, validates_schema
 
 from wallet.catalogue import TYPES
@@ -17,19 +19,44 @@ NO_NUL = validators.Regexp(r"\A[^\x00]*\Z", error="NUL bytes are not allowed")
 PRINTABLE = validators.Regexp(r"\A[^\x00-\x1f\x7f]*\Z", error="control characters are not allowed")
 
 
+EXAMPLE_METADATA: dict[str, Any] = {
+    "holder_id": "AB123456", "type": "criminal_record", "reference": "MJ-20261130-0001",
+    "issued_at": "2026-11-30T10:00:00+00:00", "expires_at": "2027-02-28T10:00:00+00:00",
+    "title": "Extrait du casier judiciaire", "attributes": {"holder_name": "Amina El Idrissi", "convictions": "none"},
+    "replaces": None}
+
+
 class DocumentMetadata(Schema):
+    """What the agency says about the file: the ``metadata`` part of a push, and the signed ``document.json``
+    inside the PDF (docs/signed-metadata.md). Both must agree, field by field."""
+
     holder_id = fields.String(required=True, validate=validators.Regexp(HOLDER_ID),
                               metadata={"description": "National ID number of the holder", "example": "AB123456"})
-    type = fields.String(required=True, validate=validators.OneOf(sorted(TYPES)))
+    type = fields.String(required=True, validate=validators.OneOf(sorted(TYPES)),
+                         metadata={"description": "Document type code (GET /api/v1/document-types)",
+                                   "example": "criminal_record"})
     reference = fields.String(required=True, validate=validators.Regexp(REFERENCE),
-                              metadata={"description": "The agency's own reference, unique per agency"})
-    issued_at = fields.AwareDateTime(required=True, format="iso")
-    expires_at = fields.AwareDateTime(load_default=None, allow_none=True, format="iso")
-    title = fields.String(load_default=None, allow_none=True, validate=[validators.Length(max=300), NO_NUL])
+                              metadata={"description": "The agency's own reference, unique per agency",
+                                        "example": "MJ-20261130-0001"})
+    issued_at = fields.AwareDateTime(required=True, format="iso",
+                                     metadata={"description": "When the agency issued it (ISO 8601 with an offset)",
+                                               "example": "2026-11-30T10:00:00+00:00"})
+    expires_at = fields.AwareDateTime(load_default=None, allow_none=True, format="iso",
+                                      metadata={"description": "Optional: end of validity, after issued_at "
+                                                               "(ISO 8601 with an offset); null or absent: none",
+                                                "example": "2027-02-28T10:00:00+00:00"})
+    title = fields.String(load_default=None, allow_none=True, validate=[validators.Length(max=300), NO_NUL],
+                          metadata={"description": "Optional: the title printed on the document",
+                                    "example": "Extrait du casier judiciaire"})
     attributes = fields.Dict(keys=fields.String(validate=validators.Length(max=64)),
-                             load_default=dict, metadata={"description": "Free key/value data (max 4 KB)"})
+                             load_default=dict, metadata={"description": "Optional: free key/value data (max 4 KB), "
+                                                                         "e.g. the key facts shown to verifiers",
+                                                          "example": {"holder_name": "Amina El Idrissi",
+                                                                      "convictions": "none"}})
     replaces = fields.String(load_default=None, allow_none=True, validate=validators.Regexp(r"^[0-9a-f]{32}$"),
-                             metadata={"description": "id of an earlier document of this agency it replaces"})
+                             metadata={"description": "Optional: id of an earlier document of this agency it "
+                                                      "replaces (that one turns `replaced`)",
+                                       "example": "3f9c2a7e5b1d4c8e9a0b6d2f4e8c1a7b"})
 
     @validates_schema
     def _coherent(self, data: dict[str, Any], **_kw: Any) -> None:
@@ -42,9 +69,24 @@ class DocumentMetadata(Schema):
 class PushForm(Schema):
     file = fields.File(required=True, metadata={"description": "The agency-signed PDF (PAdES)"})
     metadata = fields.String(required=False, validate=validators.Length(max=8192),
-                             metadata={"description": "JSON object: DocumentMetadata. It may be left out when the "
-                                                      "file carries the signed document.json "
+                             metadata={"description": "A JSON object (DocumentMetadata) as text. It may be left out "
+                                                      "when the file carries the signed document.json "
                                                       "(docs/signed-metadata.md)"})
+
+
+def metadata_json_schema(openapi_version: str) -> dict[str, Any]:
+    """``DocumentMetadata`` as an OpenAPI schema object, converted the way apiflask converts its schemas.
+
+    The push takes it as the text of a multipart part, so no view's input names the schema itself: the
+    document's spec processor (``wallet.documents.views``) adds it to the components."""
+    spec = APISpec("DocumentMetadata", "1", openapi_version, plugins=[MarshmallowPlugin()])
+    spec.components.schema("DocumentMetadata", schema=DocumentMetadata)
+    schema: dict[str, Any] = spec.to_dict()["components"]["schemas"]["DocumentMetadata"]
+    schema["description"] = ("The agency's metadata of a pushed document: the `metadata` part of POST "
+                             "/api/v1/documents (JSON text) and the signed document.json inside the PDF")
+    schema["examples"] = [{k: v for k, v in EXAMPLE_METADATA.items() if v is not None},
+                          {k: EXAMPLE_METADATA[k] for k in ("holder_id", "type", "reference", "issued_at")}]
+    return schema
 
 
 class RevokeIn(Schema):

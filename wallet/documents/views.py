@@ -4,8 +4,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from apiflask import APIBlueprint
+from apiflask import APIBlueprint, APIFlask
 from flask import g, request
+from flask.blueprints import BlueprintSetupState
 from marshmallow import ValidationError
 
 from wallet import db, rules
@@ -13,7 +14,14 @@ from wallet.agencies.auth import current_agency
 from wallet.agencies.service import authenticate
 from wallet.catalogue import TYPES
 from wallet.documents import service
-from wallet.documents.schemas import DocumentMetadata, DocumentOut, DocumentTypesOut, PushForm, RevokeIn
+from wallet.documents.schemas import (
+    DocumentMetadata,
+    DocumentOut,
+    DocumentTypesOut,
+    PushForm,
+    RevokeIn,
+    metadata_json_schema,
+)
 from wallet.documents.signed_metadata import metadata_from_file
 from wallet.errors import BadMetadata, TooLarge
 from wallet.extensions import runtime
@@ -29,6 +37,38 @@ PROBLEMS = problem_responses({
          "modified_after_signing, malformed_pdf, too_complex (beyond the structural limits); then metadata_mismatch (the metadata differs from the "
          "signed document.json, member `field` names it)"})
 _metadata_schema = DocumentMetadata()
+METADATA_REF = {"$ref": "#/components/schemas/DocumentMetadata"}
+
+
+def document_spec(doc: dict[str, Any]) -> dict[str, Any]:
+    """The push's ``metadata`` part in the OpenAPI document: JSON text of a ``DocumentMetadata`` object.
+
+    A multipart part is a string to the request schema (it is parsed and validated in the view, after the key
+    and before the file), so the spec says what the text holds: JSON Schema's ``contentMediaType`` and
+    ``contentSchema`` on the property (OpenAPI 3.1) and the part's ``encoding`` (3.0 generators read that)."""
+    doc["components"]["schemas"]["DocumentMetadata"] = metadata_json_schema(doc["openapi"])
+    doc["components"]["schemas"]["PushForm"]["properties"]["metadata"].update(
+        contentMediaType="application/json", contentSchema=METADATA_REF)
+    form = doc["paths"]["/api/v1/documents"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    form["encoding"] = {"metadata": {"contentType": "application/json"}, "file": {"contentType": "application/pdf"}}
+    return doc
+
+
+@bp.record_once
+def _document_spec(state: BlueprintSetupState) -> None:
+    """Register ``document_spec`` as the app's spec processor, after any other one (apiflask keeps one)."""
+    app = state.app
+    if not isinstance(app, APIFlask) or app.config["SPEC_PROCESSOR_PASS_OBJECT"]:
+        raise TypeError("the agency API's OpenAPI processor needs an APIFlask app passing the spec as a dict")
+    before = app.spec_callback
+
+    def processor(doc: Any) -> Any:
+        doc = before(doc) if before is not None else doc
+        if not isinstance(doc, dict):
+            raise TypeError(f"the OpenAPI spec is {type(doc).__name__}, not a JSON object")
+        return document_spec(doc)
+
+    app.spec_processor(processor)
 
 
 @bp.get("/document-types")
@@ -59,8 +99,9 @@ def _size_limit() -> None:
 @bp.input(PushForm, location="form_and_files", arg_name="form")
 @bp.output(DocumentOut, status_code=201, description="Created")
 @bp.doc(summary="Push an agency-signed PDF for a citizen", responses=PROBLEMS.only(
-    400, 401, 403, 409, 413, 415, 422, besides={200: {"description": "Identical replay: the existing document",
-                                                      "content": {"application/json": {"schema": {}}}}}))
+    400, 401, 403, 409, 413, 415, 422, besides={200: {
+        "description": "Identical replay (same file, same metadata): the document already pushed, unchanged",
+        "content": {"application/json": {"schema": DocumentOut}}}}))
 def push_document(form: dict[str, Any]) -> Any:
     raw_meta = form.get("metadata")
     meta = _load_metadata(raw_meta) if raw_meta is not None else None
