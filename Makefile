@@ -12,7 +12,7 @@ DEV_LOCK := requirements-dev.lock
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe \
 	--strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: run test test-fast test-pg test-faults bench setup clean lint openapi lock lock-upgrade
+.PHONY: run test test-fast test-pg test-faults bench setup clean lint openapi screenshots lock lock-upgrade
 
 # The hashed lock first (pip refuses a file whose hash is not in it), then the repository's own packages
 # without dependencies and without build isolation (--require-hashes refuses local folders; setuptools is in the lock).
@@ -63,6 +63,11 @@ lint: setup
 
 openapi: setup
 	$(BIN)/python -m wallet.openapi > docs/openapi.json
+
+# every page in ar, fr and en at 360 x 760 into screenshots/<lang>/ (not committed): the demo on a free port with
+# its instance in a temporary folder, Debian's Chromium through Playwright; about a minute and a half
+screenshots: setup
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
