@@ -4,7 +4,8 @@ A shared copy is the agency's original PDF plus ONE incremental update: a PAdES
 signature (``ETSI.CAdES.detached``, RFC 3161 signature timestamp, the seal's
 chain embedded) by the platform, whose visible appearance on the first page
 carries a QR code pointing to the verification URL and the text
-"Shared copy — verify at URL — valid until DATE" in English and French.
+"Shared copy — verify at URL — valid until DATE" in English, French and Arabic (the Arabic lines in an
+embedded OpenType font shaped by HarfBuzz: :mod:`signing.stampfont`).
 
 Originals certified with DocMDP P=1 ("no changes") cannot take that update;
 :meth:`Sealer.can_seal` says so up front and :meth:`Sealer.verification_sheet`
@@ -324,7 +325,7 @@ class Sealer:
             (9, sha256[32:]),
             (10, ""),
             (10, f"Verify at / V\u00e9rifier sur : {text.url}"),
-            (10, f"Valid until / Valable jusqu'au : {text.valid_until_label()}"),
+            (10, f"Valid until / Valable jusqu'au : {text.valid_until_label('en')}"),
         ]
         ops = [b"BT 56 806 Td"]
         for size, line in lines:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import uharfbuzz as hb
-from fontTools import subset, ttLib
+from fontTools import subset, ttLib  # type: ignore[import-untyped]
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.api import FontEngine, FontEngineFactory, ShapeResult
 from pyhanko.pdf_utils.font.basic import COURIER_META, SimpleFontEngine, SimpleFontEngineFactory
@@ -212,7 +212,7 @@ class ArabicFont:
         buf.direction = "rtl" if rtl else "ltr"
         buf.guess_segment_properties()
         hb.shape(hb.Font(self.face), buf)
-        return sum(pos.x_advance for pos in buf.glyph_positions) / self.units_per_em
+        return float(sum(pos.x_advance for pos in buf.glyph_positions)) / self.units_per_em
 
     def accumulator(self, writer: BasePdfFileWriter, font_size: int) -> GlyphAccumulator:
         return _ArabicAccumulator(writer, self, font_size)
@@ -362,7 +362,8 @@ class StampFontEngine(FontEngine):
         return None if self._accumulator is None else self._accumulator.as_resource()
 
     def as_resource(self) -> generic.PdfObject:
-        return self._courier.as_resource()
+        resource: generic.PdfObject = self._courier.as_resource()
+        return resource
 
     def shape(self, txt: str) -> ShapeResult:
         if self._arabic is None or not has_rtl(txt):
@@ -385,13 +386,7 @@ class StampFontEngine(FontEngine):
         assert self._arabic is not None
         if not rtl:
             return [(run, self._arabic.covers(run))]
-        pieces: list[tuple[str, bool]] = []
-        for ch in run:
-            covered = self._arabic.covers(ch)
-            if pieces and pieces[-1][1] == covered:
-                pieces[-1] = (pieces[-1][0] + ch, covered)
-            else:
-                pieces.append((ch, covered))
+        pieces = _coverage_split(run, self._arabic)
         return [(text if covered else text[::-1], covered) for text, covered in reversed(pieces)]
 
     def _courier_run(self, text: str) -> tuple[bytes, float]:
