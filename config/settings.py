@@ -50,6 +50,8 @@ class Settings:
     seal_pkcs11_token: str | None = None
     seal_pkcs11_pin: str | None = None
     seal_pkcs11_key_label: str | None = None
+    # the seal stamp's Arabic lines (Debian fonts-noto-core); "" turns them off; missing: logged, Latin lines only
+    seal_arabic_font: str = "/usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf"
     tsa_url: str | None = None  # HTTP RFC 3161 TSA (production)
     tsa_cert: str | None = None  # in-process TSA (embedded default)
     tsa_key: str | None = None
@@ -144,6 +146,8 @@ class Settings:
         values["seal_pkcs11_token"] = env.get("SEAL_PKCS11_TOKEN")
         values["seal_pkcs11_pin"] = env.get("SEAL_PKCS11_PIN")
         values["seal_pkcs11_key_label"] = env.get("SEAL_PKCS11_KEY_LABEL")
+        if "SEAL_ARABIC_FONT" in env:
+            values["seal_arabic_font"] = env["SEAL_ARABIC_FONT"].strip()
         values["tsa_url"] = env.get("TSA_URL")
         values["tsa_cert"] = env.get("TSA_CERT") or (None if production else str(pki / "tsa" / "tsa.pem"))
         values["tsa_key"] = env.get("TSA_KEY") or (None if production else str(pki / "tsa" / "tsa.key.pem"))

@@ -4,7 +4,8 @@ A shared copy is the agency's original PDF plus ONE incremental update: a PAdES
 signature (``ETSI.CAdES.detached``, RFC 3161 signature timestamp, the seal's
 chain embedded) by the platform, whose visible appearance on the first page
 carries a QR code pointing to the verification URL and the text
-"Shared copy — verify at URL — valid until DATE" in English and French.
+"Shared copy — verify at URL — valid until DATE" in English, French and Arabic (the Arabic lines in an
+embedded OpenType font shaped by HarfBuzz: :mod:`signing.stampfont`).
 
 Originals certified with DocMDP P=1 ("no changes") cannot take that update;
 :meth:`Sealer.can_seal` says so up front and :meth:`Sealer.verification_sheet`
@@ -16,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from io import BytesIO
 from typing import Any
@@ -24,8 +26,7 @@ from typing import Any
 import qrcode
 from cryptography.hazmat.primitives import hashes
 from pyhanko.pdf_utils import content, generic, layout
-from pyhanko.pdf_utils.font.api import ShapeResult
-from pyhanko.pdf_utils.font.basic import COURIER_META, SimpleFontEngine, SimpleFontEngineFactory
+from pyhanko.pdf_utils.content import ResourceType
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.qr import PdfStreamQRImage
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -40,6 +41,20 @@ from pyhanko.stamp import QRPosition, QRStamp, QRStampStyle
 
 from .errors import SigningLibraryError
 from .keys import KeyCustody
+from .stampfont import (
+    ARABIC_FONT_DEFAULT,
+    ARABIC_RESOURCE,
+    LRI,
+    PDI,
+    ArabicFont,
+    StampFontEngine,
+    StampFontFactory,
+    has_rtl,
+    line_width_em,
+    load_arabic_font,
+    pdf_literal,
+    winansi_courier,
+)
 
 __all__ = ["SealText", "Sealer", "SealingError", "qr_code"]
 
@@ -49,7 +64,6 @@ STAMP_MARGIN_X = 24
 STAMP_MARGIN_Y = 14
 _MAX_FONT_SIZE = 8
 _MIN_FONT_SIZE = 4
-_COURIER_ADVANCE = 0.6  # Courier glyph width, in font size units
 _PADES_MD = "sha256"
 
 
@@ -59,56 +73,45 @@ class SealingError(SigningLibraryError):
 
 @dataclass(frozen=True)
 class SealText:
-    """What the seal's visible appearance says."""
+    """What the seal's visible appearance says.
+
+    ``valid_until_labels``: the date as each language writes it (``{"en": ..., "fr": ..., "ar": ...}``, formatted
+    by the caller, e.g. in Morocco's time zone); a language without one gets :meth:`valid_until_label`.
+    """
 
     url: str
     valid_until: datetime
     lines: tuple[str, ...] = ()  # extra lines, printed under the standard text
+    valid_until_labels: Mapping[str, str] = field(default_factory=dict)
 
-    def valid_until_label(self) -> str:
+    def valid_until_label(self, lang: str | None = None) -> str:
+        if lang is not None and self.valid_until_labels.get(lang):
+            return self.valid_until_labels[lang]
         dt = self.valid_until
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=UTC)
         return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
-    def text_lines(self) -> tuple[str, ...]:
-        date = self.valid_until_label()
+    def arabic_lines(self) -> tuple[str, str]:
+        """The Arabic lines; the URL (and a date written in Latin) isolated left to right."""
+        date = self.valid_until_label("ar")
+        if not has_rtl(date):
+            date = f"{LRI}{date}{PDI}"
+        return (
+            f"\u0646\u0633\u062e\u0629 \u0645\u0634\u062a\u0631\u0643\u0629 \u2014 "
+            f"\u062a\u062d\u0642\u0642 \u0645\u0646\u0647\u0627 \u0639\u0644\u0649 {LRI}{self.url}{PDI}",
+            f"\u2014 \u0635\u0627\u0644\u062d\u0629 \u0625\u0644\u0649 \u063a\u0627\u064a\u0629 {date}",
+        )  # "نسخة مشتركة — تحقق منها على URL" / "— صالحة إلى غاية DATE"
+
+    def text_lines(self, *, arabic: bool = True) -> tuple[str, ...]:
         return (
             f"Shared copy \u2014 verify at {self.url}",
-            f"\u2014 valid until {date}",
+            f"\u2014 valid until {self.valid_until_label('en')}",
             f"Copie partag\u00e9e \u2014 v\u00e9rifier sur {self.url}",
-            f"\u2014 valable jusqu'au {date}",
+            f"\u2014 valable jusqu'au {self.valid_until_label('fr')}",
+            *(self.arabic_lines() if arabic else ()),
             *self.lines,
         )
-
-
-# -- a Courier engine that really encodes in WinAnsi (pyHanko's writes PDFDocEncoding,
-#    which differs for the em dash and a few other characters) -----------------------
-
-
-def _pdf_literal(data: bytes) -> bytes:
-    return b"(" + data.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
-
-
-class _WinAnsiCourierEngine(SimpleFontEngine):
-    def shape(self, txt: str) -> Any:
-        data = txt.encode("cp1252", errors="replace")
-        return ShapeResult(
-            graphics_ops=_pdf_literal(data) + b" Tj",
-            x_advance=len(data) * self.avg_width,
-            y_advance=0,
-        )
-
-
-class _WinAnsiCourierFactory(SimpleFontEngineFactory):
-    def __init__(self) -> None:
-        super().__init__("Courier", _COURIER_ADVANCE, COURIER_META)
-
-    def create_font_engine(self, writer: BasePdfFileWriter, obj_stream: Any = None) -> SimpleFontEngine:
-        return _WinAnsiCourierEngine(writer, self.name, self.avg_width, self.meta)
-
-
-_FONT = _WinAnsiCourierFactory()
 
 
 def qr_code(url: str) -> qrcode.QRCode:
@@ -130,6 +133,13 @@ class _PremadeQRStamp(QRStamp):
         super().__init__(writer, url, style, text_params=text_params, box=box)
         self._qr = qr
         self._out = writer
+
+    def _text_layout(self) -> bytes:
+        commands: bytes = super()._text_layout()
+        engine = self.text_box.font_engine if self.text_box is not None else None
+        if isinstance(engine, StampFontEngine) and engine.arabic_resource is not None:
+            self.set_resource(ResourceType.FONT, generic.pdf_name(ARABIC_RESOURCE), engine.arabic_resource)
+        return commands
 
     def _qr_xobject(self) -> tuple[generic.IndirectObject, int]:
         qr = self._qr
@@ -161,7 +171,7 @@ def _base_stamp_style() -> _SealStampStyle:
         border_color=(0.2, 0.2, 0.2),
         innsep=4,
         qr_position=QRPosition.LEFT_OF_TEXT,
-        text_box_style=TextBoxStyle(font=_FONT, font_size=7, leading=9),
+        text_box_style=TextBoxStyle(font=winansi_courier, font_size=7, leading=9),
         inner_content_layout=layout.SimpleBoxLayoutRule(
             x_align=layout.AxisAlignment.ALIGN_MIN,
             y_align=layout.AxisAlignment.ALIGN_MID,
@@ -252,11 +262,15 @@ class Sealer:
         timestamper: TimeStamper,
         *,
         field_name_prefix: str = "WalletSeal",
+        arabic_font: str | None = ARABIC_FONT_DEFAULT,
     ) -> None:
+        """``arabic_font``: the OpenType/TrueType file the stamp's Arabic lines are drawn in, read once per process;
+        missing or unusable (logged once), or empty: the stamp has its French and English lines only."""
         self._custody = custody
         self._timestamper = timestamper
         self._prefix = field_name_prefix
         self._style = _base_stamp_style()
+        self._arabic: ArabicFont | None = load_arabic_font(arabic_font)
         self._bytes_reserved: int | None = None
         self._estimate_lock = threading.Lock()
 
@@ -311,16 +325,16 @@ class Sealer:
             (9, sha256[32:]),
             (10, ""),
             (10, f"Verify at / V\u00e9rifier sur : {text.url}"),
-            (10, f"Valid until / Valable jusqu'au : {text.valid_until_label()}"),
+            (10, f"Valid until / Valable jusqu'au : {text.valid_until_label('en')}"),
         ]
         ops = [b"BT 56 806 Td"]
         for size, line in lines:
             data = line.encode("cp1252", errors="replace")
-            ops.append(b"/F1 %d Tf 0 -%g Td %s Tj" % (size, size * 1.6, _pdf_literal(data)))
+            ops.append(b"/F1 %d Tf 0 -%g Td %s Tj" % (size, size * 1.6, pdf_literal(data)))
         ops.append(b"ET")
         stream = generic.StreamObject(stream_data=b"\n".join(ops))
         stream.compress()
-        font = _FONT.create_font_engine(writer).as_resource()
+        font = winansi_courier.create_font_engine(writer).as_resource()
         resources = generic.DictionaryObject(
             {generic.pdf_name("/Font"): generic.DictionaryObject({generic.pdf_name("/F1"): writer.add_object(font)})}
         )
@@ -346,13 +360,14 @@ class Sealer:
         # the QR code is a square as high as the band; the text gets the rest of the width
         qr_padded = STAMP_HEIGHT  # QR side (height - 2 innsep) + 2 innsep
         available = box_w - qr_padded - 8
-        longest = max(len(line) for line in text_lines)
+        widest = max(line_width_em(line, self._arabic) for line in text_lines)
         # pyHanko's text layout wants integer sizes
-        font_size = int(max(_MIN_FONT_SIZE, min(_MAX_FONT_SIZE, available / (longest * _COURIER_ADVANCE))))
+        font_size = int(max(_MIN_FONT_SIZE, min(_MAX_FONT_SIZE, available / widest)))
         leading = max(font_size, min(round(font_size * 1.25), (STAMP_HEIGHT - 8) // len(text_lines)))
         return dataclasses.replace(
             self._style,
-            text_box_style=TextBoxStyle(font=_FONT, font_size=font_size, leading=leading),
+            text_box_style=TextBoxStyle(font=StampFontFactory(self._arabic, widest), font_size=font_size,
+                                        leading=leading),
             background=_white_background(box_w, STAMP_HEIGHT),
             background_opacity=1.0,
             qr=qr,
@@ -393,7 +408,7 @@ class Sealer:
             round(x1) - STAMP_MARGIN_X,
             round(y0) + STAMP_MARGIN_Y + STAMP_HEIGHT,
         )
-        lines = text.text_lines()
+        lines = text.text_lines(arabic=self._arabic is not None)
         field_name = self._field_name(existing_names)
         signer = PdfSigner(
             PdfSignatureMetadata(

@@ -153,7 +153,7 @@ class Runtime:
             tsa = http_timestamper(s.tsa_url)
         else:
             tsa = in_process_timestamper(_needed(s.tsa_cert, "TSA_CERT"), _needed(s.tsa_key, "TSA_KEY"))
-        return Sealer(custody, tsa)
+        return Sealer(custody, tsa, arabic_font=s.seal_arabic_font)
 
 
 def _needed(value: str | None, setting: str) -> str:

@@ -28,7 +28,7 @@ from wallet.documents.models import Document
 from wallet.documents.service import Damaged, read_original
 from wallet.errors import BadRequest, NotFound, Unavailable
 from wallet.extensions import Runtime
-from wallet.present import qr_svg, type_name
+from wallet.present import LANGUAGE_CODES, moment, qr_svg, type_name
 from wallet.shares.models import CopyKind, Share, ShareItem, ShareView
 from wallet.shares.tokens import new_token, token_hash
 
@@ -91,7 +91,8 @@ def create_share(rt: Runtime, sess: Session, citizen: Citizen, document_ids: Seq
     share = Share(id=new_id(), citizen_id=citizen.id, token_hash=token_hash(token), label=label or None,
                   allow_download=allow_download, max_views=max_views, views_used=0, created_at=now,
                   expires_at=now + dt.timedelta(seconds=expires_in))
-    text = SealText(url=url, valid_until=share.expires_at)
+    text = SealText(url=url, valid_until=share.expires_at,  # the stamp's dates in Morocco's time, per language
+                    valid_until_labels={code: moment(share.expires_at, code) for code in LANGUAGE_CODES})
     qr = qr_code(url)  # made once: every copy's stamp draws it, and the share screen's SVG
     writes: list[Future[None]] = []
     try:
