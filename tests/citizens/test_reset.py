@@ -23,7 +23,7 @@ from wallet.audit import AuditEvent
 from wallet.citizens.models import Invite
 
 CODE = re.compile(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}")
-NEW_PASSWORD = "a brand new passphrase"
+NEW_PASSWORD = "a brand new passphrase"  # noqa: S105 - the test citizen's new password
 
 
 def reset_code(app: Any, national_id: str) -> str:
