@@ -97,6 +97,8 @@ ROUTES: dict[str, Route] = {
     "web.index": public("/", GET=200),
     "web.login": public("/login", POST=403),
     "web.enrol": public("/enrol", GET=200, POST=403),
+    "web.recover": public("/recover", GET=200),
+    "web.reset": public("/reset", GET=200, POST=403),
     "web.set_language": public("/lang/<code>", "/lang/fr", GET=302),
     "web.offline": public("/offline", GET=200),
     "web.manifest": public("/manifest.webmanifest", GET=200),

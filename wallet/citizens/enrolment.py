@@ -2,7 +2,11 @@
 
 Between steps the state travels in a signed, time-limited ticket whose secrets are encrypted
 (``dump_ticket`` / ``load_ticket``); nothing is stored until ``enrol_confirm``. The operator paths
-(``create_invite``, ``create_enrolled_citizen``) are here too.
+(``create_invite``, ``create_reset``, ``create_enrolled_citizen``) are here too.
+
+A reset (forgotten password, lost phone) is the same three steps with a reset code (claim method ``reset``),
+which the operator issues only for an enrolled account after seeing the holder's ID card at a counter: it sets a
+new password and authenticator and ends every session of the account.
 """
 from __future__ import annotations
 
@@ -46,6 +50,10 @@ ISSUER = "Wallet"
 
 class EnrolmentError(WalletError):
     status, code, title = 400, "invalid_enrolment", "Enrolment failed"
+
+
+class NotEnrolled(WalletError):
+    status, code, title = 404, "not_enrolled", "No enrolled account"
 
 
 @dataclass(frozen=True)
@@ -98,9 +106,11 @@ def load_ticket(secret_key: str, envelope: Envelope, ticket: str) -> Enrolment:
     return Enrolment(claim, pw, totp)
 
 
-def enrol_start(sess: Session, national_id: str, code: str) -> Enrolment:
+def enrol_start(sess: Session, national_id: str, code: str, method: str = "invite") -> Enrolment:
+    """The first step: the national ID and its one-time code (``method`` invite to enrol, reset to start again).
+    One answer for an unknown ID, a wrong, used or expired code, or a code of the other kind."""
     try:
-        claim = provider().verify(sess, normalise_id(national_id), code)
+        claim = provider(method).verify(sess, normalise_id(national_id), code)
     except IdentityError as exc:
         raise EnrolmentError("this national ID and enrolment code do not match a valid invitation",
                              code="invalid_invite") from exc
@@ -123,11 +133,14 @@ def enrol_confirm(sess: Session, envelope: Envelope, state: Enrolment, otp: str,
         raise EnrolmentError("the code does not match: check the time on your phone and try again",
                              code="invalid_code")
     try:
-        provider().consume(sess, state.claim)
+        provider(state.claim.method).consume(sess, state.claim)
     except IdentityError as exc:
         raise EnrolmentError("this enrolment code was already used or has expired", code="invalid_invite") from exc
     nid = state.claim.national_id
+    reset = state.claim.method == "reset"
     citizen = sess.execute(select(Citizen).where(Citizen.national_id == nid)).scalar_one_or_none()
+    if reset and (citizen is None or citizen.enrolled_at is None):  # issued only for an enrolled account
+        raise EnrolmentError("this enrolment code was already used or has expired", code="invalid_invite")
     if citizen is None:
         citizen = Citizen(national_id=nid, name="")
         sess.add(citizen)
@@ -142,8 +155,9 @@ def enrol_confirm(sess: Session, envelope: Envelope, state: Enrolment, otp: str,
     guard = current_throttle()
     if guard is not None:  # a fresh enrolment is a way back from a spent sign-in ceiling
         guard.unlock(nid)
-    audit.record(sess, actor=f"citizen:{citizen.id}", action="citizen.enrol", target=f"citizen:{citizen.id}",
-                 request_id=request_id, details={"path": state.claim.method})
+    audit.record(sess, actor=f"citizen:{citizen.id}", action="citizen.reset" if reset else "citizen.enrol",
+                 target=f"citizen:{citizen.id}", request_id=request_id,
+                 details={"path": state.claim.method, **({"code": state.claim.proof_id} if reset else {})})
     sess.flush()
     return citizen
 
@@ -156,6 +170,24 @@ def create_invite(sess: Session, national_id: str, actor: str = "operator") -> t
     invite, code = new_invite(sess, nid)
     audit.record(sess, actor=actor, action="citizen.invite", target=f"invite:{invite.id}",
                  details={"national_id": nid, "expires_at": invite.expires_at.isoformat()})
+    return code, invite.expires_at
+
+
+def create_reset(sess: Session, national_id: str, actor: str = "operator") -> tuple[str, dt.datetime]:
+    """Operator path, at a counter after checking the ID card: a one-time reset code for an enrolled account (a new
+    password and authenticator; every session ends when it is used). ``NotEnrolled`` for any other ID: nothing is
+    issued, and the operator is told (the citizen is not: on the reset page an unknown ID reads like a wrong code)."""
+    nid = parse_national_id(national_id)
+    if nid is None:
+        raise BadRequest(f"a national ID is {NATIONAL_ID_RULE}", code="bad_national_id")
+    citizen = sess.execute(select(Citizen).where(Citizen.national_id == nid,
+                                                 Citizen.enrolled_at.is_not(None))).scalar_one_or_none()
+    if citizen is None:
+        raise NotEnrolled(f"no enrolled account has the national ID {nid}: no reset code was made "
+                          "(for a first enrolment, use `citizen invite`)")
+    invite, code = new_invite(sess, nid, purpose="reset")
+    audit.record(sess, actor=actor, action="citizen.reset_code", target=f"citizen:{citizen.id}",
+                 details={"national_id": nid, "code": invite.id, "expires_at": invite.expires_at.isoformat()})
     return code, invite.expires_at
 
 

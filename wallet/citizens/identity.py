@@ -65,27 +65,34 @@ def code_hash(code: str) -> str:
     return hashlib.sha256(("wallet-invite:" + normalise_code(code)).encode()).hexdigest()
 
 
-def new_invite(sess: Session, national_id: str, now: dt.datetime | None = None) -> tuple[Invite, str]:
-    """Create an invite; returns it with the clear code (shown once, stored only hashed)."""
+def new_invite(sess: Session, national_id: str, now: dt.datetime | None = None,
+               purpose: str = "enrol") -> tuple[Invite, str]:
+    """Create an invite (``purpose`` enrol, or reset for an enrolled account); returns it with the clear code
+    (shown once, stored only hashed)."""
     raw = "".join(secrets.choice(_ALPHABET) for _ in range(12))
     code = f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
     now = now or utcnow()
     invite = Invite(national_id=national_id.upper(), code_hash=code_hash(code), created_at=now,
-                    expires_at=now + INVITE_LIFETIME)
+                    expires_at=now + INVITE_LIFETIME, purpose=purpose)
     sess.add(invite)
     sess.flush()
     return invite, code
 
 
 class InviteCodeProvider:
-    method = "invite"
+    """Enrolment invitations (``method`` invite) or reset codes (``method`` reset): the same one-time codes, each
+    good only for its own purpose."""
+
+    def __init__(self, method: str = "invite") -> None:
+        self.method = method
+        self.purpose = PURPOSES[method]
 
     def verify(self, sess: Session, national_id: str, proof: str) -> IdentityClaim:
         if not proof or len(proof) > 64:
             raise IdentityError("invalid code")
         invite = sess.execute(select(Invite).where(Invite.code_hash == code_hash(proof))).scalar_one_or_none()
         if (invite is None or not secrets.compare_digest(invite.national_id, national_id.upper())
-                or invite.used_at is not None or invite.expires_at <= utcnow()):
+                or invite.purpose != self.purpose or invite.used_at is not None or invite.expires_at <= utcnow()):
             raise IdentityError("invalid code")
         return IdentityClaim(national_id=invite.national_id, proof_id=invite.id, method=self.method)
 
@@ -97,6 +104,12 @@ class InviteCodeProvider:
             raise IdentityError("invalid code")
 
 
-def provider() -> IdentityProvider:
-    """The configured identity step (only invite codes for now)."""
-    return InviteCodeProvider()
+PURPOSES = {"invite": "enrol", "reset": "reset"}  # claim method -> the invites it accepts
+
+
+def provider(method: str = "invite") -> IdentityProvider:
+    """The configured identity step (only one-time codes for now): ``invite`` to enrol, ``reset`` to set a new
+    password and authenticator on an enrolled account."""
+    if method not in PURPOSES:
+        raise IdentityError("unknown identity method")
+    return InviteCodeProvider(method)

@@ -27,7 +27,8 @@ class Citizen(Base):
 
 
 class Invite(Base):
-    """One-time enrolment code for a national ID (stored hashed, single use, 72 hours)."""
+    """One-time code for a national ID (stored hashed, single use, 72 hours): an enrolment invitation
+    (``citizen invite``) or a reset of an enrolled account's password and authenticator (``citizen reset``)."""
 
     __tablename__ = "invites"
 
@@ -37,6 +38,7 @@ class Invite(Base):
     created_at: Mapped[timestamp]
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
+    purpose: Mapped[str] = mapped_column(String(8), default="enrol", server_default="enrol")  # enrol | reset
 
 
 class CitizenSession(Base):

@@ -10,8 +10,8 @@ from flask import url_for
 from config.settings import FRONTEND
 
 STATIC = FRONTEND / "static"
-SHELL = ("css/app.css", "js/app.js", "icons/icon.svg", "icons/icon-192.png", "icons/icon-512.png",
-         "icons/maskable-512.png")
+SHELL = ("css/app.css", "js/app.js", "js/speak.js", "icons/icon.svg", "icons/icon-192.png",
+         "icons/icon-512.png", "icons/maskable-512.png")
 
 
 @lru_cache(maxsize=64)

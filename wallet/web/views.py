@@ -164,33 +164,76 @@ def logout() -> BaseResponse:
 
 # ------------------------------------------------------------------------------------------- enrolment
 
+# every template, imported macros included (they see globals, not the request's context): the read-aloud button
+# of _speak.html loads its script with it, also on the verification pages
+bp.add_app_template_global(asset, "asset")
+
+
 @bp.route("/enrol", methods=["GET", "POST"])
 @rules.public(limit=ENROL_LIMIT, methods=["POST"])
 def enrol() -> BaseResponse:
+    return _credential_steps("enrol")
+
+
+@bp.get("/recover")
+@rules.public()
+def recover() -> Response:
+    """What to do after forgetting the password or losing the phone: a visit to a counter for a reset code."""
+    resp = Response(render_template("recover.html"))
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@rules.public(limit=ENROL_LIMIT, methods=["POST"])
+def reset() -> BaseResponse:
+    """The reset code from the counter -> a new password -> a new authenticator: the steps of enrolment."""
+    return _credential_steps("reset")
+
+
+FLOWS = {"enrol": ("enrol.html", "invite"), "reset": ("enrol.html", "reset")}  # flow -> template, claim method
+
+
+def _credential_steps(flow: str) -> BaseResponse:
+    """Enrolment and reset: national ID + one-time code, then a password, then an authenticator confirmed by a
+    first code; signs in at the end (a reset has ended every other session of the account)."""
+    method = FLOWS[flow][1]
     if request.method == "GET":
-        return _enrol_page("start")
+        return _enrol_page(flow, "start")
     auth.check_pre_csrf()
     rt, form = runtime(), request.form
     step = form.get("step", "start")
     try:
         if step == "start":
-            state = enrolment.enrol_start(db.session(), form.get("national_id", "")[:64], form.get("code", "")[:64])
-            return _enrol_page("password", ticket=enrolment.dump_ticket(rt.settings.secret_key, rt.envelope, state))
-        state = enrolment.load_ticket(rt.settings.secret_key, rt.envelope, form.get("ticket", "")[:4096])
+            state = enrolment.enrol_start(db.session(), form.get("national_id", "")[:64], form.get("code", "")[:64],
+                                          method)
+            return _enrol_page(flow, "password",
+                               ticket=enrolment.dump_ticket(rt.settings.secret_key, rt.envelope, state))
+        state = _ticket(form.get("ticket", "")[:4096], method)
         if step == "password":
             password = form.get("password", "")[:1024]
             if password != form.get("confirm", "")[:1024]:
-                return _enrol_page("password", ticket=form.get("ticket"), status=400,
+                return _enrol_page(flow, "password", ticket=form.get("ticket"), status=400,
                                    error=_("The two passwords are different."))
             state = enrolment.enrol_password(state, password)
-            return _totp_page(state)
+            return _totp_page(flow, state)
         citizen = enrolment.enrol_confirm(db.session(), rt.envelope, state, form.get("otp", "")[:16],
                                           g.get("request_id"))
     except enrolment.EnrolmentError as exc:
-        return _enrol_error(exc, step, form)
+        return _enrol_error(flow, exc, form)
     resp = redirect(url_for("web.wallet"), code=303)
     auth.login(resp, citizen)
     return resp
+
+
+def _ticket(raw: str, method: str) -> enrolment.Enrolment:
+    """The ticket of this flow (an enrolment ticket does not continue a reset, nor the reverse)."""
+    rt = runtime()
+    state = enrolment.load_ticket(rt.settings.secret_key, rt.envelope, raw)
+    if state.claim.method != method:
+        raise enrolment.EnrolmentError("the enrolment has expired: start again with your code",
+                                       code="enrolment_expired")
+    return state
 
 
 ENROL_MESSAGES = {
@@ -203,30 +246,36 @@ ENROL_MESSAGES = {
     "too_common": lambda: _("This password is too common. Choose another one."),
     "contains_id": lambda: _("The password must not contain your national ID number."),
 }
+RESET_MESSAGES = {  # the same answer for an unknown ID and a wrong, used or expired code
+    "invalid_invite": lambda: _("This national ID and reset code do not match. A reset code works once, "
+                                "for 72 hours: ask for a new one at a counter if needed."),
+    "enrolment_expired": lambda: _("This took too long. Start again with your reset code."),
+}
 
 
-def _enrol_error(exc: WalletError, step: str, form: Any) -> Response:
+def _enrol_error(flow: str, exc: WalletError, form: Any) -> Response:
     key = exc.extra.get("reason") or exc.code
-    message = ENROL_MESSAGES.get(key, ENROL_MESSAGES["invalid_invite"])()
-    rt = runtime()
+    messages = {**ENROL_MESSAGES, **RESET_MESSAGES} if flow == "reset" else ENROL_MESSAGES
+    message = messages.get(key, messages["invalid_invite"])()
     if exc.code == "weak_password":
-        return _enrol_page("password", ticket=form.get("ticket"), error=message, status=400)
+        return _enrol_page(flow, "password", ticket=form.get("ticket"), error=message, status=400)
     if exc.code == "invalid_code":
-        state = enrolment.load_ticket(rt.settings.secret_key, rt.envelope, form.get("ticket", ""))
-        return _totp_page(state, error=message, status=400)
-    return _enrol_page("start", error=message, status=400, national_id=form.get("national_id", ""))
+        state = _ticket(form.get("ticket", ""), FLOWS[flow][1])
+        return _totp_page(flow, state, error=message, status=400)
+    return _enrol_page(flow, "start", error=message, status=400, national_id=form.get("national_id", "")[:64])
 
 
-def _totp_page(state: enrolment.Enrolment, error: str | None = None, status: int = 200) -> Response:
+def _totp_page(flow: str, state: enrolment.Enrolment, error: str | None = None, status: int = 200) -> Response:
     rt = runtime()
     secret = state.totp_secret or ""
-    return _enrol_page("totp", ticket=enrolment.dump_ticket(rt.settings.secret_key, rt.envelope, state),
-                       qr=otpauth_qr_data_uri(state.otpauth_uri()), error=error, status=status,
+    uri = state.otpauth_uri()
+    return _enrol_page(flow, "totp", ticket=enrolment.dump_ticket(rt.settings.secret_key, rt.envelope, state),
+                       qr=otpauth_qr_data_uri(uri), otpauth=uri, secret=secret, error=error, status=status,
                        secret_groups=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)))
 
 
-def _enrol_page(step: str, status: int = 200, **ctx: Any) -> Response:
-    resp = Response(render_template("enrol.html", step=step, **ctx), status=status)
+def _enrol_page(flow: str, step: str, status: int = 200, **ctx: Any) -> Response:
+    resp = Response(render_template(FLOWS[flow][0], flow=flow, step=step, **ctx), status=status)
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

@@ -47,22 +47,6 @@
     if (sessionStorage.getItem("wallet-signed-out")) { sessionStorage.removeItem("wallet-signed-out"); wipe(); }
   } catch (e) { /* private mode */ }
 
-  // --- read aloud (speech synthesis in the page's language)
-  Array.prototype.forEach.call(doc.querySelectorAll("[data-speak]"), function (button) {
-    if (!("speechSynthesis" in window) || typeof SpeechSynthesisUtterance === "undefined") { return; }
-    button.hidden = false;
-    button.addEventListener("click", function () {
-      var synth = window.speechSynthesis;
-      if (synth.speaking) { synth.cancel(); return; }
-      var u = new SpeechSynthesisUtterance(button.getAttribute("data-speak"));
-      var lang = doc.documentElement.lang || "fr";
-      u.lang = { ar: "ar-MA", fr: "fr-FR", en: "en-GB" }[lang] || lang;
-      var voices = synth.getVoices().filter(function (v) { return v.lang && v.lang.indexOf(lang) === 0; });
-      if (voices.length) { u.voice = voices[0]; }
-      synth.speak(u);
-    });
-  });
-
   // --- activity list (the shares feature fills /api/v1/me/activity)
   var act = doc.getElementById("activity");
   if (act && window.fetch) {
