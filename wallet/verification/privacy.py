@@ -90,7 +90,7 @@ def network_of(prefix: str | None) -> tuple[str, str] | None:
         net = ipaddress.ip_network(prefix, strict=False)
     except ValueError:
         return None
-    if net.is_loopback or net.is_link_local or any(net.subnet_of(local) for local in _LOCAL if local.version == net.version):
+    if net.is_loopback or net.is_link_local or any(net.network_address in local for local in _LOCAL):
         return "local", ""
     if net.version == 4:
         return "network", ".".join(str(net.network_address).split(".")[:3]) + ".x"

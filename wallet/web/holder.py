@@ -30,9 +30,9 @@ def place(ip_prefix: str | None) -> str:
     """Where from, as far as the service can honestly tell: a network, never a town."""
     found = network_of(ip_prefix)
     if found is None:
-        return _("Network unknown")
+        return str(_("Network unknown"))
     kind, shown = found
-    return _("From a local network") if kind == "local" else _("From network %(net)s", net=shown)
+    return str(_("From a local network") if kind == "local" else _("From network %(net)s", net=shown))
 
 
 def device(family: str | None) -> str | None:
@@ -40,7 +40,7 @@ def device(family: str | None) -> str | None:
     browser, system = split_family(family)
     if not browser or browser == "Other":
         return None
-    return _("%(browser)s on %(system)s", browser=browser, system=system) if system else browser
+    return str(_("%(browser)s on %(system)s", browser=browser, system=system)) if system else browser
 
 
 def session_item(row: CitizenSession, current: CitizenSession, lang: str) -> dict[str, Any]:
