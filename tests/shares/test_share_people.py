@@ -59,9 +59,15 @@ def test_openapi_documents_the_409(client: Any) -> None:
 
 def test_document_page_hides_share_for_a_revoked_document_and_says_why(holder: Any, issue: Any,
                                                                         revoke: Any) -> None:
-    doc = issue()
+    doc = issue(attributes={"convictions": "none"})
     page = holder.client.get(f"/documents/{doc['id']}?lang=en").get_data(as_text=True)
     assert f"/share?doc={doc['id']}" in page and "✓ Verified" in text(page)
+    said = re.search(r'data-speak="([^"]*)"', page)
+    assert said and said.group(1).startswith("Criminal record extract. Issued by Ministry of Justice. Issued on ")
+    assert "Holder: Amina Benali. This document is valid. Valid until " in said.group(1)
+    assert said.group(1).endswith("Convictions: None.") and "Convictions None" in text(page)  # shown too
+    ar = holder.client.get(f"/documents/{doc['id']}?lang=ar").get_data(as_text=True)
+    assert "الإدانات: لا شيء." in ar
     revoke(doc["id"])
     page = text(holder.client.get(f"/documents/{doc['id']}?lang=en").get_data(as_text=True))
     assert "/share?doc=" not in page
