@@ -88,6 +88,10 @@ class Settings:
     audit_checkpoint_retention_days: int = 3650
     audit_checkpoint_endpoint_url: str | None = None  # S3 endpoint of the export (default: S3_ENDPOINT_URL)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # the service's official identity in the header: its name per page language and its emblem (a file under
+    # frontend/static/, SVG or PNG); SERVICE_NAME_AR / _FR / _EN and SERVICE_EMBLEM
+    service_name: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SERVICE_NAME))
+    service_emblem: str = "icons/emblem.svg"
 
     @property
     def production(self) -> bool:
@@ -184,7 +188,19 @@ class Settings:
         values["audit_checkpoint_retention_days"] = int(days)
         values["secure_cookies"] = production or _bool(env.get("SECURE_COOKIES", "0"))
         values["demo"] = _bool(env.get("WALLET_DEMO", "0"))
+        values["service_name"] = {code: (env.get(f"SERVICE_NAME_{code.upper()}") or "").strip() or default
+                                  for code, default in DEFAULT_SERVICE_NAME.items()}
+        emblem = (env.get("SERVICE_EMBLEM") or "").strip().lstrip("/")
+        if emblem and (".." in emblem.split("/") or not emblem.lower().endswith((".svg", ".png"))):
+            raise SettingsError("SERVICE_EMBLEM must be an SVG or PNG file under frontend/static/ (e.g. "
+                                "icons/emblem.svg)")
+        values["service_emblem"] = emblem or "icons/emblem.svg"
         return cls(**values)
+
+
+DEFAULT_SERVICE_NAME: Mapping[str, str] = {"ar": "محفظة المواطن الإلكترونية",
+                                            "fr": "Portefeuille électronique du citoyen",
+                                            "en": "Citizen e-wallet"}
 
 
 def production_workers(env: Mapping[str, str], default: int = 2) -> int:

@@ -126,6 +126,9 @@ class Problem(Schema):
     reason = fields.String(metadata={"description": "why a password was refused (weak_password)"})
     result = fields.String(metadata={"description": "the verification result (verification answers)"})
     field = fields.String(metadata={"description": "metadata_mismatch: the field that differs (or document.json)"})
+    document_id = fields.String(metadata={"description": "document_not_shareable: the document refused"})
+    document_status = fields.String(metadata={"description": "document_not_shareable: its status (revoked, "
+                                                             "expired or replaced)"})
 
 
 # A part we depend on is down or busy (database restarting, blob store unreachable, SQLite writer lock held too

@@ -112,6 +112,9 @@ ROUTES: dict[str, Route] = {
     "web.activity": citizen("/activity", api=False, GET=200),
     "web.sessions": citizen("/settings/sessions", api=False, GET=200),
     "shares_web.share_page": citizen("/share", api=False, GET=200),
+    "web.end_one_session": citizen("/settings/sessions/end", api=False, POST=303),
+    "shares_web.revoke_page": citizen("/share/<share_id>/revoke", f"/share/{NO_ID}/revoke", api=False, GET=404),
+    "shares_web.revoke_form": citizen("/share/<share_id>/revoke", f"/share/{NO_ID}/revoke", api=False, POST=404),
 }
 
 

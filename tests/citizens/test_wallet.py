@@ -254,3 +254,46 @@ def test_current_documents_listed_before_withdrawn_ones(client: Any, push: Any, 
     assert login(alice).status_code == 200
     listed = client.get("/api/v1/me/documents").json["documents"]
     assert [(d["id"], d["status"]) for d in listed] == [(older, "valid"), (newer, "revoked")]
+
+
+ANDROID = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 "
+           "Mobile Safari/537.36")
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+          "Version/17.5 Mobile/15E148 Safari/604.1")
+
+
+def test_sessions_page_names_browsers_and_ends_one_session(app: Any, alice: Person, bob: Person,
+                                                           login: Any) -> None:
+    phone = app.test_client()
+    r = phone.post("/api/v1/auth/login", json={"national_id": alice.national_id, "password": alice.password,
+                                               "otp": alice.code()}, headers={"User-Agent": IPHONE})
+    assert r.status_code == 200
+    c = app.test_client()
+    page = c.get("/").get_data(as_text=True)
+    c.post("/login", data={"csrf_token": form_token(page), "national_id": alice.national_id,
+                           "password": alice.password, "otp": alice.code(1)}, headers={"User-Agent": ANDROID})
+    html = c.get("/settings/sessions?lang=en").get_data(as_text=True)
+    plain = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "Where you are signed in" in plain
+    assert "Chrome on Android — this device" in plain and "Safari on iOS" in plain
+    assert "Mozilla/5.0" not in html and "AppleWebKit" not in html  # no raw User-Agent
+    assert re.search(r"Last active: \d{1,2} \w+ 20\d\d, \d\d:\d\d", plain)
+    fr = " ".join(re.sub(r"<[^>]+>", " ", c.get("/settings/sessions?lang=fr").get_data(as_text=True)).split())
+    assert "Chrome sur Android" in fr and "Safari sur iOS" in fr
+    handles = re.findall(r'name="session" value="([0-9a-f]+)"', html)
+    assert len(handles) == 1  # the other device only: this one ends through "Sign out"
+    # another citizen cannot end it, nor can a form without the CSRF token
+    b = app.test_client()
+    bpage = b.get("/").get_data(as_text=True)
+    b.post("/login", data={"csrf_token": form_token(bpage), "national_id": bob.national_id,
+                           "password": bob.password, "otp": bob.code()})
+    bhtml = b.get("/settings/sessions").get_data(as_text=True)
+    b.post("/settings/sessions/end", data={"csrf_token": form_token(bhtml), "session": handles[0]})
+    assert phone.get("/api/v1/me/documents").status_code == 200
+    assert c.post("/settings/sessions/end", data={"session": handles[0]}).status_code == 403
+    assert phone.get("/api/v1/me/documents").status_code == 200
+    r = c.post("/settings/sessions/end", data={"csrf_token": form_token(html), "session": handles[0]})
+    assert r.status_code == 303 and "ended=1" in r.headers["Location"]
+    assert phone.get("/api/v1/me/documents").status_code == 401  # that phone is signed out
+    assert c.get("/api/v1/me/documents").status_code == 200  # this one is not
+    assert "That device is signed out." in c.get(r.headers["Location"] + "&lang=en").get_data(as_text=True)

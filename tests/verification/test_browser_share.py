@@ -72,6 +72,7 @@ def test_share_open_revoke(app: Any, issue: Any, citizen_secret: str, live_serve
 
             page.reload()
             page.click("[data-revoke]")
+            page.click("[data-revoke-confirm]")  # revoking asks first (issue 13)
             page.wait_for_selector(".s-item.s-revoked")
 
             v.goto(f"{live_server}/{path}?lang=ar")

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from wallet.catalogue import key_facts
 from wallet.citizens.models import Citizen
 from wallet.documents.models import Document
 from wallet.documents.service import effective_status, signature_summary, to_resource
-from wallet.present import issuer_name, qr_matrix, qr_svg, svg_data_uri, type_name
+from wallet.present import day, issuer_name, qr_matrix, qr_svg, svg_data_uri, type_name
 
 
 def citizen_resource(citizen: Citizen) -> dict[str, Any]:
@@ -25,12 +26,24 @@ def document_resource(doc: Document, lang: str) -> dict[str, Any]:
     return out
 
 
-def document_view(doc: Document, lang: str) -> dict[str, Any]:
-    """Template context for one document."""
-    return {"id": doc.id, "type_name": type_name(doc.type, lang), "issuer": issuer_name(doc, lang),
+#: statuses a document cannot be shared in (``wallet.shares.service`` refuses them: 409 document_not_shareable)
+NOT_SHAREABLE = frozenset({"revoked", "expired", "replaced"})
+
+
+def document_view(doc: Document, lang: str, *, facts: bool = False) -> dict[str, Any]:
+    """Template context for one document (``facts``: its key facts too, read from the signed attributes)."""
+    status = effective_status(doc)
+    signature = signature_summary(doc)
+    signed_at = signature["signed_at"]
+    return {"id": doc.id, "type": doc.type, "type_name": type_name(doc.type, lang), "issuer": issuer_name(doc, lang),
             "title": doc.title, "reference": doc.reference, "issued_at": doc.issued_at,
-            "expires_at": doc.expires_at, "status": effective_status(doc), "signature": signature_summary(doc),
-            "sha256": doc.sha256, "size": doc.size, "revocation_reason": doc.revocation_reason}
+            "expires_at": doc.expires_at, "status": status, "signature": signature,
+            "sha256": doc.sha256, "size": doc.size, "revocation_reason": doc.revocation_reason,
+            "shareable": status not in NOT_SHAREABLE,
+            # "issued on" is the administration's date of the act; "signed on" when its signature was made:
+            # worth explaining only when they fall on different days
+            "signed_another_day": signed_at is not None and day(signed_at, lang) != day(doc.issued_at, lang),
+            "key_facts": key_facts(doc.type, doc.attributes, lang) if facts else []}
 
 
 def otpauth_qr_svg(uri: str) -> str:

@@ -92,3 +92,27 @@ def active_sessions(sess: Session, citizen_id: str, limits: SessionLimits) -> li
                                                      CitizenSession.ended_at.is_(None))
                         .order_by(CitizenSession.last_seen_at.desc())).scalars().all()
     return [r for r in rows if now - r.last_seen_at <= limits.idle and now - r.created_at <= limits.absolute]
+
+
+HANDLE_LENGTH = 16
+
+
+def session_handle(row: CitizenSession) -> str:
+    """How a page names one of the citizen's sessions (a prefix of its id, itself a hash: nothing to replay)."""
+    return row.id[:HANDLE_LENGTH]
+
+
+def end_own_session(sess: Session, citizen_id: str, handle: str, request_id: str | None = None) -> bool:
+    """End the citizen's live session named ``handle``; False when there is none (another citizen's: none)."""
+    if len(handle) != HANDLE_LENGTH or not all(c in "0123456789abcdef" for c in handle):
+        return False
+    rows = sess.execute(select(CitizenSession).where(CitizenSession.citizen_id == citizen_id,
+                                                     CitizenSession.ended_at.is_(None))).scalars().all()
+    row = next((r for r in rows if r.id.startswith(handle)), None)
+    if row is None:
+        return False
+    row.ended_at = utcnow()
+    audit.record(sess, actor=f"citizen:{citizen_id}", action="citizen.session_end", target=f"citizen:{citizen_id}",
+                 request_id=request_id)
+    sess.flush()
+    return True

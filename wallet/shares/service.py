@@ -25,8 +25,8 @@ from wallet.citizens.models import Citizen
 from wallet.crypto import Sealed
 from wallet.db import new_id, utcnow
 from wallet.documents.models import Document
-from wallet.documents.service import Damaged, read_original
-from wallet.errors import BadRequest, NotFound, Unavailable
+from wallet.documents.service import Damaged, effective_status, read_original
+from wallet.errors import BadRequest, Conflict, NotFound, Unavailable
 from wallet.extensions import Runtime
 from wallet.present import LANGUAGE_CODES, moment, qr_svg, type_name
 from wallet.shares.models import CopyKind, Share, ShareItem, ShareView
@@ -37,6 +37,8 @@ MAX_LIFETIME = 30 * 24 * 3600
 DEFAULT_LIFETIME = 600
 MAX_DOCUMENTS = 10
 MAX_VIEWS = 10_000
+#: document statuses that cannot be shared (409 document_not_shareable)
+UNSHAREABLE = frozenset({"revoked", "expired", "replaced"})
 
 
 def share_url(rt: Runtime, token: str) -> str:
@@ -75,8 +77,12 @@ def _owned_documents(sess: Session, citizen: Citizen, document_ids: Sequence[str
         doc = found.get(doc_id)
         if doc is None or doc.holder_id != citizen.national_id:
             raise NotFound("no such document", code="document_not_found")  # others' documents look absent
-        # a revoked or expired document may still be shared: the link then tells the truth about it
-        # ("document_revoked" / "document_expired"), and each document's status is in the response
+        status = effective_status(doc)
+        if status in UNSHAREABLE:
+            # nobody should be handed a link to a document that no longer holds (a share made earlier tells the
+            # truth about it: "document_revoked" / "document_expired")
+            raise Conflict(f"document {doc.id} is {status}: it cannot be shared", code="document_not_shareable",
+                           extra={"document_id": doc.id, "document_status": str(status)})
         docs.append(doc)
     return docs
 

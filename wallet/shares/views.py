@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint
-from flask import Response, g, json, render_template, request
+from flask import Response, g, json, redirect, render_template, request, url_for
 
 from wallet import db, rules
 from wallet.citizens import auth
@@ -30,6 +30,8 @@ PROBLEMS = problem_responses({
     400: "Invalid request (no document, lifetime out of 60 s .. 30 days, bad view limit)",
     401: "Not signed in", 403: "Cross-site request or missing CSRF token (csrf_failed)",
     404: "No such document or share (also: another citizen's)",
+    409: "A document is revoked, expired or replaced: it cannot be shared (document_not_shareable; "
+         "document_id and document_status name it)",
     429: "Too many requests"})
 
 
@@ -45,7 +47,7 @@ def _citizen() -> Any:
 @bp.doc(summary="Share documents: a time-limited link and QR code to a sealed copy",
         description="The sealed copy (original + the platform's timestamped PAdES seal with the QR code) is made "
                     "once, here. The token is returned once and never stored in clear.",
-        responses=PROBLEMS.only(400, 401, 403, 404, 429, besides={
+        responses=PROBLEMS.only(400, 401, 403, 404, 409, 429, besides={
             201: {"description": "Created", "content": {"application/json": {"schema": CreatedShareOut}}}}))
 def create_share(body: dict[str, Any]) -> Response:
     created = service.create_share(runtime(), db.session(), _citizen(), body["document_ids"],
@@ -99,14 +101,31 @@ def share_page() -> Any:
     citizen = _citizen()
     doc_ids = [d for d in request.args.getlist("doc") if d][: service.MAX_DOCUMENTS]
     docs = [document_view(document_for(sess, citizen, d), lang()) for d in doc_ids]
+    blocked = [d for d in docs if d["status"] in service.UNSHAREABLE]
     now = db.utcnow()
     shares = [share_resource(s, lang(), now) for s in service.list_shares(sess, citizen, limit=50)]
     row = auth.current_session()
-    resp = Response(render_template("share.html", docs=docs, shares=shares, csrf=row.csrf_token if row else "",
-                                    lifetimes=LIFETIMES))
+    resp = Response(render_template("share.html", docs=docs, blocked=blocked, shares=shares,
+                                    csrf=row.csrf_token if row else "", lifetimes=LIFETIMES))
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
 
+
+@web.get("/share/<share_id>/revoke")
+@rules.citizen(api=False)
+def revoke_page(share_id: str) -> Any:
+    """The confirmation step of a revocation without JavaScript (with it, the share screen asks in place)."""
+    share = share_resource(service.get_own_share(db.session(), _citizen(), share_id), lang())
+    resp = Response(render_template("share_revoke.html", share=share))
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+@web.post("/share/<share_id>/revoke")
+@rules.citizen(api=False)
+def revoke_form(share_id: str) -> Any:
+    service.revoke_share(db.session(), _citizen(), share_id, g.get("request_id"))
+    return redirect(url_for("shares_web.share_page") + "#list-title", code=303)
 
 # (seconds, msgid) — the counter default first
 LIFETIMES = ((600, "10 minutes (at a counter)"), (3600, "1 hour"), (86400, "1 day"), (7 * 86400, "7 days"),

@@ -22,13 +22,15 @@ from wallet.citizens import auth, enrolment, previews
 from wallet.citizens.credentials import InvalidCredentials, authenticate
 from wallet.citizens.holdings import document_for, documents_for
 from wallet.citizens.present import document_view, otpauth_qr_data_uri
-from wallet.citizens.sessions import active_sessions, end_all_sessions, end_session
+from wallet.citizens.sessions import active_sessions, end_all_sessions, end_own_session, end_session, session_handle
 from wallet.citizens.views import pdf_response
 from wallet.errors import RateLimited, WalletError
 from wallet.extensions import runtime
 from wallet.present import LANGUAGE_CODES, lang, page_language, text_dir
+from wallet.shares.service import activity as share_activity
 from wallet.throttle import ENROL_LIMIT
 from wallet.web.assets import SHELL, asset, shell_version, sw_source
+from wallet.web.holder import activity_item, session_item
 
 bp = APIBlueprint("web", __name__, enable_openapi=False)
 
@@ -38,8 +40,12 @@ ONE_YEAR = 365 * 24 * 3600
 
 @bp.app_context_processor
 def _template_globals() -> dict[str, Any]:
+    settings = runtime().settings
+    code = lang()
     return {**page_language(), "asset": asset, "current_citizen": g.get("citizen"), "csrf_token": _csrf_token,
-            "format_date": format_date, "format_datetime": format_datetime}
+            "format_date": format_date, "format_datetime": format_datetime,
+            "service_name": settings.service_name.get(code) or settings.service_name.get("fr", ""),
+            "service_emblem": settings.service_emblem}
 
 
 def _csrf_token() -> str:
@@ -287,8 +293,8 @@ def _enrol_page(flow: str, step: str, status: int = 200, **ctx: Any) -> Response
 def wallet() -> Response:
     citizen = auth.current_citizen()
     assert citizen is not None
-    docs = [document_view(d, lang()) for d in documents_for(db.session(), citizen)]
-    return personal(render_template("wallet.html", documents=docs))
+    docs = [document_view(d, lang(), facts=True) for d in documents_for(db.session(), citizen)]
+    return personal(render_template("wallet.html", documents=docs, holder=citizen.name))
 
 
 @bp.get("/documents/<doc_id>")
@@ -297,7 +303,7 @@ def document(doc_id: str) -> Response:
     citizen = auth.current_citizen()
     assert citizen is not None
     doc = document_for(db.session(), citizen, doc_id)
-    d = document_view(doc, lang())
+    d = document_view(doc, lang(), facts=True)
     try:
         sizes = previews.page_sizes(runtime(), doc)
     except Exception:  # noqa: BLE001 - a broken preview must not hide the document (download still works)
@@ -308,14 +314,7 @@ def document(doc_id: str) -> Response:
         pages.append({"src": f"{base}?w={previews.DEFAULT_WIDTH}",
                       "srcset": ", ".join(f"{base}?w={w} {w}w" for w in previews.WIDTHS),
                       "width": previews.DEFAULT_WIDTH, "height": size.height_for(previews.DEFAULT_WIDTH)})
-    status_words = {"valid": _("Valid"), "expiring": _("Expires soon"), "expired": _("Expired"),
-                    "revoked": _("Revoked"), "replaced": _("Replaced")}
-    spoken = ". ".join(filter(None, [
-        d["type_name"], _("Issued by %(issuer)s", issuer=d["issuer"]),
-        _("on %(date)s", date=format_date(d["issued_at"], "long")),
-        (_("valid until %(date)s", date=format_date(d["expires_at"], "long")) if d["expires_at"] else None),
-        _("Status: %(status)s", status=status_words[d["status"]])]))
-    return personal(render_template("document.html", d=d, pages=pages, spoken=spoken))
+    return personal(render_template("document.html", d=d, pages=pages, holder=citizen.name))
 
 
 @bp.get("/documents/<doc_id>/preview/<int:page>.png")
@@ -340,7 +339,11 @@ def document_file(doc_id: str) -> Response:
 @bp.get("/activity")
 @rules.citizen(api=False)
 def activity() -> Response:
-    return personal(render_template("activity.html"))
+    citizen = auth.current_citizen()
+    assert citizen is not None
+    code = lang()
+    events = [activity_item(v, s, code) for v, s in share_activity(db.session(), citizen, limit=200)]
+    return personal(render_template("activity.html", events=events))
 
 
 @bp.get("/settings/sessions")
@@ -348,10 +351,22 @@ def activity() -> Response:
 def sessions() -> Response:
     row = auth.current_session()
     assert row is not None
-    rows = active_sessions(db.session(), row.citizen_id, auth.limits())
-    items = [{"user_agent": r.user_agent, "created_at": r.created_at, "last_seen_at": r.last_seen_at,
-              "current": r.id == row.id} for r in rows]
-    return personal(render_template("sessions.html", sessions=items))
+    code = lang()
+    items = [session_item(r, row, code) for r in active_sessions(db.session(), row.citizen_id, auth.limits())]
+    return personal(render_template("sessions.html", sessions=items, ended=request.args.get("ended") == "1"))
+
+
+@bp.post("/settings/sessions/end")
+@rules.citizen(api=False)
+def end_one_session() -> BaseResponse:
+    """End one other session (the phone left at a relative's); the current one ends through Sign out."""
+    row = auth.current_session()
+    assert row is not None
+    handle = request.form.get("session", "")[:64]
+    if handle == session_handle(row):
+        return redirect(url_for("web.sessions"), code=303)  # the page offers "Sign out" for this one
+    ended = end_own_session(db.session(), row.citizen_id, handle, g.get("request_id"))
+    return redirect(url_for("web.sessions", ended="1" if ended else None), code=303)
 
 
 # ------------------------------------------------------------------------------------------- language, PWA

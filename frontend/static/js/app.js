@@ -47,29 +47,5 @@
     if (sessionStorage.getItem("wallet-signed-out")) { sessionStorage.removeItem("wallet-signed-out"); wipe(); }
   } catch (e) { /* private mode */ }
 
-  // --- activity list (the shares feature fills /api/v1/me/activity)
-  var act = doc.getElementById("activity");
-  if (act && window.fetch) {
-    fetch(act.getAttribute("data-activity-url"), { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) {
-        var items = data && (data.items || data.activity || data.views || (Array.isArray(data) ? data : null));
-        if (!items || !items.length) { return; }
-        var ul = doc.createElement("ul");
-        ul.className = "cards";
-        items.forEach(function (it) {
-          var li = doc.createElement("li");
-          li.className = "card";
-          var when = it.at || it.viewed_at || it.created_at || "";
-          var d = when ? new Date(when) : null;
-          var text = (d && !isNaN(d) ? d.toLocaleString(doc.documentElement.lang) + " — " : "") +
-            [it.label, it.document_type || it.type, it.kind || it.channel].filter(Boolean).join(" · ");
-          li.textContent = text;
-          ul.appendChild(li);
-        });
-        act.textContent = "";
-        act.appendChild(ul);
-      })
-      .catch(function () {});
-  }
+  // (the activity list is rendered by the server: /activity needs no script)
 })();

@@ -17,7 +17,11 @@
     }
     return fetch(url, opts).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (j) {
-        if (!r.ok) { var e = new Error(j.detail || t("error")); e.status = r.status; throw e; }
+        if (!r.ok) {
+          var e = new Error(t("error"));  // the API's detail is English: people get the page's own words
+          e.status = r.status; e.code = j.code; e.errors = (j.errors && (j.errors.json || j.errors)) || null;
+          throw e;
+        }
         return j;
       });
     });
@@ -52,6 +56,59 @@
     if (left <= 0 && timer) { clearInterval(timer); timer = null; }
   }
 
+  // --- shares made on this phone: their QR code can be shown again until they end (the server keeps only the
+  // token's hash). Kept in localStorage, wiped at sign-out by app.js, dropped when the share ends.
+  var KEY = "wallet-share:";
+  function remember(share) {
+    try {
+      localStorage.setItem(KEY + share.id, JSON.stringify({ id: share.id, url: share.url, qr_svg: share.qr_svg,
+                                                            expires_at: share.expires_at, sheet: !!share.sheet }));
+    } catch (e) { /* private mode or full: the QR just cannot be shown again */ }
+  }
+  function recall(id) {
+    try {
+      var kept = JSON.parse(localStorage.getItem(KEY + id) || "null");
+      if (kept && new Date(kept.expires_at).getTime() > Date.now()) { return kept; }
+      localStorage.removeItem(KEY + id);
+    } catch (e) { /* unreadable: forget it */ }
+    return null;
+  }
+  function forget(id) { try { localStorage.removeItem(KEY + id); } catch (e) { /* nothing kept */ } }
+  function decorate() {
+    // drop what ended, offer "Show the QR code" for live shares made here
+    var live = {};
+    Array.prototype.forEach.call(document.querySelectorAll("#share-list li[data-share]"), function (li) {
+      var id = li.getAttribute("data-share");
+      if (li.getAttribute("data-status") !== "active") { forget(id); return; }
+      live[id] = true;
+      if (!recall(id) || li.querySelector("[data-show-qr]")) { return; }
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "s-button s-secondary";
+      b.setAttribute("data-show-qr", id);
+      b.textContent = t("show-qr");
+      var actions = li.querySelector(".s-item-actions");
+      if (actions) { actions.insertBefore(b, actions.firstChild); }
+    });
+    try {
+      for (var i = localStorage.length - 1; i >= 0; i--) {
+        var k = localStorage.key(i);
+        if (k && k.indexOf(KEY) === 0 && !live[k.slice(KEY.length)]) { localStorage.removeItem(k); }
+      }
+    } catch (e) { /* private mode */ }
+  }
+  function refreshList() {
+    // the server renders the list (its dates and words in the page language): fetch the screen, take the list
+    return fetch("/share", { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(new Error(t("error"))); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("share-list-section");
+        var old = document.getElementById("share-list-section");
+        if (fresh && old) { old.replaceWith(document.importNode(fresh, true)); }
+        decorate();
+      }).catch(function () {});
+  }
+
   function show(share) {
     current = share;
     putSvg(document.getElementById("share-qr"), share.qr_svg);
@@ -67,25 +124,62 @@
     section.scrollIntoView({ block: "start" });
   }
 
+  function fieldError(name, on) {
+    var p = document.querySelector("[data-field-error='" + name + "']");
+    var input = document.getElementById(name);
+    if (p) { p.textContent = on ? p.getAttribute("data-message") : ""; p.hidden = !on; }
+    if (input) { if (on) { input.setAttribute("aria-invalid", "true"); } else { input.removeAttribute("aria-invalid"); } }
+    return p;
+  }
+  function clearErrors() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-field-error]"), function (p) {
+      fieldError(p.getAttribute("data-field-error"), false);
+    });
+  }
+  function showErrors(names) {
+    var first = null;
+    names.forEach(function (name) {
+      if (fieldError(name, true) && !first) { first = document.getElementById(name) || null; }
+    });
+    var err = document.getElementById("share-error");
+    err.textContent = t("check-fields");
+    err.hidden = false;
+    if (first) { first.focus(); }
+  }
+
   var form = document.getElementById("share-form");
   if (form) {
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var err = document.getElementById("share-error");
       err.hidden = true;
+      clearErrors();
       var ids = Array.prototype.map.call(form.querySelectorAll("input[name=document_ids]"), function (i) { return i.value; });
-      var maxViews = form.querySelector("#max_views").value;
+      var maxViews = form.querySelector("#max_views").value.trim();
+      var label = form.querySelector("#label").value;
+      var bad = [];
+      if (maxViews && !(/^[0-9]+$/.test(maxViews) && +maxViews >= 1 && +maxViews <= 10000)) { bad.push("max_views"); }
+      if (label.length > 120) { bad.push("label"); }
+      if (bad.length) { showErrors(bad); return; }
       var body = {
         document_ids: ids,
         expires_in: parseInt(form.querySelector("#expires_in").value, 10),
         max_views: maxViews ? parseInt(maxViews, 10) : null,
-        label: form.querySelector("#label").value || null,
+        label: label || null,
         allow_download: form.querySelector("#allow_download").checked
       };
       var button = form.querySelector("button[type=submit]");
       button.disabled = true;
-      api("POST", "/api/v1/me/shares", body).then(show).catch(function (e) {
-        err.textContent = e.message || t("error");
+      api("POST", "/api/v1/me/shares", body).then(function (share) {
+        remember(share);
+        show(share);
+        return refreshList();
+      }).catch(function (e) {
+        if (e.errors && typeof e.errors === "object" && Object.keys(e.errors).length) {
+          showErrors(Object.keys(e.errors));
+          return;
+        }
+        err.textContent = e.code === "document_not_shareable" ? t("not-shareable") : t("error");
         err.hidden = false;
       }).then(function () { button.disabled = false; });
     });
@@ -121,18 +215,52 @@
     document.getElementById("share-counter").focus();
   });
 
-  document.getElementById("share-list").addEventListener("click", function (ev) {
-    var btn = ev.target.closest("[data-revoke]");
+  function confirmBox(li, open) {
+    var box = li.querySelector(".s-confirm"), actions = li.querySelector(".s-item-actions");
+    if (!box) { return; }
+    box.hidden = !open;
+    if (actions) { actions.hidden = open; }
+    if (open) { box.querySelector("[data-revoke-confirm]").focus(); }
+    else if (actions && actions.querySelector("[data-revoke]")) { actions.querySelector("[data-revoke]").focus(); }
+  }
+
+  // the list is replaced after a share is made: listen on the page, not on the list
+  app.addEventListener("click", function (ev) {
+    var li = ev.target.closest && ev.target.closest("#share-list li[data-share]");
+    if (!li) { return; }
+    var id = li.getAttribute("data-share");
+    if (ev.target.closest("[data-show-qr]")) {
+      var kept = recall(id);
+      if (kept) { show(kept); } else { decorate(); ev.target.closest("[data-show-qr]").remove(); }
+      return;
+    }
+    if (ev.target.closest("[data-revoke]")) { ev.preventDefault(); confirmBox(li, true); return; }
+    if (ev.target.closest("[data-revoke-cancel]")) { confirmBox(li, false); return; }
+    var btn = ev.target.closest("[data-revoke-confirm]");
     if (!btn) { return; }
     btn.disabled = true;
-    api("DELETE", "/api/v1/me/shares/" + encodeURIComponent(btn.getAttribute("data-revoke"))).then(function () {
-      var li = btn.closest("li");
+    api("DELETE", "/api/v1/me/shares/" + encodeURIComponent(id)).then(function () {
+      forget(id);
       li.className = "s-item s-revoked";
+      li.setAttribute("data-status", "revoked");
       li.querySelector(".s-item-status").textContent = t("revoked");
-      btn.remove();
-      if (current && current.id === li.getAttribute("data-share")) {
+      var box = li.querySelector(".s-confirm"), actions = li.querySelector(".s-item-actions");
+      if (box) { box.remove(); }
+      if (actions) { actions.remove(); }
+      if (current && current.id === id) {
+        current = null;
         document.getElementById("share-result").hidden = true;
       }
+      status(t("revoked"));
+      var title = document.getElementById("list-title");
+      if (title) { title.focus(); }
     }).catch(function (e) { btn.disabled = false; status(e.message || t("error")); });
   });
+  app.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape") { return; }
+    var li = ev.target.closest && ev.target.closest("#share-list li[data-share]");
+    if (li && li.querySelector(".s-confirm:not([hidden])")) { confirmBox(li, false); }
+  });
+
+  decorate();
 }());
