@@ -67,7 +67,7 @@ def watermark(png: bytes, stamp: str) -> bytes:
     layer = Image.new("RGBA", (diagonal * 2, diagonal * 2), (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
     box = draw.textbbox((0, 0), stamp, font=font)
-    tw, th = box[2] - box[0], box[3] - box[1]
+    tw, th = int(box[2] - box[0]), int(box[3] - box[1])
     step_x, step_y = tw + w // 6, th * 5
     for row, y in enumerate(range(0, layer.height, max(1, step_y))):
         offset = (row % 2) * (step_x // 2)

@@ -11,6 +11,7 @@ from typing import Any
 
 from wallet.verification.changes import issuer_signature
 
+
 def _when(value: Any) -> dt.datetime | None:
     if isinstance(value, dt.datetime):
         return value

@@ -23,14 +23,13 @@ from sqlalchemy import Connection, insert, select
 from werkzeug.datastructures import FileStorage
 
 from wallet import db, rules
+from wallet.db import utcnow
 from wallet.documents.service import read_original
 from wallet.errors import Forbidden, NotFound, TooLarge, UnsupportedMedia
 from wallet.extensions import runtime
-from wallet.present import lang, problem_responses
+from wallet.present import lang, moment, problem_responses
 from wallet.shares.models import ShareView
 from wallet.shares.service import read_copy
-from wallet.db import utcnow
-from wallet.present import moment
 from wallet.verification import looks, pages, plain, privacy, uploads
 from wallet.verification.present import look_payload, page_details
 from wallet.verification.schemas import LookOut, UploadForm, UploadReportOut
