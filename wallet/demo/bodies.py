@@ -9,7 +9,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-__all__ = ["demo_body"]
+__all__ = ["Content", "demo_body", "demo_content"]
+
+Content = tuple[dict[str, str], list[str]]
+"""A demo document's key-fact attributes and its body lines."""
 
 _CITIES = ("Rabat", "Casablanca", "Fès", "Marrakech", "Tanger", "Meknès", "Agadir", "Oujda", "Kénitra",
            "Tétouan", "Salé", "El Jadida", "Béni Mellal", "Nador", "Safi", "Laâyoune")
@@ -46,10 +49,10 @@ def _appreciation(mark: float) -> str:
     return "Insuffisant"
 
 
-def _criminal_record(holder_name: str, surname: str, rng: random.Random) -> list[str]:
+def _criminal_record(holder_name: str, surname: str, rng: random.Random) -> Content:
     """Bulletin n° 3: no conviction on record."""
     court_city = rng.choice(_CITIES[:12])
-    return [
+    return {"convictions": "none"}, [
         "# Bulletin n° 3 du casier judiciaire",
         f"Nom et prénom : {holder_name}",
         f"Né(e) le : {_birth(rng, 19, 70)}",
@@ -67,11 +70,11 @@ def _criminal_record(holder_name: str, surname: str, rng: random.Random) -> list
     ]
 
 
-def _nationality(holder_name: str, surname: str, rng: random.Random) -> list[str]:
+def _nationality(holder_name: str, surname: str, rng: random.Random) -> Content:
     """Certificate of Moroccan nationality by filiation."""
     court_city = rng.choice(_CITIES[:12])
     father = f"{rng.choice(_FIRST_M)} {surname}"
-    return [
+    return {"basis": "filiation"}, [
         (f"Le Président du Tribunal de première instance de {court_city}, au vu des pièces produites, "
         "certifie que :"),
         "",
@@ -90,7 +93,7 @@ def _nationality(holder_name: str, surname: str, rng: random.Random) -> list[str
     ]
 
 
-def _school_report(holder_name: str, surname: str, rng: random.Random) -> list[str]:
+def _school_report(holder_name: str, surname: str, rng: random.Random) -> Content:
     """A semester report: ten subjects with coefficients, the average, the rank and the council's decision."""
     year = rng.randint(2021, 2024)
     subjects = (("Mathématiques", 7), ("Physique-Chimie", 7), ("Sciences de la vie et de la Terre", 5),
@@ -116,7 +119,9 @@ def _school_report(holder_name: str, surname: str, rng: random.Random) -> list[s
         decision = "Travail satisfaisant"
     else:
         decision = "Avertissement pour le travail"
-    return [
+    attrs = {"school_year": f"{year}-{year + 1}", "term": "Premier semestre",
+             "average": f"{_fr_number(average)} / 20", "decision": decision}
+    return attrs, [
         f"Établissement : {rng.choice(_SCHOOLS)}, {rng.choice(_CITIES[:10])}",
         "Niveau : 2e année du baccalauréat — Sciences physiques",
         f"Année scolaire : {year}-{year + 1} — Premier semestre",
@@ -130,7 +135,7 @@ def _school_report(holder_name: str, surname: str, rng: random.Random) -> list[s
     ]
 
 
-def _school_certificate(holder_name: str, surname: str, rng: random.Random) -> list[str]:
+def _school_certificate(holder_name: str, surname: str, rng: random.Random) -> Content:
     """A certificate of enrolment for the school year."""
     year = rng.randint(2022, 2025)
     grade = rng.choice(("Tronc commun — Sciences", "1re année du baccalauréat — Sciences expérimentales",
@@ -138,7 +143,8 @@ def _school_certificate(holder_name: str, surname: str, rng: random.Random) -> l
                         "3e année du collège", "1re année du baccalauréat — Lettres et sciences humaines"))
     school = rng.choice(_SCHOOLS)
     city = rng.choice(_CITIES[:10])
-    return [
+    attrs = {"school": f"{school}, {city}", "school_year": f"{year}-{year + 1}", "class": grade}
+    return attrs, [
         f"Le Directeur du {school}, {city}, certifie que l'élève :",
         "",
         f"Nom et prénom : {holder_name}",
@@ -154,7 +160,7 @@ def _school_certificate(holder_name: str, surname: str, rng: random.Random) -> l
     ]
 
 
-def _commerce_register(holder_name: str, surname: str, rng: random.Random) -> list[str]:
+def _commerce_register(holder_name: str, surname: str, rng: random.Random) -> Content:
     """An extract of the trade register for a company the holder manages."""
     form, form_long, capital = rng.choice((
         ("SARL", "Société à responsabilité limitée", rng.choice((10_000, 50_000, 100_000, 300_000))),
@@ -169,13 +175,15 @@ def _commerce_register(holder_name: str, surname: str, rng: random.Random) -> li
     city = rng.choice(("Casablanca", "Rabat", "Tanger", "Marrakech", "Fès", "Agadir"))
     prefix = rng.choice(("Atlas", "Sahara", "Nour", "Al Amal", "Maghreb", surname))
     reg_year = rng.randint(2008, 2024)
-    return [
+    company, rc_number = f"{prefix.upper()} {word.upper()} {form}", f"{rng.randint(10_000, 599_999)} — {city}"
+    attrs = {"company": company, "rc_number": rc_number, "legal_form": f"{form_long} ({form})"}
+    return attrs, [
         f"Greffe du Tribunal de commerce de {city} — Registre central du commerce",
         "",
         "# Identification de la personne morale",
-        f"Dénomination : {prefix.upper()} {word.upper()} {form}",
+        f"Dénomination : {company}",
         f"Forme juridique : {form_long} ({form})",
-        f"Numéro RC : {rng.randint(10_000, 599_999)} — {city}",
+        f"Numéro RC : {rc_number}",
         f"ICE : {rng.randint(0, 99_999_999_999_999):015d}",
         f"Identifiant fiscal : {rng.randint(10_000_000, 59_999_999)}",
         f"Capital social : {_fr_number(capital)} MAD",
@@ -189,7 +197,7 @@ def _commerce_register(holder_name: str, surname: str, rng: random.Random) -> li
     ]
 
 
-_BODIES: dict[str, Callable[[str, str, random.Random], list[str]]] = {
+_BODIES: dict[str, Callable[[str, str, random.Random], Content]] = {
     "criminal_record": _criminal_record,
     "nationality": _nationality,
     "school_report": _school_report,
@@ -198,14 +206,23 @@ _BODIES: dict[str, Callable[[str, str, random.Random], list[str]]] = {
 }
 
 
-def demo_body(doc_type: str, holder_name: str, rng: random.Random) -> list[str]:
-    """Plausible French body lines for a demo document of ``doc_type`` (markup: see :mod:`wallet.demo.pdfkit.layout`).
+def demo_content(doc_type: str, holder_name: str, rng: random.Random) -> Content:
+    """The key-fact attributes (``wallet.catalogue.FACTS``) and the French body lines of a demo document of
+    ``doc_type``, drawn together so the signed attributes say what the page says.
 
-    Only ``rng`` supplies randomness: the same seed gives the same lines.
+    Only ``rng`` supplies randomness: the same seed gives the same content.
     """
     parts = holder_name.split()
     surname = " ".join(parts[1:]) if len(parts) > 1 else (parts[0] if parts else "Alaoui")
     build = _BODIES.get(doc_type)
     if build is not None:
         return build(holder_name, surname, rng)
-    return [f"Le présent document est délivré à {holder_name} pour servir et valoir ce que de droit."]
+    return {}, [f"Le présent document est délivré à {holder_name} pour servir et valoir ce que de droit."]
+
+
+def demo_body(doc_type: str, holder_name: str, rng: random.Random) -> list[str]:
+    """Plausible French body lines for a demo document of ``doc_type`` (markup: see :mod:`wallet.demo.pdfkit.layout`).
+
+    Only ``rng`` supplies randomness: the same seed gives the same lines (those of :func:`demo_content`).
+    """
+    return demo_content(doc_type, holder_name, rng)[1]

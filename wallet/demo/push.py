@@ -20,7 +20,7 @@ from pyhanko.sign import signers
 from signing.metadata import embed_document_json
 from wallet.catalogue import TYPES
 from wallet.demo.agencies import DEMO_AGENCIES
-from wallet.demo.bodies import demo_body
+from wallet.demo.bodies import demo_content
 from wallet.demo.documents import make_document_pdf
 
 
@@ -66,13 +66,14 @@ def build_document(code: str, doc_type: str, holder_id: str, holder_name: str, r
     spec = next(a for a in DEMO_AGENCIES if a["code"] == code)
     t = TYPES[doc_type]
     expires_at = t.default_expiry(issued_at)
+    facts, body = demo_content(doc_type, holder_name, rng)  # the signed attributes say what the page says
     pdf = make_document_pdf(agency_code=code, agency_name=spec["names"]["fr"], agency_name_ar=spec["names"]["ar"],
                             doc_type=doc_type, type_name_fr=t.names["fr"], type_name_ar=t.names["ar"],
                             holder_name=holder_name, holder_id=holder_id, reference=reference, issued_at=issued_at,
-                            expires_at=expires_at, body_lines_fr=demo_body(doc_type, holder_name, rng))
+                            expires_at=expires_at, body_lines_fr=body)
     meta = {"holder_id": holder_id, "type": doc_type, "reference": reference,
             "issued_at": issued_at.isoformat(timespec="seconds"), "title": t.names["fr"],
-            "attributes": {"holder_name": holder_name}}
+            "attributes": {"holder_name": holder_name, **facts}}
     if expires_at:
         meta["expires_at"] = expires_at.isoformat(timespec="seconds")
     return pdf, meta

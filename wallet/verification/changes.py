@@ -11,7 +11,7 @@ from typing import Any
 
 from signing import ValidationReport
 
-__all__ = ["added_after_signing", "issuer_signature", "judge_later", "judged_signatures"]
+__all__ = ["added_after_signing", "issuer_signature", "judge_later", "judged_signatures", "settle_indication"]
 
 
 # Structural codes of signing.revisions that the role of the signer explains (or not) below.
@@ -118,3 +118,36 @@ def judged_signatures(signatures: list[dict[str, Any]], registry: dict[str, Any]
     what the issuer signed), or every signature when the issuer's is not there."""
     mine = issuer_signature(signatures, registry)
     return [mine] if mine is not None else signatures
+
+
+# pyHanko's generic difference analysis judges any revision it cannot explain as ModificationLevel.OTHER (and, for a
+# certification signature, a DocMDP violation): the wallet's seal revision (it updates the metadata with its
+# signature) reads so for the agency's signature. These problems are the ones the wallet's own per-revision
+# analysis (``judge_later``) settles when every later revision is accepted.
+_CHANGE_PROBLEMS = frozenset({"modified_after_signing", "metadata_modified_after_signing", "docmdp_violation"})
+
+
+def settle_indication(entry: dict[str, Any]) -> None:
+    """The ETSI indication of a signature once its later revisions are judged (in place).
+
+    A signature whose only failure is the later changes pyHanko could not explain (``FORMAT_FAILURE`` from
+    ``modified_after_signing`` / ``docmdp_violation``), when ``judge_later`` accepted every later revision (the
+    wallet's own seal, long-term-validation material), is intact and unchanged where it counts: its indication is
+    decided again without those problems (``TOTAL_PASSED``, or ``INDETERMINATE`` when trust or its timestamp
+    fails). A broken, invalid or revoked signature, or one followed by anything else, keeps its failure.
+    ``modification_level`` and ``docmdp_ok`` stay pyHanko's raw findings.
+    """
+    if entry.get("later_changes") not in ("platform_seal", "validation_data"):
+        return
+    if (entry.get("indication"), entry.get("sub_indication")) != ("TOTAL_FAILED", "FORMAT_FAILURE"):
+        return
+    problems = [p for p in entry.get("problems") or [] if p not in _CHANGE_PROBLEMS]
+    if not (entry["intact"] and entry["valid"]) or "revoked" in problems:
+        return
+    entry["problems"] = problems
+    if not entry["trusted"]:
+        entry["indication"], entry["sub_indication"] = "INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND"
+    elif "timestamp_invalid" in problems:
+        entry["indication"], entry["sub_indication"] = "INDETERMINATE", "GENERIC"
+    else:
+        entry["indication"], entry["sub_indication"] = "TOTAL_PASSED", None

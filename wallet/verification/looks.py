@@ -62,6 +62,7 @@ class SharedDocument:
     wrapped_key: bytes
     damage: str | None  # set by `fsck --repair`: reads answer 410 document_damaged
     agency: SharedAgency
+    attributes: dict[str, Any] | None = None  # the signed attributes (catalogue.key_facts)
 
 
 @dataclass(slots=True)
@@ -91,6 +92,7 @@ class SharedLink:
     expires_at: dt.datetime
     revoked_at: dt.datetime | None
     holder_name: str
+    holder_national_id: str = ""
     items: list[SharedItem] = field(default_factory=list)
 
 
@@ -101,6 +103,11 @@ class Look:
     items: list[SharedItem] = field(default_factory=list)
     holder_name: str | None = None
     view_id: str | None = None
+
+    @property
+    def holder_national_id(self) -> str | None:
+        """The holder's national ID, shown beside the name (only when the name is)."""
+        return self.share.holder_national_id if self.share is not None and self.holder_name is not None else None
 
     @property
     def found(self) -> bool:
@@ -131,10 +138,11 @@ _ITEM_COLS = (_I.c.id, _I.c.position, _I.c.copy_kind, _I.c.copy_sha256, _I.c.cop
               _I.c.copy_damage)
 _DOC_COLS = (_D.c.id, _D.c.type, _D.c.title, _D.c.sha256, _D.c.issued_at, _D.c.expires_at, _D.c.status,
              _D.c.revoked_at, _D.c.revocation_reason, _D.c.signer_subject, _D.c.signed_at, _D.c.validation,
-             _D.c.created_at, _D.c.blob_key, _D.c.wrapped_key, _D.c.damage)
+             _D.c.created_at, _D.c.blob_key, _D.c.wrapped_key, _D.c.damage, _D.c.attributes)
 _AGENCY_COLS = (_A.c.code, _A.c.name, _A.c.names)
 _LOOK_QUERY = (
     select(*[c.label(f"s_{c.name}") for c in _SHARE_COLS], _C.c.name.label("holder_name"),
+           _C.c.national_id.label("holder_national_id"),
            *[c.label(f"i_{c.name}") for c in _ITEM_COLS], *[c.label(f"d_{c.name}") for c in _DOC_COLS],
            *[c.label(f"a_{c.name}") for c in _AGENCY_COLS])
     .select_from(_S.join(_C, _C.c.id == _S.c.citizen_id).join(_I, _I.c.share_id == _S.c.id)
@@ -173,7 +181,8 @@ def _strip(row: Any, prefix: str, cols: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _share_from_rows(rows: list[Any]) -> SharedLink:
-    share = SharedLink(**_strip(rows[0], "s_", _SHARE_COLS), holder_name=rows[0]["holder_name"] or "")
+    share = SharedLink(**_strip(rows[0], "s_", _SHARE_COLS), holder_name=rows[0]["holder_name"] or "",
+                       holder_national_id=rows[0]["holder_national_id"] or "")
     for row in rows:
         agency = SharedAgency(**_strip(row, "a_", _AGENCY_COLS))
         doc = SharedDocument(**_strip(row, "d_", _DOC_COLS), agency=agency)
@@ -266,14 +275,17 @@ def _log_view(conn: Connection, view: dict[str, Any], result: LookResult) -> Non
 
 
 def _select_list() -> str:
-    parts = [f"s.{c.name} AS s_{c.name}" for c in _SHARE_COLS] + ["c.name AS holder_name"]
+    parts = [f"s.{c.name} AS s_{c.name}" for c in _SHARE_COLS] + ["c.name AS holder_name",
+                                                                   "c.national_id AS holder_national_id"]
     parts += [f"i.{c.name} AS i_{c.name}" for c in _ITEM_COLS] + [f"d.{c.name} AS d_{c.name}" for c in _DOC_COLS]
     parts += [f"a.{c.name} AS a_{c.name}" for c in _AGENCY_COLS]
     return ", ".join(parts)
 
 
 def _typed_columns() -> list[Any]:
-    cols = [column(f"s_{c.name}", c.type) for c in _SHARE_COLS] + [column("holder_name", _C.c.name.type)]
+    cols = [column(f"s_{c.name}", c.type) for c in _SHARE_COLS] + [column("holder_name", _C.c.name.type),
+                                                                    column("holder_national_id",
+                                                                           _C.c.national_id.type)]
     cols += [column(f"i_{c.name}", c.type) for c in _ITEM_COLS] + [column(f"d_{c.name}", c.type) for c in _DOC_COLS]
     cols += [column(f"a_{c.name}", c.type) for c in _AGENCY_COLS]
     return [*cols, column("look_result", String()), column("look_used", Integer())]

@@ -6,8 +6,10 @@ payload. The language, names and documented problem answers are the shared ones 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from wallet.catalogue import key_facts
 from wallet.db import utcnow
 from wallet.documents.service import effective_status, signature_summary
 from wallet.present import issuer_name, lang, type_name
@@ -68,3 +70,14 @@ def look_payload(look: Look, token: str, base: str, grant: str = "") -> dict[str
                 doc["original_url"] = f"{base}/v/{token}/original.pdf?item={pos}&g={grant}"
         out["documents"].append(doc)
     return out
+
+
+def page_details(look: Look, payload: dict[str, Any], images: Callable[[SharedDocument], Sequence[Any]], token: str,
+                 grant: str, language: str) -> None:
+    """What the link's page shows beyond the JSON of a valid look (in place): the holder's national ID, each
+    document's key facts from its signed attributes and its pages as same-origin images under the look's grant."""
+    for pos, (item, doc) in enumerate(zip(look.items, payload["documents"])):
+        doc["holder_national_id"] = look.holder_national_id
+        doc["key_facts"] = key_facts(item.document.type, item.document.attributes, language)
+        doc["pages"] = [{"url": f"/v/{token}/pages/{pos}/{p.number}.png?g={grant}&lang={language}",
+                         "width": p.width, "height": p.height, "number": p.number} for p in images(item.document)]

@@ -61,7 +61,10 @@ class UploadForm(Schema):
 
 class UploadReportOut(Schema):
     verdict = fields.String(metadata={"description": "valid | revoked | replaced | expired | modified | "
-                                                     "invalid_signature | unsigned | unknown_document | unreadable"})
+                                                     "invalid_signature | unsigned | unknown_document | unreadable | "
+                                                     "share_revoked | share_expired (a sealed copy whose share the "
+                                                     "holder withdrew, or that lapsed; the document's own state "
+                                                     "comes first)"})
     sha256 = fields.String()
     size = fields.Integer()
     revisions = fields.Integer()

@@ -25,11 +25,11 @@ from wallet.present import issuer_name, type_name
 from wallet.shares.models import ShareItem
 from wallet.shares.states import share_status
 from wallet.validation import validate_pdf
-from wallet.verification.changes import added_after_signing, judge_later, judged_signatures
+from wallet.verification.changes import added_after_signing, judge_later, judged_signatures, settle_indication
 
 # the upload report's one word and each signature's role (API contracts: the values never change)
 Verdict = Literal["valid", "revoked", "expired", "replaced", "modified", "invalid_signature", "unsigned",
-                  "unknown_document", "unreadable"]
+                  "unknown_document", "unreadable", "share_revoked", "share_expired"]
 Role = Literal["agency", "platform_seal", "other"]
 
 _EOF = re.compile(rb"%%EOF")
@@ -128,11 +128,17 @@ def signature_entries(report: ValidationReport, agency_fps: dict[str, str], seal
         later, refused = judge_later(sig, report, entries)
         entry["later_changes"] = later
         entry["later_change_reasons"] = sorted({r for item in refused for r in item["reasons"]})
+        settle_indication(entry)
     return entries
 
 
 def verdict(signatures: list[dict[str, Any]], registry: dict[str, Any], error: str | None) -> Verdict:
-    """The report's bottom line, one :data:`Verdict`: the first failure in the order below, else valid."""
+    """The report's bottom line, one :data:`Verdict`: the first failure in the order below, else valid.
+
+    A sealed copy whose share is no longer live (the holder withdrew it, or it lapsed) reads ``share_revoked`` /
+    ``share_expired``; the document's own state comes first (a revoked document beats a withdrawn share: the
+    document is what the verifier relies on), and so do the file's faults. A share whose views are used up
+    still vouches for the copies it gave (they were handed out while it was live)."""
     if error:
         return "unreadable"
     if not signatures:
@@ -148,6 +154,9 @@ def verdict(signatures: list[dict[str, Any]], registry: dict[str, Any], error: s
         return cast(Verdict, registry["status"])  # revoked | expired | replaced
     if not any(s["role"] == "agency" and s["trusted"] for s in signatures):
         return "invalid_signature"
+    share_state = (registry.get("share") or {}).get("status")
+    if share_state in ("revoked", "expired"):
+        return cast(Verdict, f"share_{share_state}")
     return "valid"
 
 

@@ -17,19 +17,21 @@ from typing import Any
 
 from apiflask import APIBlueprint
 from flask import Response, render_template, request, url_for
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Connection, insert, select
 from werkzeug.datastructures import FileStorage
 
 from wallet import db, rules
+from wallet.db import utcnow
 from wallet.documents.service import read_original
 from wallet.errors import Forbidden, NotFound, TooLarge, UnsupportedMedia
 from wallet.extensions import runtime
-from wallet.present import lang, problem_responses
+from wallet.present import lang, moment, problem_responses
 from wallet.shares.models import ShareView
 from wallet.shares.service import read_copy
-from wallet.verification import looks, privacy, uploads
-from wallet.verification.present import look_payload
+from wallet.verification import looks, pages, plain, privacy, uploads
+from wallet.verification.present import look_payload, page_details
 from wallet.verification.schemas import LookOut, UploadForm, UploadReportOut
 
 api = APIBlueprint("verification_api", __name__, url_prefix="/api/v1", tag="Verification")
@@ -38,6 +40,7 @@ blueprints = [api, web]
 
 LOOK_LIMIT = "60/minute"
 UPLOAD_LIMIT = "20/minute"
+PAGE_LIMIT = "300/minute"  # page images: up to previews.MAX_PAGES per document of a look
 GRANT_SECONDS = 15 * 60
 FORM_COOKIE = "wallet_verify_form"
 PROBLEMS = problem_responses({413: "Too large", 415: "Not a PDF", 429: "Too many requests"})
@@ -151,6 +154,8 @@ def verify_page(token: str) -> Response:
         covered = not looks.counts("page", look.share.id, granted)
         grant = request.args.get("g", "") if covered else grant_for(look)
     payload = look_payload(look, token, "", grant)
+    if look.result == "valid":
+        page_details(look, payload, lambda doc: pages.page_images(runtime(), doc), token, grant, lang())
     # lang, text_dir and languages: the app's context processor (wallet.present.page_language)
     html = render_template("verify_result.html", look=payload, page_path=request.path, grant=grant)
     return Response(html, status=404 if look.result == "unknown" else 200, mimetype="text/html")
@@ -192,6 +197,25 @@ def copy_pdf(token: str) -> Response:
 def original_pdf(token: str) -> Response:
     """The unchanged original, for documents certified 'no changes' (served with a verification sheet)."""
     return _download(token, "original")
+
+
+@web.get("/v/<token>/pages/<int:item>/<int:page>.png")
+@rules.public(limit=PAGE_LIMIT, shared="verify-pages")
+def page_image(token: str, item: int, page: int) -> Response:
+    """A page of a shared document as a watermarked PNG, under the grant of the look that showed it (``?g=``):
+    it counts no view and logs nothing (the look did); without a valid grant for this share, 404, nothing read."""
+    granted = _granted_share()
+    if granted is None:
+        raise NotFound("no such page")
+    with _connection() as conn:
+        share = looks.find_share(conn, token)
+    if share is None or share.id != granted or not 0 <= item < len(share.items):
+        raise NotFound("no such page")
+    if looks.decide(share, utcnow(), counted=False) is not None:  # withdrawn, expired or revoked since the look
+        raise NotFound("this link no longer gives access to the document")
+    stamp = _("verification view — valid until %(moment)s", moment=moment(share.expires_at))
+    png = pages.page_png(runtime(), share.items[item].document, page, stamp)
+    return Response(png, mimetype="image/png")  # Cache-Control: no-store (``_private``)
 
 
 # -- uploaded files -------------------------------------------------------------------------------------
@@ -281,6 +305,7 @@ def verify_form() -> Response:
     new_nonce = nonce if nonce and len(nonce) <= 64 else secrets.token_urlsafe(24)
     # lang and text_dir: the app's context processor (wallet.present.page_language)
     html = render_template("verify_upload.html", report=report, error=error, csrf_token=_form_token(new_nonce),
+                           summary=plain.upload_summary(report) if report is not None else None,
                            action=url_for("verification_web.verify_form"))
     resp = Response(html, status=status, mimetype="text/html")
     if new_nonce != nonce:
