@@ -92,6 +92,8 @@ ROUTES: dict[str, Route] = {
     "verification_web.verify_page": public("/v/<token>", "/v/unknown", GET=404),
     "verification_web.copy_pdf": public("/v/<token>/copy.pdf", "/v/unknown/copy.pdf", GET=404),
     "verification_web.original_pdf": public("/v/<token>/original.pdf", "/v/unknown/original.pdf", GET=404),
+    "verification_web.page_image": public("/v/<token>/pages/<int:item>/<int:page>.png", "/v/unknown/pages/0/0.png",
+                                          GET=404),
     "verification_web.verify_form": public("/verify", GET=200, POST=403),
     # the PWA's pages
     "web.index": public("/", GET=200),
