@@ -38,7 +38,7 @@ WORDS = {
     "fr": {"continue": "Continuer", "confirm": "Confirmer", "open": "Ouvrir mon application d'authentification",
            "copy": "Copier la clé", "copied": "Copié", "forgot": "Mot de passe oublié ou téléphone perdu\u00a0?",
            "have": "J'ai un code de réinitialisation", "reset": "Choisir un nouveau mot de passe",
-           "sign_out": "Se déconnecter", "read": "Lire à voix haute", "stop": "Arrêter",
+           "sign_out": "Déconnexion", "read": "Lire à voix haute", "stop": "Arrêter",
            "no_voice": "Ce téléphone n'a pas de voix pour cette langue.", "counter": "carte nationale d'identité",
            "steps": "Installez sur ce téléphone"},
     "ar": {"continue": "متابعة", "confirm": "تأكيد", "open": "افتح تطبيق المصادقة", "copy": "انسخ المفتاح",

@@ -48,12 +48,14 @@ def shot(page: Any, name: str, lang: str) -> None:
 
 def header_is_compact(page: Any) -> None:
     """Sign out on the nav's line, and the header + nav well under a quarter of a 760 px screen."""
-    out = page.get_by_role("button", name=re.compile("sign out|se déconnecter|تسجيل الخروج", re.I)).bounding_box()
+    out = page.get_by_role("button", name=re.compile("sign out|déconnexion|تسجيل الخروج", re.I)).bounding_box()
     nav = page.locator("nav.main-nav").bounding_box()
     first = page.locator("nav.main-nav ul a").first.bounding_box()
     assert out and nav and first
     assert first["y"] <= out["y"] + out["height"] / 2 <= first["y"] + first["height"]  # same line as a link
     assert out["height"] < 60  # not wrapped
+    tops = {round(box["y"]) for a in page.locator("nav.main-nav ul a").all() if (box := a.bounding_box())}
+    assert len(tops) == 1, f"the nav wraps onto {len(tops)} lines"
     assert nav["y"] + nav["height"] < 190, nav
 
 

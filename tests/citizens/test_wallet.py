@@ -266,7 +266,8 @@ def test_sessions_page_names_browsers_and_ends_one_session(app: Any, alice: Pers
                                                            login: Any) -> None:
     phone = app.test_client()
     r = phone.post("/api/v1/auth/login", json={"national_id": alice.national_id, "password": alice.password,
-                                               "otp": alice.code()}, headers={"User-Agent": IPHONE})
+                                               "otp": alice.code()}, headers={"User-Agent": IPHONE},
+                   environ_base={"REMOTE_ADDR": "203.0.113.77"})
     assert r.status_code == 200
     c = app.test_client()
     page = c.get("/").get_data(as_text=True)
@@ -276,6 +277,9 @@ def test_sessions_page_names_browsers_and_ends_one_session(app: Any, alice: Pers
     plain = " ".join(re.sub(r"<[^>]+>", " ", html).split())
     assert "Where you are signed in" in plain
     assert "Chrome on Android — this device" in plain and "Safari on iOS" in plain
+    # where each was opened from: the network, never the address (this device: the test client's loopback)
+    assert "From network 203.0.113.x" in plain and "203.0.113.77" not in html
+    assert "From a local network" in plain
     assert "Mozilla/5.0" not in html and "AppleWebKit" not in html  # no raw User-Agent
     assert re.search(r"Last active: \d{1,2} \w+ 20\d\d, \d\d:\d\d", plain)
     fr = " ".join(re.sub(r"<[^>]+>", " ", c.get("/settings/sessions?lang=fr").get_data(as_text=True)).split())

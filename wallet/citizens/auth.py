@@ -161,7 +161,7 @@ def citizen_required(*, api: bool) -> Callable[[F], F]:
 def login(resp: BaseResponse, citizen: Citizen) -> CitizenSession:
     """Start a fresh session (rotation: any session this browser had ends) and set its cookie."""
     secret, row = sessions.start_session(db.session(), citizen, request.user_agent.string,
-                                         previous_secret=request.cookies.get(cookie_name()))
+                                         previous_secret=request.cookies.get(cookie_name()), ip=request.remote_addr)
     resp.set_cookie(cookie_name(), secret, max_age=runtime().settings.session_absolute_seconds, path="/",
                     httponly=True, secure=runtime().settings.secure_cookies, samesite="Lax")
     g.citizen_session, g.citizen = row, citizen

@@ -53,3 +53,4 @@ class CitizenSession(Base):
     last_seen_at: Mapped[timestamp]
     ended_at: Mapped[dt.datetime | None]
     user_agent: Mapped[str | None] = mapped_column(String(200))
+    ip_prefix: Mapped[str | None] = mapped_column(String(64))  # the network signed in from (/24, /48): never the address

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from wallet import audit
 from wallet.citizens.models import Citizen, CitizenSession
 from wallet.db import utcnow
+from wallet.network import truncate_ip
 
 
 def session_key(secret: str) -> str:
@@ -23,8 +24,9 @@ def session_key(secret: str) -> str:
 
 
 def start_session(sess: Session, citizen: Citizen, user_agent: str | None,
-                  previous_secret: str | None = None) -> tuple[str, CitizenSession]:
-    """A new session (new id: rotated at every login); the previous one on this device ends."""
+                  previous_secret: str | None = None, ip: str | None = None) -> tuple[str, CitizenSession]:
+    """A new session (new id: rotated at every login); the previous one on this device ends. Of the client's
+    address only its network is kept (``ip_prefix``), for the holder's "where you are signed in" page."""
     if previous_secret:
         old = sess.get(CitizenSession, session_key(previous_secret))
         if old is not None and old.ended_at is None:
@@ -32,7 +34,8 @@ def start_session(sess: Session, citizen: Citizen, user_agent: str | None,
     secret = secrets.token_urlsafe(32)
     now = utcnow()
     row = CitizenSession(id=session_key(secret), citizen_id=citizen.id, csrf_token=secrets.token_urlsafe(32),
-                         created_at=now, last_seen_at=now, user_agent=(user_agent or "")[:200] or None)
+                         created_at=now, last_seen_at=now, user_agent=(user_agent or "")[:200] or None,
+                         ip_prefix=truncate_ip(ip))
     sess.add(row)
     sess.flush()
     return secret, row

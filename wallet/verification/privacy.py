@@ -6,25 +6,9 @@ import ipaddress
 import re
 from functools import lru_cache
 
+from wallet.network import truncate_ip as truncate_ip  # looks.py takes it from here with browser_family
+
 # -- what the holder sees of a verifier ---------------------------------------------------
-
-
-def truncate_ip(ip: str | None) -> str | None:
-    if not ip:
-        return None
-    return _truncate_ip(ip)
-
-
-@lru_cache(maxsize=4096)  # verifiers repeat (a bank's counter scans all day from one address)
-def _truncate_ip(ip: str) -> str | None:
-    try:
-        addr = ipaddress.ip_address(ip.split("%", 1)[0])
-    except ValueError:
-        return None
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
-    prefix = 24 if addr.version == 4 else 48
-    return str(ipaddress.ip_network(f"{addr}/{prefix}", strict=False))
 
 
 _BROWSERS = (

@@ -46,5 +46,6 @@ def device(family: str | None) -> str | None:
 def session_item(row: CitizenSession, current: CitizenSession, lang: str) -> dict[str, Any]:
     """One signed-in session: the browser and system it was opened from (no raw User-Agent), when."""
     return {"handle": session_handle(row), "device": device(browser_family(row.user_agent)),
+            "where": place(row.ip_prefix) if row.ip_prefix else None,
             "created": moment(row.created_at, lang), "last_seen": moment(row.last_seen_at, lang),
             "current": row.id == current.id}
