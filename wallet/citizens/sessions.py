@@ -32,7 +32,7 @@ def start_session(sess: Session, citizen: Citizen, user_agent: str | None,
     secret = secrets.token_urlsafe(32)
     now = utcnow()
     row = CitizenSession(id=session_key(secret), citizen_id=citizen.id, csrf_token=secrets.token_urlsafe(32),
-                         created_at=now, last_seen_at=now, user_agent=(user_agent or "")[:200] or None)
+                         created_at=now, last_seen_at=now, authenticated_at=now, user_agent=(user_agent or "")[:200] or None)
     sess.add(row)
     sess.flush()
     return secret, row
