@@ -96,7 +96,7 @@ def test_passkey_journey_and_inline_step_up(app: Any, criminal_record: str, live
     page.wait_for_url(f"{base}/wallet")
     assert page.get_by_role("button", name="Sign out").count() == 1
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     # long after sign-in: sharing a criminal record asks inline; a fresh code confirms (en)
     with time_machine.travel(now + dt.timedelta(seconds=400), tick=True):
         def by_code(box: Any) -> None:

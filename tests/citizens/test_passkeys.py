@@ -12,10 +12,14 @@ from typing import Any
 
 import pytest
 import time_machine
+from fido2.utils import websafe_decode
 
-from tests.support.authenticator import UP, UV, SoftAuthenticator
+from tests.support.authenticator import UP, SoftAuthenticator
 from tests.support.people import Citizen, Person, sign_in
+from wallet import db
+from wallet.citizens.models import CitizenSession
 from wallet.citizens.passkeys import relying_party
+from wallet.citizens.stepup import StepUpRequired, require_recent_auth
 
 
 def add_passkey(who: Citizen, key: SoftAuthenticator, name: str = "My phone", **kw: Any) -> Any:
@@ -136,8 +140,6 @@ def test_a_passkey_of_a_used_as_b_is_refused(app: Any, alice_in: Citizen, bob_in
     assert add_passkey(alice_in, key).status_code == 201
     bob_handle = bob_in.client.post("/api/v1/auth/passkeys/register/options",
                                     headers=bob_in.headers).get_json()["user"]["id"]
-    from fido2.utils import websafe_decode
-
     r = passkey_login(app.test_client(), key, user_handle=websafe_decode(bob_handle))
     assert r.status_code == 401
     # nor can Bob step up with Alice's passkey
@@ -152,7 +154,7 @@ def test_remove_own_passkey_with_step_up_and_others_are_404(app: Any, alice_in: 
     assert add_passkey(alice_in, key).status_code == 201
     pid = alice_in.client.get("/api/v1/me/passkeys").get_json()["passkeys"][0]["id"]
     assert bob_in.client.delete(f"/api/v1/me/passkeys/{pid}", headers=bob_in.headers).status_code == 404
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=301)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=301)
     with time_machine.travel(later, tick=False):
         r = alice_in.client.delete(f"/api/v1/me/passkeys/{pid}", headers=alice_in.headers)
         assert r.status_code == 401 and r.get_json()["code"] == "step_up_required"
@@ -182,7 +184,7 @@ def test_sharing_a_criminal_record_long_after_sign_in_needs_step_up(app: Any, al
     school = _document(issue, push, signed_pdf, alice.national_id, "school_report")
     who = sign_in(app, alice)
     assert who.share([crim]).status_code == 201  # the sign-in itself counts
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=400)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=400)
     with time_machine.travel(later, tick=False):
         assert who.share([school]).status_code == 201  # not a sensitive type
         r = who.share([crim])
@@ -217,10 +219,6 @@ def test_step_up_needs_a_session_and_csrf(app: Any, alice_in: Citizen) -> None:
 
 
 def test_require_recent_auth_is_reusable(app: Any, alice_in: Citizen) -> None:
-    from wallet import db
-    from wallet.citizens.models import CitizenSession
-    from wallet.citizens.stepup import StepUpRequired, require_recent_auth
-
     with app.app_context():
         row = db.session().query(CitizenSession).filter_by(citizen_id=alice_in.person.id).one()  # type: ignore[union-attr]
         require_recent_auth(row)

@@ -19,9 +19,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from wallet import db, rules
 from wallet.citizens import auth, enrolment, previews
-from wallet.citizens.passkeys import own_passkeys
 from wallet.citizens.credentials import InvalidCredentials, authenticate
 from wallet.citizens.holdings import document_for, documents_for
+from wallet.citizens.passkeys import own_passkeys
 from wallet.citizens.present import document_view, otpauth_qr_data_uri
 from wallet.citizens.sessions import active_sessions, end_all_sessions, end_own_session, end_session, session_handle
 from wallet.citizens.views import pdf_response
