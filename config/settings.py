@@ -75,6 +75,10 @@ class Settings:
     max_same_subject_certs: int = 2
     session_idle_seconds: int = 15 * 60
     session_absolute_seconds: int = 12 * 3600
+    # step-up: sharing these document types, granting a proxy, adding or removing a passkey need a sign-in, a
+    # passkey or a one-time code within the last STEP_UP_SECONDS (STEP_UP_TYPES: comma-separated type codes)
+    step_up_seconds: int = 300
+    step_up_types: tuple[str, ...] = ("criminal_record",)
     secure_cookies: bool = False
     demo: bool = False
     # audit chain: HMAC key (32 bytes) + id, previous keys "ID:BASE64,...", Ed25519 checkpoint key (32-byte seed),
@@ -186,6 +190,12 @@ class Settings:
         if not days.isdigit() or not 1 <= int(days) <= 36500:
             raise SettingsError("AUDIT_CHECKPOINT_RETENTION_DAYS must be a number of days (1-36500)")
         values["audit_checkpoint_retention_days"] = int(days)
+        up = env.get("STEP_UP_SECONDS", "300").strip() or "300"
+        if not up.isdigit() or not 1 <= int(up) <= 86400:
+            raise SettingsError("STEP_UP_SECONDS must be a number of seconds (1-86400)")
+        values["step_up_seconds"] = int(up)
+        if "STEP_UP_TYPES" in env:
+            values["step_up_types"] = _list(env["STEP_UP_TYPES"])
         values["secure_cookies"] = production or _bool(env.get("SECURE_COOKIES", "0"))
         values["demo"] = _bool(env.get("WALLET_DEMO", "0"))
         values["service_name"] = {code: (env.get(f"SERVICE_NAME_{code.upper()}") or "").strip() or default

@@ -76,7 +76,7 @@ def test_citizen_journey(invite_code: str, live_server: str, playwright_browser:
     field(page, "national id").fill(nid)
     field(page, "password").fill("my long pass phrase")
     field(page, "code").fill(fresh(secret, 1))
-    page.get_by_role("button", name=re.compile("sign in", re.IGNORECASE)).click()
+    page.get_by_role("button", name="Sign in", exact=True).click()  # not "Sign in with a passkey"
     page.wait_for_url(base + "/wallet")
     page.wait_for_load_state("networkidle")
     body = page.inner_text("body")

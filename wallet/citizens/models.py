@@ -54,3 +54,35 @@ class CitizenSession(Base):
     ended_at: Mapped[dt.datetime | None]
     user_agent: Mapped[str | None] = mapped_column(String(200))
     ip_prefix: Mapped[str | None] = mapped_column(String(64))  # the network signed in from (/24, /48): never the address
+    # the last authentications (step-up: wallet.citizens.stepup): the sign-in's, and the latest step-up's
+    authenticated_at: Mapped[dt.datetime | None]
+    stepped_up_at: Mapped[dt.datetime | None]
+
+
+class Passkey(Base):
+    """A citizen's WebAuthn credential (discoverable, user-verified; attestation none)."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[str_id]
+    citizen_id: Mapped[str] = mapped_column(ForeignKey("citizens.id"), index=True)
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    credential_data: Mapped[bytes] = mapped_column(LargeBinary)  # fido2 AttestedCredentialData (AAGUID, id, key)
+    name: Mapped[str] = mapped_column(String(60))
+    sign_count: Mapped[int] = mapped_column(default=0)
+    backup_eligible: Mapped[bool] = mapped_column(default=False)
+    backed_up: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[timestamp]
+    last_used_at: Mapped[dt.datetime | None]
+
+
+class WebAuthnChallenge(Base):
+    """A WebAuthn challenge (stored as its SHA-256): single use, short-lived, bound to one purpose and to the
+    session (register, step-up) or the browser's pre-session cookie (login) that asked for it."""
+
+    __tablename__ = "webauthn_challenges"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the challenge, hex
+    purpose: Mapped[str] = mapped_column(String(16))  # register | login | step_up
+    binding: Mapped[str] = mapped_column(String(64))  # session id, or SHA-256 of the pre-session cookie
+    expires_at: Mapped[dt.datetime]

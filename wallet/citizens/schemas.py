@@ -87,3 +87,51 @@ class EnrolPasswordOut(Schema):
 class EnrolConfirmIn(Schema):
     ticket = fields.String(required=True, validate=validators.Length(max=4096))
     otp = fields.String(required=True, validate=validators.Length(min=1, max=16))
+
+
+# ------------------------------------------------------------------------------------------- passkeys, step-up
+
+CREDENTIAL = {"description": "The browser's PublicKeyCredential as JSON (PublicKeyCredential.toJSON(): id, rawId, "
+                             "type, response with base64url clientDataJSON, attestationObject or "
+                             "authenticatorData + signature + userHandle)"}
+OPTIONS = {"description": "WebAuthn options, JSON with base64url binary members (for "
+                          "PublicKeyCredential.parseCreationOptionsFromJSON / parseRequestOptionsFromJSON)"}
+
+
+class PasskeyRegisterIn(Schema):
+    credential = fields.Dict(required=True, metadata=CREDENTIAL)
+    name = fields.String(required=True, validate=[validators.Length(min=1, max=60), PRINTABLE],
+                         metadata={"example": "My phone"})
+
+
+class PasskeyAssertionIn(Schema):
+    credential = fields.Dict(required=True, metadata=CREDENTIAL)
+
+
+class StepUpIn(Schema):
+    otp = fields.String(validate=[validators.Length(min=1, max=16), PRINTABLE],
+                        metadata={"description": "A fresh code of the authenticator app (not the one used to sign in)"})
+    credential = fields.Dict(metadata=CREDENTIAL)
+
+
+class WebAuthnOptionsOut(Schema):
+    class Meta:
+        unknown = "include"
+
+    challenge = fields.String(metadata=OPTIONS)
+
+
+class PasskeyOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    created_at = fields.DateTime()
+    last_used_at = fields.DateTime(allow_none=True)
+    backed_up = fields.Boolean(metadata={"description": "Synced to the person's account (a backup flag)"})
+
+
+class PasskeysOut(Schema):
+    passkeys = fields.List(fields.Nested(PasskeyOut))
+
+
+class StepUpOut(Schema):
+    stepped_up_at = fields.DateTime()

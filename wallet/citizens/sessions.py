@@ -34,8 +34,8 @@ def start_session(sess: Session, citizen: Citizen, user_agent: str | None,
     secret = secrets.token_urlsafe(32)
     now = utcnow()
     row = CitizenSession(id=session_key(secret), citizen_id=citizen.id, csrf_token=secrets.token_urlsafe(32),
-                         created_at=now, last_seen_at=now, user_agent=(user_agent or "")[:200] or None,
-                         ip_prefix=truncate_ip(ip))
+                         created_at=now, last_seen_at=now, authenticated_at=now,
+                         user_agent=(user_agent or "")[:200] or None, ip_prefix=truncate_ip(ip))
     sess.add(row)
     sess.flush()
     return secret, row

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -89,8 +89,12 @@ def _owned_documents(sess: Session, citizen: Citizen, document_ids: Sequence[str
 
 def create_share(rt: Runtime, sess: Session, citizen: Citizen, document_ids: Sequence[str], *,
                  expires_in: int = DEFAULT_LIFETIME, max_views: int | None = None, label: str | None = None,
-                 allow_download: bool = False, request_id: str | None = None) -> CreatedShare:
+                 allow_download: bool = False, request_id: str | None = None,
+                 before: Callable[[list[Document]], None] | None = None) -> CreatedShare:
+    """``before``: called with the documents once they are known to be shareable (the view's step-up check)."""
     docs = _owned_documents(sess, citizen, document_ids)
+    if before is not None:
+        before(docs)
     token = new_token()
     url = share_url(rt, token)
     now = utcnow()

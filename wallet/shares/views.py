@@ -11,7 +11,7 @@ from apiflask import APIBlueprint
 from flask import Response, g, json, redirect, render_template, request, url_for
 
 from wallet import db, rules
-from wallet.citizens import auth
+from wallet.citizens import auth, stepup
 from wallet.citizens.holdings import document_for
 from wallet.citizens.present import document_view
 from wallet.extensions import runtime
@@ -28,7 +28,8 @@ CREATE_LIMIT = "30/minute"
 _CREATED = CreatedShareOut()  # built once (a schema instance deep-copies its fields)
 PROBLEMS = problem_responses({
     400: "Invalid request (no document, lifetime out of 60 s .. 30 days, bad view limit)",
-    401: "Not signed in", 403: "Cross-site request or missing CSRF token (csrf_failed)",
+    401: "Not signed in; step_up_required (a sensitive document type, e.g. criminal_record, long after "
+         "sign-in: POST /api/v1/auth/step-up, then retry)", 403: "Cross-site request or missing CSRF token (csrf_failed)",
     404: "No such document or share (also: another citizen's)",
     409: "A document is revoked, expired or replaced: it cannot be shared (document_not_shareable; "
          "document_id and document_status name it)",
@@ -39,6 +40,12 @@ def _citizen() -> Any:
     citizen = auth.current_citizen()
     assert citizen is not None  # rules.citizen ran
     return citizen
+
+
+def _step_up_for_sensitive(docs: list[Any]) -> None:
+    row = auth.current_session()
+    assert row is not None
+    stepup.require_for_types(row, (d.type for d in docs))
 
 
 @bp.post("/me/shares")
@@ -53,7 +60,8 @@ def create_share(body: dict[str, Any]) -> Response:
     created = service.create_share(runtime(), db.session(), _citizen(), body["document_ids"],
                                     expires_in=body["expires_in"], max_views=body["max_views"],
                                     label=(body.get("label") or "").strip() or None,
-                                    allow_download=body["allow_download"], request_id=g.get("request_id"))
+                                    allow_download=body["allow_download"], request_id=g.get("request_id"),
+                                    before=_step_up_for_sensitive)
     out = share_resource(created.share, lang())
     out.update(token=created.token, url=created.url, qr_svg=created.qr_svg)
     payload = _CREATED.dump(out)

@@ -21,6 +21,7 @@ from wallet import db, rules
 from wallet.citizens import auth, enrolment, previews
 from wallet.citizens.credentials import InvalidCredentials, authenticate
 from wallet.citizens.holdings import document_for, documents_for
+from wallet.citizens.passkeys import own_passkeys
 from wallet.citizens.present import document_view, otpauth_qr_data_uri
 from wallet.citizens.sessions import active_sessions, end_all_sessions, end_own_session, end_session, session_handle
 from wallet.citizens.views import pdf_response
@@ -354,6 +355,16 @@ def sessions() -> Response:
     code = lang()
     items = [session_item(r, row, code) for r in active_sessions(db.session(), row.citizen_id, auth.limits())]
     return personal(render_template("sessions.html", sessions=items, ended=request.args.get("ended") == "1"))
+
+
+@bp.get("/settings/passkeys")
+@rules.citizen(api=False)
+def passkeys_page() -> Response:
+    citizen = auth.current_citizen()
+    assert citizen is not None
+    return personal(render_template("passkeys.html", passkeys=own_passkeys(db.session(), citizen.id),
+                                    added=request.args.get("added") == "1",
+                                    removed=request.args.get("removed") == "1"))
 
 
 @bp.post("/settings/sessions/end")

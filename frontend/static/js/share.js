@@ -19,7 +19,7 @@
       return r.json().catch(function () { return {}; }).then(function (j) {
         if (!r.ok) {
           var e = new Error(t("error"));  // the API's detail is English: people get the page's own words
-          e.status = r.status; e.code = j.code; e.errors = (j.errors && (j.errors.json || j.errors)) || null;
+          e.status = r.status; e.code = j.code; e.body = j; e.errors = (j.errors && (j.errors.json || j.errors)) || null;
           throw e;
         }
         return j;
@@ -170,7 +170,11 @@
       };
       var button = form.querySelector("button[type=submit]");
       button.disabled = true;
-      api("POST", "/api/v1/me/shares", body).then(function (share) {
+      // a sensitive document long after sign-in: "Confirm it's you" in place, then the same request again
+      var create = function () { return api("POST", "/api/v1/me/shares", body); };
+      var made = window.walletWithStepUp ? window.walletWithStepUp(create, document.getElementById("stepup"), csrf)
+                                         : create();
+      made.then(function (share) {
         remember(share);
         show(share);
         return refreshList();
@@ -179,6 +183,7 @@
           showErrors(Object.keys(e.errors));
           return;
         }
+        if (e.message === "cancelled") { return; }
         err.textContent = e.code === "document_not_shareable" ? t("not-shareable") : t("error");
         err.hidden = false;
       }).then(function () { button.disabled = false; });
