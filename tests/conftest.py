@@ -227,7 +227,7 @@ def live_server(app: Any) -> Iterator[str]:
 
 @pytest.fixture
 def agencies(app: Any, pki: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The three demo agencies registered with their CA; code -> {"key", "id", "types"}."""
+    """The demo agencies registered with their CA; code -> {"key", "id", "types"}."""
     from wallet import db
     from wallet.agencies import service
 
@@ -235,8 +235,10 @@ def agencies(app: Any, pki: dict[str, Any]) -> dict[str, dict[str, Any]]:
     with app.app_context():
         sess = db.session()
         for spec in DEMO_AGENCIES:
-            agency = service.add_agency(sess, spec["code"], spec["name"], spec["types"], spec["names"])
-            service.add_certificate(sess, agency, Path(pki["agencies"][spec["code"]]["ca"]).read_bytes(), "ca")
+            agency = service.add_agency(sess, spec["code"], spec["name"], spec["types"], spec["names"],
+                                        capabilities=spec["capabilities"])
+            if spec["types"]:
+                service.add_certificate(sess, agency, Path(pki["agencies"][spec["code"]]["ca"]).read_bytes(), "ca")
             key = service.issue_key(sess, agency)
             out[spec["code"]] = {"key": key, "id": agency.id, "types": spec["types"]}
         db.commit()

@@ -14,6 +14,7 @@ from config.settings import FRONTEND, Settings
 from signing import install_pyhanko_patches
 from wallet import db
 from wallet.citizens.passkey_views import bp as passkeys_bp
+from wallet.citizens.representation_views import bp as representation_bp
 from wallet.citizens.views import bp as citizen_bp
 from wallet.cli import register as register_cli
 from wallet.documents.views import bp as documents_bp
@@ -120,7 +121,7 @@ def register_extensions(app: APIFlask, settings: Settings) -> None:
 
 
 def register_blueprints(app: APIFlask) -> None:
-    for bp in (ops_bp, documents_bp, citizen_bp, passkeys_bp, web_bp, *share_views.blueprints,
+    for bp in (ops_bp, documents_bp, citizen_bp, passkeys_bp, representation_bp, web_bp, *share_views.blueprints,
                *verification_views.blueprints):
         app.register_blueprint(bp)
 

@@ -43,7 +43,7 @@ def db_upgrade() -> None:
 @click.option("--name", required=True, help="Display name (French)")
 @click.option("--name-ar", default=None)
 @click.option("--name-en", default=None)
-@click.option("--types", required=True, help="Comma-separated document type codes it may issue")
+@click.option("--types", default="", help="Comma-separated document type codes it may issue")
 @click.option("--ca", "ca_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="PEM of a CA whose certificates sign for this agency")
 @click.option("--signer", "signer_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
@@ -51,15 +51,19 @@ def db_upgrade() -> None:
 @click.option("--force", is_flag=True, help="Register certificates that do not chain to the trust roots (warned)")
 @click.option("--legacy-metadata", is_flag=True, default=False,
               help="Accept PDFs without a signed document.json from this agency (docs/signed-metadata.md)")
+@click.option("--capabilities", default="",
+              help="Comma-separated: guardianships (records legal guardianship: the civil registry)")
 def agency_add(code: str, name: str, name_ar: str | None, name_en: str | None, types: str,
-               ca_files: tuple[str, ...], signer_files: tuple[str, ...], force: bool, legacy_metadata: bool) -> None:
+               ca_files: tuple[str, ...], signer_files: tuple[str, ...], force: bool, legacy_metadata: bool,
+               capabilities: str) -> None:
     """Register an agency and print its first API key (shown once)."""
     check_chains([*ca_files, *signer_files], force=force)
     names = {"fr": name, **({"ar": name_ar} if name_ar else {}), **({"en": name_en} if name_en else {})}
     try:
         with db.transaction() as sess:
             agency = service.add_agency(sess, code, name, [t.strip() for t in types.split(",") if t.strip()],
-                                        names, legacy_metadata=legacy_metadata)
+                                        names, legacy_metadata=legacy_metadata,
+                                        capabilities=[c.strip() for c in capabilities.split(",") if c.strip()])
             for f in ca_files:
                 service.add_certificate(sess, agency, Path(f).read_bytes(), "ca")
             for f in signer_files:
@@ -144,7 +148,8 @@ def agency_list() -> None:
         keys = sess.execute(select(ApiKey).where(ApiKey.agency_id == a.id)).scalars().all()
         live = [k.prefix for k in keys if k.revoked_at is None]
         click.echo(f"{a.code}\t{a.name}\ttypes={','.join(a.allowed_types)}\tcerts={len(a.certificates)}"
-                   f"\tkeys={','.join(live) or '-'}\tlegacy_metadata={'on' if a.legacy_metadata else 'off'}")
+                   f"\tkeys={','.join(live) or '-'}\tlegacy_metadata={'on' if a.legacy_metadata else 'off'}"
+                   f"\tcapabilities={','.join(a.capabilities or []) or '-'}")
 
 
 @agency_cli.command("rotate-key")

@@ -95,6 +95,15 @@ ROUTES: dict[str, Route] = {
     "shares_api.revoke_share": citizen("/api/v1/me/shares/<share_id>", f"/api/v1/me/shares/{NO_ID}", api=True,
                                        DELETE=404),
     "shares_api.activity": citizen("/api/v1/me/activity", api=True, GET=200),
+    # representation
+    "representation_api.record_guardianship": agency("/api/v1/guardianships", scope="guardianships", method="POST"),
+    "representation_api.revoke_guardianship": agency("/api/v1/guardianships/<guardianship_id>/revoke",
+                                                     f"/api/v1/guardianships/{NO_ID}/revoke", scope="guardianships",
+                                                     method="POST"),
+    "representation_api.grant_mandate": citizen("/api/v1/me/mandates", api=True, POST=400),
+    "representation_api.list_mandates": citizen("/api/v1/me/mandates", api=True, GET=200),
+    "representation_api.end_mandate": citizen("/api/v1/me/mandates/<mandate_id>", f"/api/v1/me/mandates/{NO_ID}",
+                                              api=True, DELETE=404),
     # verification
     "verification_api.verify_token": public("/api/v1/verify/<anypath:token>", "/api/v1/verify/unknown", GET=404),
     "verification_api.verify_upload": public("/api/v1/verify", POST=400),

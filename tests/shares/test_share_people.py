@@ -102,7 +102,7 @@ def test_activity_page_lists_each_look_in_plain_words(app: Any, holder: Any, iss
     assert "Chrome على Android" in ar and "الشبكة 203.0.113.x" in ar and "، " in ar
     # the API's shape is unchanged (the contract): the browser family now names its system
     events = holder.client.get("/api/v1/me/activity").get_json()["events"]
-    assert set(events[0]) == {"id", "at", "share_id", "share_label", "channel", "result", "ip", "browser"}
+    assert set(events[0]) == {"id", "at", "share_id", "share_label", "channel", "result", "ip", "browser", "presented_by"}
     assert [(e["channel"], e["browser"]) for e in events] == [("json", "curl"), ("page", "Chrome on Android")]
 
 

@@ -19,6 +19,8 @@ class Agency(Base):
     active: Mapped[bool] = mapped_column(default=True)
     # may push PDFs without a signed document.json (set by the operator: `agency add --legacy-metadata`)
     legacy_metadata: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # what it may do besides pushing documents: "guardianships" (record legal guardianship: the civil registry)
+    capabilities: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[timestamp]
 
     certificates: Mapped[list[AgencyCertificate]] = relationship(back_populates="agency", lazy="select")  # loaded only when signatures are matched

@@ -41,8 +41,19 @@ def cert_sha256(cert: x509.Certificate) -> str:
     return hashlib.sha256(cert.dump()).hexdigest()
 
 
+#: what an agency may do besides pushing documents (``agencies.capabilities``)
+CAPABILITIES = frozenset({"guardianships"})
+
+
+def _capabilities(values: list[str] | tuple[str, ...]) -> list[str]:
+    unknown = sorted(set(values) - CAPABILITIES)
+    if unknown:
+        raise AgencyError(f"unknown capabilities: {', '.join(unknown)} (known: {', '.join(sorted(CAPABILITIES))})")
+    return sorted(set(values))
+
+
 def add_agency(sess: Session, code: str, name: str, types: list[str], names: dict[str, str] | None = None,
-               legacy_metadata: bool = False) -> Agency:
+               legacy_metadata: bool = False, capabilities: list[str] | tuple[str, ...] = ()) -> Agency:
     code = code.strip().upper()
     if not code.isalnum() or len(code) > 32:
         raise AgencyError("agency code must be letters and digits")
@@ -52,12 +63,22 @@ def add_agency(sess: Session, code: str, name: str, types: list[str], names: dic
     if sess.execute(select(Agency).where(Agency.code == code)).scalar_one_or_none():
         raise AgencyError(f"agency {code} already exists")
     agency = Agency(code=code, name=name, names=names or {}, allowed_types=sorted(set(types)),
-                    legacy_metadata=legacy_metadata)
+                    legacy_metadata=legacy_metadata, capabilities=_capabilities(capabilities))
     sess.add(agency)
     sess.flush()
     audit.record(sess, actor="operator", action="agency.add", target=f"agency:{code}",
-                 details={"types": agency.allowed_types, "legacy_metadata": legacy_metadata})
+                 details={"types": agency.allowed_types, "legacy_metadata": legacy_metadata,
+                          "capabilities": agency.capabilities})
     return agency
+
+
+def set_capabilities(sess: Session, agency: Agency, capabilities: list[str] | tuple[str, ...]) -> None:
+    wanted = _capabilities(capabilities)
+    if wanted != sorted(agency.capabilities or []):
+        agency.capabilities = wanted
+        audit.record(sess, actor="operator", action="agency.capabilities", target=f"agency:{agency.code}",
+                     details={"capabilities": wanted})
+        sess.flush()
 
 
 def set_legacy_metadata(sess: Session, agency: Agency, legacy: bool) -> None:

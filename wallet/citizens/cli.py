@@ -1,16 +1,28 @@
-"""Operator CLI for citizens: ``flask --app wallet citizen invite ID``, ``... citizen reset ID``,
-``... citizen unlock ID``."""
+"""Operator CLI for citizens: ``flask --app wallet citizen invite ID [--name N]``, ``... citizen reset ID``,
+``... citizen unlock ID``; guardianships: ``... guardian add|list|revoke``."""
 from __future__ import annotations
+
+import datetime as dt
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from wallet import db
 from wallet.citizens.credentials import unlock_login
 from wallet.citizens.enrolment import NotEnrolled, create_invite, create_reset
 from wallet.citizens.identity import NATIONAL_ID_RULE, parse_national_id
-from wallet.citizens.models import Citizen
+from wallet.citizens.models import Citizen, Guardianship
+from wallet.citizens.representation import (
+    BASES,
+    guardianships_of,
+    person_name,
+    record_guardianship,
+    revoke_guardianship,
+    superseded,
+)
+from wallet.db import utcnow
 from wallet.errors import WalletError
 
 citizen_cli = AppGroup("citizen", help="Citizen accounts: enrolment invitations, resets, sign-in unlock.")
@@ -18,7 +30,8 @@ citizen_cli = AppGroup("citizen", help="Citizen accounts: enrolment invitations,
 
 @citizen_cli.command("invite")
 @click.argument("national_id")
-def invite(national_id: str) -> None:
+@click.option("--name", default=None, help="The person's name as on the ID card (recorded on the account)")
+def invite(national_id: str, name: str | None) -> None:
     """Print a one-time enrolment code for NATIONAL_ID (valid 72 hours, single use, stored hashed).
 
     The code is the last line of the output (scripts read it); warnings go to stderr."""
@@ -34,7 +47,7 @@ def invite(national_id: str) -> None:
                    "sessions. Hand it only to the holder, in person.", err=True)
     try:
         with db.transaction() as sess:
-            code, expires_at = create_invite(sess, nid)
+            code, expires_at = create_invite(sess, nid, name=name)
     except WalletError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(f"enrolment code for {nid} (shown once, valid until "
@@ -82,4 +95,61 @@ def unlock(national_id: str) -> None:
     click.echo(f"sign-in failure counts cleared for {nid}")
 
 
-commands = [citizen_cli]
+guardian_cli = AppGroup("guardian", help="Legal guardianships (the civil registry's records, or an operator's).")
+
+
+@guardian_cli.command("add")
+@click.argument("guardian_id")
+@click.argument("minor_id")
+@click.option("--until", "until", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Last day of the guardianship (YYYY-MM-DD): the 18th birthday or the court's date")
+@click.option("--basis", required=True, type=click.Choice(BASES))
+@click.option("--guardian-name", default="", help="The guardian's name (else: their account's, their documents')")
+@click.option("--minor-name", default="", help="The minor's name (else: their account's, their documents')")
+@click.option("--reference", default=None, help="The registry's reference (default: a new operator reference)")
+def guardian_add(guardian_id: str, minor_id: str, until: dt.datetime, basis: str, guardian_name: str,
+                 minor_name: str, reference: str | None) -> None:
+    """Record that GUARDIAN_ID is the legal guardian of MINOR_ID: the guardian's wallet holds the minor's documents."""
+    try:
+        with db.transaction() as sess:
+            row, _ = record_guardianship(sess, None, guardian_id=guardian_id, minor_id=minor_id,
+                                         valid_until=until.date(), basis=basis, reference=reference,
+                                         guardian_name=guardian_name, minor_name=minor_name)
+            click.echo(_line(sess, row))
+    except WalletError as exc:
+        raise click.ClickException(exc.detail) from exc
+
+
+@guardian_cli.command("list")
+@click.argument("national_id")
+def guardian_list(national_id: str) -> None:
+    """The records naming NATIONAL_ID as guardian or minor, one a line, each beginning with its id."""
+    sess = db.session()  # reads only
+    for row in guardianships_of(sess, national_id):
+        click.echo(_line(sess, row))
+
+
+@guardian_cli.command("revoke")
+@click.argument("guardianship_id")
+@click.option("--reason", default="revoked by the operator")
+def guardian_revoke(guardianship_id: str, reason: str) -> None:
+    """End a guardianship at once: the guardian's access and every share they made under it end."""
+    try:
+        with db.transaction() as sess:
+            row = revoke_guardianship(sess, None, guardianship_id.strip(), reason)
+            click.echo(_line(sess, row))
+    except WalletError as exc:
+        raise click.ClickException(exc.detail) from exc
+
+
+def _line(sess: Session, row: Guardianship) -> str:
+    today = utcnow().date()
+    state = ("revoked" if row.revoked_at else "ended" if row.valid_until < today
+             else "superseded" if superseded(sess, row, today) else "active")
+    guardian = person_name(sess, row.guardian_id, row.guardian_name) or "-"
+    minor = person_name(sess, row.minor_id, row.minor_name) or "-"
+    return (f"{row.id}\t{state}\tguardian={row.guardian_id} ({guardian})\tminor={row.minor_id} ({minor})"
+            f"\tbasis={row.basis}\tuntil={row.valid_until.isoformat()}\treference={row.reference}")
+
+
+commands = [citizen_cli, guardian_cli]

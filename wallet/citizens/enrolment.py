@@ -162,11 +162,20 @@ def enrol_confirm(sess: Session, envelope: Envelope, state: Enrolment, otp: str,
     return citizen
 
 
-def create_invite(sess: Session, national_id: str, actor: str = "operator") -> tuple[str, dt.datetime]:
-    """Operator path: a one-time enrolment code for a national ID (the clear code is returned once)."""
+def create_invite(sess: Session, national_id: str, actor: str = "operator",
+                  name: str | None = None) -> tuple[str, dt.datetime]:
+    """Operator path: a one-time enrolment code for a national ID (the clear code is returned once). ``name``: the
+    person's name as the counter read it from the ID card, recorded on the (not yet enrolled) account."""
     nid = parse_national_id(national_id)  # ASCII only, never truncated (isalnum() let other scripts through)
     if nid is None:
         raise BadRequest(f"a national ID is {NATIONAL_ID_RULE}", code="bad_national_id")
+    if name is not None and name.strip():
+        citizen = sess.execute(select(Citizen).where(Citizen.national_id == nid)).scalar_one_or_none()
+        if citizen is None:
+            citizen = Citizen(national_id=nid, name="")
+            sess.add(citizen)
+        citizen.name = " ".join(name.split())[:200]
+        sess.flush()
     invite, code = new_invite(sess, nid)
     audit.record(sess, actor=actor, action="citizen.invite", target=f"invite:{invite.id}",
                  details={"national_id": nid, "expires_at": invite.expires_at.isoformat()})

@@ -1,15 +1,20 @@
-"""The documents a citizen holds: found by national ID (documents pushed before enrolment appear too).
+"""The documents a citizen may reach: their own (found by national ID: documents pushed before enrolment appear
+too) and those they hold as a representative (a guardian: all the minor's; a proxy: the granted types).
 
-Another citizen's document, or none, is the same 404: the wallet never tells whether a document exists.
+Another citizen's document beyond what a representation grants, or none, is the same 404: the wallet never tells
+whether a document exists.
 """
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wallet import audit
 from wallet.citizens.models import Citizen
+from wallet.citizens.representation import Grant, grants_for
 from wallet.db import utcnow
 from wallet.documents.models import Document
 from wallet.documents.service import effective_status
@@ -19,16 +24,61 @@ from wallet.errors import NotFound
 STATUS_ORDER = {"valid": 0, "expiring": 0, "expired": 1, "replaced": 2, "revoked": 2}
 
 
-def documents_for(sess: Session, citizen: Citizen) -> list[Document]:
-    docs = sess.execute(select(Document).where(Document.holder_id == citizen.national_id)
+@dataclass(frozen=True)
+class Holding:
+    """A document as the signed-in citizen reaches it: ``access`` own | guardian | proxy, ``grant`` when not own."""
+
+    document: Document
+    access: str
+    holder_national_id: str
+    holder_name: str
+    grant: Grant | None = None
+
+    @property
+    def can_share(self) -> bool:
+        return self.grant is None or self.grant.can_share
+
+
+def _holding(citizen: Citizen, doc: Document, grants: dict[str, Grant]) -> Holding | None:
+    if hmac.compare_digest(doc.holder_id, citizen.national_id):
+        return Holding(doc, "own", citizen.national_id, citizen.name)
+    grant = grants.get(doc.holder_id)
+    if grant is None or not grant.covers(doc.type):
+        return None
+    return Holding(doc, grant.access, grant.holder_national_id, grant.holder_name, grant)
+
+
+def documents_for(sess: Session, citizen: Citizen) -> list[Holding]:
+    """Own documents first, then each represented person's, each group current first, newest first within."""
+    grants = {g.holder_national_id: g for g in grants_for(sess, citizen)}
+    holders = [citizen.national_id, *grants]
+    docs = sess.execute(select(Document).where(Document.holder_id.in_(holders))
                         .order_by(Document.issued_at.desc(), Document.created_at.desc())).scalars().all()
     now = utcnow()
-    return sorted(docs, key=lambda d: STATUS_ORDER.get(effective_status(d, now), 3))  # stable: newest first within
+    reached = [h for d in docs if (h := _holding(citizen, d, grants)) is not None]
+    return sorted(reached, key=lambda h: (holders.index(h.holder_national_id),  # stable: newest first within
+                                          STATUS_ORDER.get(effective_status(h.document, now), 3)))
 
 
-def document_for(sess: Session, citizen: Citizen, doc_id: str) -> Document:
-    """One of the citizen's own documents; anybody else's (or none) is the same 404."""
+def document_for(sess: Session, citizen: Citizen, doc_id: str) -> Holding:
+    """One document the citizen may reach; anybody else's (or none) is the same 404."""
     doc = sess.get(Document, doc_id) if 0 < len(doc_id) <= 64 else None
-    if doc is None or not hmac.compare_digest(doc.holder_id, citizen.national_id):
+    holding = None
+    if doc is not None:
+        own = hmac.compare_digest(doc.holder_id, citizen.national_id)
+        grants = {} if own else {g.holder_national_id: g for g in grants_for(sess, citizen)}
+        holding = _holding(citizen, doc, grants)
+    if holding is None:
         raise NotFound("no such document")
-    return doc
+    return holding
+
+
+def note_representative_use(sess: Session, citizen: Citizen, holding: Holding, action: str,
+                            request_id: str | None = None) -> None:
+    """Every use of a represented person's document is audited (the holder's activity shows the shares)."""
+    if holding.grant is None:
+        return
+    audit.record(sess, actor=f"citizen:{citizen.id}", action=action, target=f"document:{holding.document.id}",
+                 request_id=request_id, details={"as": holding.access, "holder": holding.holder_national_id,
+                                                 "guardianship": holding.grant.guardianship_id,
+                                                 "mandate": holding.grant.mandate_id})

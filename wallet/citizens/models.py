@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wallet.db import Base, str_id, timestamp
@@ -86,3 +86,43 @@ class WebAuthnChallenge(Base):
     purpose: Mapped[str] = mapped_column(String(16))  # register | login | step_up
     binding: Mapped[str] = mapped_column(String(64))  # session id, or SHA-256 of the pre-session cookie
     expires_at: Mapped[dt.datetime]
+
+
+class Guardianship(Base):
+    """Legal guardianship recorded by the civil registry (an agency with the ``guardianships`` capability) or
+    by an operator: ``guardian_id`` holds ``minor_id``'s documents until ``valid_until`` (inclusive) or revocation.
+
+    Conflicting records (two court orders for one minor) are all kept; the latest court order wins."""
+
+    __tablename__ = "guardianships"
+    __table_args__ = (UniqueConstraint("agency_id", "reference", name="uq_guardianships_agency_reference"),)
+
+    id: Mapped[str_id]
+    agency_id: Mapped[str | None] = mapped_column(ForeignKey("agencies.id"))  # None: recorded by an operator
+    reference: Mapped[str] = mapped_column(String(120))
+    guardian_id: Mapped[str] = mapped_column(String(32), index=True)
+    guardian_name: Mapped[str] = mapped_column(String(200), default="")
+    minor_id: Mapped[str] = mapped_column(String(32), index=True)
+    minor_name: Mapped[str] = mapped_column(String(200), default="")
+    basis: Mapped[str] = mapped_column(String(16))  # parent | tutor | court_order
+    valid_until: Mapped[dt.date]
+    created_at: Mapped[timestamp]
+    revoked_at: Mapped[dt.datetime | None]
+    revocation_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class Mandate(Base):
+    """A proxy granted by a citizen (``grantor_id``) to another (``proxy_id``, a national ID): the granted document
+    types (None: all), until ``expires_at`` or until either side ends it."""
+
+    __tablename__ = "mandates"
+
+    id: Mapped[str_id]
+    grantor_id: Mapped[str] = mapped_column(String(32), index=True)
+    proxy_id: Mapped[str] = mapped_column(String(32), index=True)
+    types: Mapped[list[str] | None] = mapped_column(JSON)
+    can_share: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[timestamp]
+    expires_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(32))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from wallet.catalogue import key_facts
+from wallet.citizens.holdings import Holding
 from wallet.citizens.models import Citizen
 from wallet.documents.models import Document
 from wallet.documents.service import effective_status, signature_summary, to_resource
@@ -23,6 +24,14 @@ def document_resource(doc: Document, lang: str) -> dict[str, Any]:
     out = to_resource(doc)
     out.update(type_name=type_name(doc.type, lang), issuer=issuer_name(doc, lang), pages=doc.page_count,
                file_url=f"/api/v1/me/documents/{doc.id}/file")
+    return out
+
+
+def holding_resource(holding: Holding, lang: str) -> dict[str, Any]:
+    """A document as the citizen reaches it: its resource, whose it is and on what basis (own | guardian | proxy)."""
+    out = document_resource(holding.document, lang)
+    out.update(holder={"national_id": holding.holder_national_id, "name": holding.holder_name},
+               access=holding.access)
     return out
 
 

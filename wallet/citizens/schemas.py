@@ -47,11 +47,18 @@ class SessionsOut(Schema):
     sessions = fields.List(fields.Nested(SessionOut))
 
 
+class HolderOut(Schema):
+    national_id = fields.String()
+    name = fields.String()
+
+
 class CitizenDocumentOut(DocumentOut):
     type_name = fields.String(metadata={"description": "Localised name of the document type"})
     issuer = fields.String(metadata={"description": "Localised name of the issuing agency"})
     pages = fields.Integer(allow_none=True)
     file_url = fields.String()
+    holder = fields.Nested(HolderOut, metadata={"description": "Whose document it is"})
+    access = fields.String(metadata={"description": "own | guardian | proxy: how the signed-in citizen holds it"})
 
 
 class DocumentsOut(Schema):

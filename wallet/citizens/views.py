@@ -13,9 +13,9 @@ from flask import Response, g, json
 from wallet import db, rules
 from wallet.citizens import auth, enrolment
 from wallet.citizens.credentials import authenticate
-from wallet.citizens.holdings import document_for, documents_for
+from wallet.citizens.holdings import document_for, documents_for, note_representative_use
 from wallet.citizens.models import Citizen, CitizenSession
-from wallet.citizens.present import citizen_resource, document_resource, otpauth_qr_svg
+from wallet.citizens.present import citizen_resource, holding_resource, otpauth_qr_svg
 from wallet.citizens.schemas import (
     AuthOut,
     CitizenDocumentDetailOut,
@@ -118,11 +118,11 @@ def sessions() -> Any:
 @bp.get("/me/documents")
 @rules.citizen(api=True)
 @bp.output(DocumentsOut)
-@bp.doc(summary="The signed-in citizen's documents, newest first", responses=PROBLEMS.only(401))
+@bp.doc(summary="The signed-in citizen's documents, newest first; then those they hold as a guardian or proxy (holder, access)", responses=PROBLEMS.only(401))
 def my_documents() -> Any:
     citizen = auth.current_citizen()
     assert citizen is not None
-    return {"documents": [document_resource(d, lang()) for d in documents_for(db.session(), citizen)]}
+    return {"documents": [holding_resource(h, lang()) for h in documents_for(db.session(), citizen)]}
 
 
 @bp.get("/me/documents/<doc_id>")
@@ -132,7 +132,7 @@ def my_documents() -> Any:
 def my_document(doc_id: str) -> Any:
     citizen = auth.current_citizen()
     assert citizen is not None
-    return document_resource(document_for(db.session(), citizen, doc_id), lang())
+    return holding_resource(document_for(db.session(), citizen, doc_id), lang())
 
 
 @bp.get("/me/documents/<doc_id>/file")
@@ -142,7 +142,9 @@ def my_document(doc_id: str) -> Any:
 def my_document_file(doc_id: str) -> Response:
     citizen = auth.current_citizen()
     assert citizen is not None
-    return pdf_response(document_for(db.session(), citizen, doc_id))
+    holding = document_for(db.session(), citizen, doc_id)
+    note_representative_use(db.session(), citizen, holding, "document.download", g.get("request_id"))
+    return pdf_response(holding.document)
 
 
 def pdf_response(doc: Any) -> Response:

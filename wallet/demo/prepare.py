@@ -48,15 +48,21 @@ def prepare(settings: Settings | None = None) -> dict[str, Any]:
             for spec in DEMO_AGENCIES:
                 agency = agencies.get_by_code(sess, spec["code"])
                 if agency is None:
-                    agency = agencies.add_agency(sess, spec["code"], spec["name"], spec["types"], spec["names"])
-                    agencies.add_certificate(sess, agency, Path(pki["agencies"][spec["code"]]["ca"]).read_bytes(), "ca")
+                    agency = agencies.add_agency(sess, spec["code"], spec["name"], spec["types"], spec["names"],
+                                                 capabilities=spec["capabilities"])
+                    if spec["types"]:
+                        agencies.add_certificate(sess, agency, Path(pki["agencies"][spec["code"]]["ca"]).read_bytes(),
+                                                 "ca")
                     key = agencies.issue_key(sess, agency)
                 else:
+                    agencies.set_capabilities(sess, agency, spec["capabilities"])  # an instance made before them
                     key = agencies.rotate_key(sess, agency)
-                a = pki["agencies"][spec["code"]]
-                out["agencies"].append({"code": spec["code"], "name": spec["name"], "api_key": key,
-                                        "types": list(spec["types"]), "pkcs12": str(Path(a["pkcs12"]).resolve()),
-                                        "pkcs12_password": a["pkcs12_password"]})
+                entry = {"code": spec["code"], "name": spec["name"], "api_key": key, "types": list(spec["types"]),
+                         "capabilities": list(spec["capabilities"])}
+                if spec["types"]:
+                    a = pki["agencies"][spec["code"]]
+                    entry.update(pkcs12=str(Path(a["pkcs12"]).resolve()), pkcs12_password=a["pkcs12_password"])
+                out["agencies"].append(entry)
             sec = _secrets(settings.instance_path)
             create_enrolled_citizen(sess, runtime().envelope, DEMO_CITIZEN["national_id"], DEMO_CITIZEN["name"],
                                     sec["password"], sec["totp_secret"])

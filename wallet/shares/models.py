@@ -30,6 +30,14 @@ class Share(Base):
     created_at: Mapped[timestamp]
     expires_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
+    # made by a representative (a guardian or a proxy) for the holder: who holds the documents, and the record
+    # it was made under (ending that record revokes the share in the same transaction). None: the maker's own.
+    holder_national_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    holder_name: Mapped[str | None] = mapped_column(String(200))
+    presented_as: Mapped[str | None] = mapped_column(String(8))  # guardian | proxy
+    presented_by_name: Mapped[str | None] = mapped_column(String(200))
+    guardianship_id: Mapped[str | None] = mapped_column(ForeignKey("guardianships.id"), index=True)
+    mandate_id: Mapped[str | None] = mapped_column(ForeignKey("mandates.id"), index=True)
 
     items: Mapped[list[ShareItem]] = relationship(back_populates="share", lazy="selectin",
                                                     order_by="ShareItem.position")

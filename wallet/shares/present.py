@@ -24,7 +24,18 @@ def share_resource(share: Share, lang: str = "fr", now: dt.datetime | None = Non
         "views_used": share.views_used, "views_left": views_left, "allow_download": share.allow_download,
         "documents": [item_resource(item, lang) for item in share.items],
         "sheet": any(item.copy_kind == "sheet" for item in share.items),
+        "presented_by": presented_by(share), "holder": holder(share),
     }
+
+
+def presented_by(share: Share) -> dict[str, Any] | None:
+    """The representative (guardian or proxy) who made the share, or None when its holder did."""
+    return {"name": share.presented_by_name or "", "role": share.presented_as} if share.presented_as else None
+
+
+def holder(share: Share) -> dict[str, Any] | None:
+    return ({"national_id": share.holder_national_id, "name": share.holder_name or ""}
+            if share.holder_national_id else None)
 
 
 def item_resource(item: ShareItem, lang: str) -> dict[str, Any]:
@@ -35,4 +46,5 @@ def item_resource(item: ShareItem, lang: str) -> dict[str, Any]:
 
 def view_resource(view: ShareView, share: Share) -> dict[str, Any]:
     return {"id": view.id, "at": view.at, "share_id": share.id, "share_label": share.label,
-            "channel": view.channel, "result": view.result, "ip": view.ip_prefix, "browser": view.browser}
+            "channel": view.channel, "result": view.result, "ip": view.ip_prefix, "browser": view.browser,
+            "presented_by": presented_by(share)}

@@ -37,6 +37,16 @@ class ShareDocumentOut(Schema):
     copy_sha256 = fields.String(allow_none=True)
 
 
+class RepresentativeOut(Schema):
+    name = fields.String()
+    role = fields.String(metadata={"description": "guardian | proxy"})
+
+
+class ShareHolderOut(Schema):
+    national_id = fields.String()
+    name = fields.String()
+
+
 class ShareOut(Schema):
     id = fields.String()
     label = fields.String(allow_none=True)
@@ -50,6 +60,10 @@ class ShareOut(Schema):
     allow_download = fields.Boolean()
     sheet = fields.Boolean(metadata={"description": "a document was certified 'no changes': its copy is the "
                                                     "original plus a sealed verification sheet"})
+    presented_by = fields.Nested(RepresentativeOut, allow_none=True,
+                                 metadata={"description": "made by the holder's guardian or proxy (else null)"})
+    holder = fields.Nested(ShareHolderOut, allow_none=True,
+                           metadata={"description": "whose documents, when a representative made the share"})
     documents = fields.List(fields.Nested(ShareDocumentOut))
 
 
@@ -72,6 +86,8 @@ class ViewOut(Schema):
     result = fields.String()
     ip = fields.String(allow_none=True, metadata={"description": "verifier address truncated to /24 or /48"})
     browser = fields.String(allow_none=True)
+    presented_by = fields.Nested(RepresentativeOut, allow_none=True,
+                                 metadata={"description": "the share was made by the holder's guardian or proxy"})
 
 
 class ActivityOut(Schema):

@@ -13,20 +13,21 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import Protocol
+from typing import Any, Protocol
 
 from qrcode import QRCode
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.orm import Session, defer, lazyload
 
 from signing.seal import SealingError, SealText, qr_code
 from wallet import audit, db
 from wallet.citizens.models import Citizen
+from wallet.citizens.representation import Grant, grants_for, representative_name
 from wallet.crypto import Sealed
 from wallet.db import new_id, utcnow
 from wallet.documents.models import Document
 from wallet.documents.service import Damaged, effective_status, read_original
-from wallet.errors import BadRequest, Conflict, NotFound, Unavailable
+from wallet.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
 from wallet.extensions import Runtime
 from wallet.present import LANGUAGE_CODES, moment, qr_svg, type_name
 from wallet.shares.models import CopyKind, Share, ShareItem, ShareView
@@ -67,16 +68,38 @@ _OWNED = select(Document).where(Document.id.in_(bindparam("ids", expanding=True)
     defer(Document.validation, raiseload=True), defer(Document.attributes, raiseload=True), lazyload(Document.agency))
 
 
-def _owned_documents(sess: Session, citizen: Citizen, document_ids: Sequence[str]) -> list[Document]:
+@dataclass(frozen=True)
+class Basis:
+    """Whose documents a share holds and on what basis: the maker's own (grant None) or a represented person's."""
+
+    holder_national_id: str
+    holder_name: str
+    grant: Grant | None = None
+
+
+def _owned_documents(sess: Session, citizen: Citizen, document_ids: Sequence[str]) -> tuple[list[Document], Basis]:
     ids = list(dict.fromkeys(document_ids))  # de-duplicated, order kept
     if len(ids) > MAX_DOCUMENTS:
         raise BadRequest(f"a share holds at most {MAX_DOCUMENTS} documents", code="too_many_documents")
     found = {d.id: d for d in sess.execute(_OWNED, {"ids": ids}).scalars()} if ids else {}
-    docs = []
+    grants: dict[str, Grant] | None = None
+    docs: list[Document] = []
+    bases: set[Basis] = set()
     for doc_id in ids:
         doc = found.get(doc_id)
-        if doc is None or doc.holder_id != citizen.national_id:
+        grant = None
+        if doc is not None and doc.holder_id != citizen.national_id:
+            if grants is None:
+                grants = {g.holder_national_id: g for g in grants_for(sess, citizen)}
+            grant = grants.get(doc.holder_id)
+            if grant is None or not grant.covers(doc.type):
+                doc = None
+        if doc is None:
             raise NotFound("no such document", code="document_not_found")  # others' documents look absent
+        if grant is not None and not grant.can_share:
+            raise Forbidden("this proxy may see these documents but not share them", code="share_not_permitted")
+        bases.add(Basis(grant.holder_national_id, grant.holder_name, grant) if grant
+                  else Basis(citizen.national_id, citizen.name))
         status = effective_status(doc)
         if status in UNSHAREABLE:
             # nobody should be handed a link to a document that no longer holds (a share made earlier tells the
@@ -84,7 +107,9 @@ def _owned_documents(sess: Session, citizen: Citizen, document_ids: Sequence[str
             raise Conflict(f"document {doc.id} is {status}: it cannot be shared", code="document_not_shareable",
                            extra={"document_id": doc.id, "document_status": str(status)})
         docs.append(doc)
-    return docs
+    if len(bases) > 1:
+        raise BadRequest("one share holds the documents of one person", code="mixed_holders")
+    return docs, (bases.pop() if bases else Basis(citizen.national_id, citizen.name))
 
 
 def create_share(rt: Runtime, sess: Session, citizen: Citizen, document_ids: Sequence[str], *,
@@ -92,15 +117,20 @@ def create_share(rt: Runtime, sess: Session, citizen: Citizen, document_ids: Seq
                  allow_download: bool = False, request_id: str | None = None,
                  before: Callable[[list[Document]], None] | None = None) -> CreatedShare:
     """``before``: called with the documents once they are known to be shareable (the view's step-up check)."""
-    docs = _owned_documents(sess, citizen, document_ids)
+    docs, basis = _owned_documents(sess, citizen, document_ids)
     if before is not None:
         before(docs)
+    grant = basis.grant
     token = new_token()
     url = share_url(rt, token)
     now = utcnow()
     share = Share(id=new_id(), citizen_id=citizen.id, token_hash=token_hash(token), label=label or None,
                   allow_download=allow_download, max_views=max_views, views_used=0, created_at=now,
                   expires_at=now + dt.timedelta(seconds=expires_in))
+    if grant is not None:  # made by a representative: ends with the record it was made under
+        share.holder_national_id, share.holder_name = basis.holder_national_id, basis.holder_name
+        share.presented_as, share.presented_by_name = grant.access, representative_name(sess, citizen, grant)
+        share.guardianship_id, share.mandate_id = grant.guardianship_id, grant.mandate_id
     text = SealText(url=url, valid_until=share.expires_at,  # the stamp's dates in Morocco's time, per language
                     valid_until_labels={code: moment(share.expires_at, code) for code in LANGUAGE_CODES})
     qr = qr_code(url)  # made once: every copy's stamp draws it, and the share screen's SVG
@@ -126,7 +156,10 @@ def create_share(rt: Runtime, sess: Session, citizen: Citizen, document_ids: Seq
         audit.record(sess, actor=f"citizen:{citizen.id}", action="share.create", target=f"share:{share.id}",
                      request_id=request_id, details={"documents": [d.id for d in docs], "expires_at": share.expires_at
                                                      .isoformat(), "max_views": max_views,
-                                                     "allow_download": allow_download})
+                                                     "allow_download": allow_download,
+                                                     **({"as": grant.access, "holder": basis.holder_national_id,
+                                                         "guardianship": grant.guardianship_id,
+                                                         "mandate": grant.mandate_id} if grant else {})})
     finally:
         wait(writes)  # never leave a write running behind a rollback's delete
     for done in writes:
@@ -178,13 +211,18 @@ def read_copy(rt: Runtime, item: StoredCopy) -> bytes:
 
 def get_own_share(sess: Session, citizen: Citizen, share_id: str) -> Share:
     share = sess.get(Share, share_id) if len(share_id) <= 64 else None
-    if share is None or share.citizen_id != citizen.id:
-        raise NotFound("no such share")
+    if share is None or (share.citizen_id != citizen.id and share.holder_national_id != citizen.national_id):
+        raise NotFound("no such share")  # the maker's, or the holder's when a representative made it
     return share
 
 
+def mine(citizen: Citizen) -> Any:
+    """Shares a citizen sees: those they made, and those a representative made of their documents."""
+    return or_(Share.citizen_id == citizen.id, Share.holder_national_id == citizen.national_id)
+
+
 def list_shares(sess: Session, citizen: Citizen, limit: int = 200) -> list[Share]:
-    return list(sess.execute(select(Share).where(Share.citizen_id == citizen.id)
+    return list(sess.execute(select(Share).where(mine(citizen))
                              .order_by(Share.created_at.desc(), Share.id).limit(limit)).scalars())
 
 
@@ -200,6 +238,7 @@ def revoke_share(sess: Session, citizen: Citizen, share_id: str, request_id: str
 
 def activity(sess: Session, citizen: Citizen, limit: int = 500) -> list[tuple[ShareView, Share]]:
     rows = sess.execute(select(ShareView, Share).join(Share, Share.id == ShareView.share_id)
-                        .where(ShareView.citizen_id == citizen.id)
+                        .where(or_(ShareView.citizen_id == citizen.id,
+                                   Share.holder_national_id == citizen.national_id))
                         .order_by(ShareView.at.desc(), ShareView.id.desc()).limit(limit)).all()
     return [(v, s) for v, s in rows]

@@ -108,7 +108,7 @@ def share_page() -> Any:
     sess = db.session()
     citizen = _citizen()
     doc_ids = [d for d in request.args.getlist("doc") if d][: service.MAX_DOCUMENTS]
-    docs = [document_view(document_for(sess, citizen, d), lang()) for d in doc_ids]
+    docs = [document_view(document_for(sess, citizen, d).document, lang()) for d in doc_ids]
     blocked = [d for d in docs if d["status"] in service.UNSHAREABLE]
     now = db.utcnow()
     shares = [share_resource(s, lang(), now) for s in service.list_shares(sess, citizen, limit=50)]

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Integer, String, Table, bindparam, column, insert, select, text, update
+from sqlalchemy import Connection, Engine, Integer, String, Table, bindparam, column, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from wallet.agencies.models import Agency
@@ -92,6 +92,8 @@ class SharedLink:
     expires_at: dt.datetime
     revoked_at: dt.datetime | None
     holder_name: str
+    presented_as: str | None = None  # guardian | proxy: a representative made the share
+    presented_by_name: str | None = None
     holder_national_id: str = ""
     items: list[SharedItem] = field(default_factory=list)
 
@@ -133,7 +135,7 @@ def counts(channel: Channel, share_id: str, grant_share_id: str | None) -> bool:
 _S, _I, _D = cast(Table, Share.__table__), cast(Table, ShareItem.__table__), cast(Table, Document.__table__)
 _A, _C, _V = cast(Table, Agency.__table__), cast(Table, Citizen.__table__), cast(Table, ShareView.__table__)
 _SHARE_COLS = (_S.c.id, _S.c.citizen_id, _S.c.token_hash, _S.c.label, _S.c.allow_download, _S.c.max_views,
-               _S.c.views_used, _S.c.expires_at, _S.c.revoked_at)
+               _S.c.views_used, _S.c.expires_at, _S.c.revoked_at, _S.c.presented_as, _S.c.presented_by_name)
 _ITEM_COLS = (_I.c.id, _I.c.position, _I.c.copy_kind, _I.c.copy_sha256, _I.c.copy_blob_key, _I.c.copy_wrapped_key,
               _I.c.copy_damage)
 _DOC_COLS = (_D.c.id, _D.c.type, _D.c.title, _D.c.sha256, _D.c.issued_at, _D.c.expires_at, _D.c.status,
@@ -141,8 +143,9 @@ _DOC_COLS = (_D.c.id, _D.c.type, _D.c.title, _D.c.sha256, _D.c.issued_at, _D.c.e
              _D.c.created_at, _D.c.blob_key, _D.c.wrapped_key, _D.c.damage, _D.c.attributes)
 _AGENCY_COLS = (_A.c.code, _A.c.name, _A.c.names)
 _LOOK_QUERY = (
-    select(*[c.label(f"s_{c.name}") for c in _SHARE_COLS], _C.c.name.label("holder_name"),
-           _C.c.national_id.label("holder_national_id"),
+    select(*[c.label(f"s_{c.name}") for c in _SHARE_COLS],
+           func.coalesce(_S.c.holder_name, _C.c.name).label("holder_name"),  # a representative's share: the holder's
+           func.coalesce(_S.c.holder_national_id, _C.c.national_id).label("holder_national_id"),
            *[c.label(f"i_{c.name}") for c in _ITEM_COLS], *[c.label(f"d_{c.name}") for c in _DOC_COLS],
            *[c.label(f"a_{c.name}") for c in _AGENCY_COLS])
     .select_from(_S.join(_C, _C.c.id == _S.c.citizen_id).join(_I, _I.c.share_id == _S.c.id)
@@ -275,8 +278,9 @@ def _log_view(conn: Connection, view: dict[str, Any], result: LookResult) -> Non
 
 
 def _select_list() -> str:
-    parts = [f"s.{c.name} AS s_{c.name}" for c in _SHARE_COLS] + ["c.name AS holder_name",
-                                                                   "c.national_id AS holder_national_id"]
+    parts = [f"s.{c.name} AS s_{c.name}" for c in _SHARE_COLS] + [
+        "COALESCE(s.holder_name, c.name) AS holder_name",
+        "COALESCE(s.holder_national_id, c.national_id) AS holder_national_id"]
     parts += [f"i.{c.name} AS i_{c.name}" for c in _ITEM_COLS] + [f"d.{c.name} AS d_{c.name}" for c in _DOC_COLS]
     parts += [f"a.{c.name} AS a_{c.name}" for c in _AGENCY_COLS]
     return ", ".join(parts)

@@ -48,7 +48,14 @@ def share_view(share: SharedLink, now: dt.datetime | None = None) -> dict[str, A
     views_left = None if share.max_views is None else max(0, share.max_views - share.views_used)
     return {"expires_at": share.expires_at, "label": share.label, "views_left": views_left,
             "max_views": share.max_views, "allow_download": share.allow_download,
-            "status": share_status(share, now)}
+            "status": share_status(share, now), "presented_by": presented_by(share)}
+
+
+def presented_by(share: SharedLink) -> dict[str, Any] | None:
+    """Who presented the documents when it was not their holder: a legal guardian or a proxy."""
+    if not share.presented_as:
+        return None
+    return {"name": share.presented_by_name or "", "role": share.presented_as}
 
 
 def look_payload(look: Look, token: str, base: str, grant: str = "") -> dict[str, Any]:

@@ -39,6 +39,11 @@ class VerifiedDocumentOut(Schema):
     original_url = fields.String(metadata={"description": "the unchanged original (certified 'no changes')"})
 
 
+class PresentedByOut(Schema):
+    name = fields.String()
+    role = fields.String(metadata={"description": "guardian | proxy"})
+
+
 class SharedOut(Schema):
     expires_at = fields.DateTime()
     label = fields.String(allow_none=True)
@@ -46,6 +51,9 @@ class SharedOut(Schema):
     max_views = fields.Integer(allow_none=True)
     allow_download = fields.Boolean()
     status = fields.String()
+    presented_by = fields.Nested(PresentedByOut, allow_none=True,
+                                 metadata={"description": "who presented the documents when not their holder "
+                                                          "(a legal guardian or a proxy), else null"})
 
 
 class LookOut(Schema):

@@ -23,7 +23,8 @@ def activity_item(view: ShareView, share: Share, lang: str) -> dict[str, Any]:
     return {"when": moment(view.at, lang), "label": share.label,
             "documents": listing((type_name(item.document.type, lang) for item in share.items), lang),
             "where": listing([place(view.ip_prefix), device(view.browser) or ""], lang),
-            "channel": view.channel, "result": view.result}
+            "channel": view.channel, "result": view.result,
+            "presented_as": share.presented_as, "presented_by": share.presented_by_name or ""}
 
 
 def place(ip_prefix: str | None) -> str:

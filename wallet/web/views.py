@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from wallet import db, rules
 from wallet.citizens import auth, enrolment, previews
 from wallet.citizens.credentials import InvalidCredentials, authenticate
-from wallet.citizens.holdings import document_for, documents_for
+from wallet.citizens.holdings import document_for, documents_for, note_representative_use
 from wallet.citizens.passkeys import own_passkeys
 from wallet.citizens.present import document_view, otpauth_qr_data_uri
 from wallet.citizens.sessions import active_sessions, end_all_sessions, end_own_session, end_session, session_handle
@@ -294,8 +294,16 @@ def _enrol_page(flow: str, step: str, status: int = 200, **ctx: Any) -> Response
 def wallet() -> Response:
     citizen = auth.current_citizen()
     assert citizen is not None
-    docs = [document_view(d, lang(), facts=True) for d in documents_for(db.session(), citizen)]
-    return personal(render_template("wallet.html", documents=docs, holder=citizen.name))
+    docs: list[dict[str, Any]] = []
+    groups: dict[str, dict[str, Any]] = {}  # own documents; then one group per represented person, in the order reached
+    for h in documents_for(db.session(), citizen):
+        view = document_view(h.document, lang(), facts=True)
+        if h.access == "own":
+            docs.append(view)
+        else:
+            groups.setdefault(h.holder_national_id, {"name": h.holder_name, "national_id": h.holder_national_id,
+                                                     "access": h.access, "documents": []})["documents"].append(view)
+    return personal(render_template("wallet.html", documents=docs, groups=list(groups.values()), holder=citizen.name))
 
 
 @bp.get("/documents/<doc_id>")
@@ -303,7 +311,8 @@ def wallet() -> Response:
 def document(doc_id: str) -> Response:
     citizen = auth.current_citizen()
     assert citizen is not None
-    doc = document_for(db.session(), citizen, doc_id)
+    holding = document_for(db.session(), citizen, doc_id)
+    doc = holding.document
     d = document_view(doc, lang(), facts=True)
     try:
         sizes = previews.page_sizes(runtime(), doc)
@@ -315,7 +324,7 @@ def document(doc_id: str) -> Response:
         pages.append({"src": f"{base}?w={previews.DEFAULT_WIDTH}",
                       "srcset": ", ".join(f"{base}?w={w} {w}w" for w in previews.WIDTHS),
                       "width": previews.DEFAULT_WIDTH, "height": size.height_for(previews.DEFAULT_WIDTH)})
-    return personal(render_template("document.html", d=d, pages=pages, holder=citizen.name))
+    return personal(render_template("document.html", d=d, pages=pages, holder=holding.holder_name))
 
 
 @bp.get("/documents/<doc_id>/preview/<int:page>.png")
@@ -323,7 +332,7 @@ def document(doc_id: str) -> Response:
 def preview(doc_id: str, page: int) -> Response:
     citizen = auth.current_citizen()
     assert citizen is not None
-    doc = document_for(db.session(), citizen, doc_id)
+    doc = document_for(db.session(), citizen, doc_id).document
     width = request.args.get("w", type=int) or previews.DEFAULT_WIDTH
     png = previews.preview(runtime(), doc, page, width)
     return personal(Response(png, mimetype="image/png"))
@@ -334,7 +343,9 @@ def preview(doc_id: str, page: int) -> Response:
 def document_file(doc_id: str) -> Response:
     citizen = auth.current_citizen()
     assert citizen is not None
-    return personal(pdf_response(document_for(db.session(), citizen, doc_id)))
+    holding = document_for(db.session(), citizen, doc_id)
+    note_representative_use(db.session(), citizen, holding, "document.download", g.get("request_id"))
+    return personal(pdf_response(holding.document))
 
 
 @bp.get("/activity")
