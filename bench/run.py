@@ -152,7 +152,8 @@ def main() -> int:
         env.setup()
         settings = env.settings()
         routes = Routes(settings)
-        agencies = env.demo["agencies"]
+        # the issuing agencies (the civil registry, MI, issues no document and has no signing key)
+        agencies = [a for a in env.demo["agencies"] if a.get("pkcs12")]
         api_keys = {a["code"]: a["api_key"] for a in agencies}
         roots = [str(env.pki["root"])]
         ca_paths = [str(env.pki["agencies"][a["code"]]["ca"]) for a in agencies]

@@ -40,8 +40,11 @@ def demo_json(base_url: str, agencies: dict[str, Any], pki: dict[str, Any]) -> d
     """instance/demo.json as ``make run`` writes it (PRODUCT.md), for the test app and the test PKI."""
     return {"base_url": base_url, "trust_root": str(pki["root"]),
             "agencies": [{"code": a["code"], "name": a["name"], "api_key": agencies[a["code"]]["key"],
-                          "types": list(a["types"]), "pkcs12": str(pki["agencies"][a["code"]]["pkcs12"]),
-                          "pkcs12_password": pki["agencies"][a["code"]]["pkcs12_password"]} for a in DEMO_AGENCIES],
+                          "types": list(a["types"]), "capabilities": list(a.get("capabilities", [])),
+                          # an agency that issues no document type (the civil registry, MI) has no signing key
+                          **({"pkcs12": str(pki["agencies"][a["code"]]["pkcs12"]),
+                              "pkcs12_password": pki["agencies"][a["code"]]["pkcs12_password"]}
+                             if a["code"] in pki["agencies"] else {})} for a in DEMO_AGENCIES],
             "citizens": [{"national_id": "AB123456", "name": "Amina El Idrissi", "password": "-", "totp_secret": "-"}]}
 
 
