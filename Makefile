@@ -58,7 +58,7 @@ bench: setup
 
 # ruff; the import contracts in pyproject's [tool.importlinter]; mypy on the files in its [tool.mypy]
 lint: setup
-	$(BIN)/ruff check wallet signing config bench
+	$(BIN)/ruff check wallet signing config bench verifier
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/mypy
 

@@ -29,7 +29,7 @@ def platform(app: Any, agencies: Any) -> Platform:
 def online_once(ctx: Any, base: str, lang: str) -> Any:
     page = ctx.new_page()
     page.goto(f"{base}/lang/{lang}?next=/verifier", wait_until="load")
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15000)
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)  # an expression
     page.wait_for_function(CACHED, timeout=15000)
     return page
 
