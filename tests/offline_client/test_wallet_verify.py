@@ -148,3 +148,19 @@ def test_sync_then_check_offline(tmp_path: Path, capsys: Any, index: bool) -> No
     assert _check(p.qr(p.claims(idx=5, list_id="1")), tmp_path, capsys)[0] == 0
     code, out = _check(p.qr(p.claims(idx=5, list_id="2")), tmp_path, capsys)
     assert code != 0 and "revoked" in out
+
+
+def test_trailing_bytes_after_the_cose_structure_are_invalid(tmp_path: Path) -> None:
+    p = Platform()
+    raw = p.sign(p.claims())
+    assert verify_qr(f"{p.base}/v/t#{b64u(raw)}", p.jwks(), {}).result == "valid"
+    assert verify_qr(f"{p.base}/v/t#{b64u(raw + bytes(1))}", p.jwks(), {}).result == "invalid"
+
+
+def test_a_list_cached_under_another_host_name_is_found_by_path(tmp_path: Path, capsys: Any) -> None:
+    p = Platform(base="http://127.0.0.1:5000")
+    p.revoke(3)
+    save(tmp_path, {"keys": p.jwks(), "lists": {"http://localhost:5000/api/v1/status-lists/1":
+                                                {"jwt": p.status_list_jwt(), "fetched_at": time.time()}}})
+    code, out = _check(p.qr(), tmp_path, capsys)
+    assert code != 0 and out.splitlines()[0] == "result: revoked"

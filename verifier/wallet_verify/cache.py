@@ -1,7 +1,7 @@
 """The local cache: ``DIR/state.json`` = {"base", "keys", "keys_at", "lists": {uri: {"jwt", "fetched_at"}}}.
 
 ``sync BASE`` downloads ``BASE/.well-known/wallet-keys.json``, the status list index ``BASE/api/v1/status-lists``
-({"lists": [uri, ...]}; without it, lists 1, 2, ... until the first 404) and refreshes every list already cached.
+({"lists": [uri, ...]}; without it, lists 0, 1, 2, ... until the first 404) and refreshes every list already cached.
 """
 from __future__ import annotations
 
@@ -69,11 +69,12 @@ def sync(base: str, cache: Path, session: requests.Session | None = None) -> dic
         uris = [urljoin(base + "/", str(u)) for u in _json(index)["lists"]]
     else:
         uris = []
-        for n in range(1, PROBE_LIMIT + 1):
+        for n in range(PROBE_LIMIT + 1):  # no index: lists 0 (if any), 1, 2, ... until the first missing one
             uri = f"{base}/api/v1/status-lists/{n}"
-            if not _fetch_list(session, uri, keys, state):
+            if _fetch_list(session, uri, keys, state):
+                uris.append(uri)
+            elif n > 0:
                 break
-            uris.append(uri)
     lists = state.setdefault("lists", {})
     for uri in dict.fromkeys(uris + [u for u in lists if u.startswith(base + "/")]):
         _fetch_list(session, uri, keys, state)

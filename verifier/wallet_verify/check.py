@@ -6,12 +6,14 @@ base64url, not a tagged COSE_Sign1, over 600 bytes, a bad signature, an altered 
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import time
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import cbor2
 from cryptography.exceptions import InvalidSignature
@@ -137,10 +139,13 @@ def payload_of(qr_text: str) -> bytes:
 
 def open_sign1(raw: bytes) -> tuple[str, bytes, bytes, bytes]:
     """-> (kid, protected bytes, payload bytes, signature); the structure only, no signature check."""
+    stream = io.BytesIO(raw)
     try:
-        obj = cbor2.loads(raw)
+        obj = cbor2.CBORDecoder(stream).decode()
     except Exception as e:  # noqa: BLE001 - cbor2 raises several kinds on hostile bytes
         raise Malformed("not CBOR") from e
+    if stream.tell() != len(raw):
+        raise Malformed("trailing bytes after the COSE_Sign1")
     if not isinstance(obj, cbor2.CBORTag) or obj.tag != 18 or not isinstance(obj.value, list) or len(obj.value) != 4:
         raise Malformed("not a tagged COSE_Sign1")
     protected, unprotected, payload, signature = obj.value
@@ -184,7 +189,7 @@ def verify_qr(qr_text: str, jwks: dict[str, Any], lists: dict[str, tuple[str, fl
         return Outcome("invalid", "no status reference", claims)
     if claims[4] < now:
         return Outcome("expired", "the share has expired", claims)
-    cached = lists.get(ref["uri"])
+    cached = lists.get(ref["uri"]) or _same_path(lists, ref["uri"])
     if cached is None:
         return Outcome("valid", "status list not in the cache: run sync", claims)
     token, fetched = cached
@@ -197,6 +202,12 @@ def verify_qr(qr_text: str, jwks: dict[str, Any], lists: dict[str, tuple[str, fl
     if status != 0:
         return Outcome("revoked", "the status list marks it revoked", claims, fetched, stale, True)
     return Outcome("valid", "", claims, fetched, stale, True)
+
+
+def _same_path(lists: dict[str, tuple[str, float]], uri: str) -> tuple[str, float] | None:
+    """The list cached under another spelling of the same service (localhost / 127.0.0.1): it is signed anyway."""
+    path = urlsplit(uri).path
+    return next((v for k, v in lists.items() if urlsplit(k).path == path), None)
 
 
 def _ttl(token: str) -> int | None:

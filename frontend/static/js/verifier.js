@@ -75,12 +75,13 @@
         });
       }
       if (got) { return null; }
-      return (function probe(n) {
+      return (function probe(n) {  // no index: lists 0 (if any), 1, 2, ... until the first missing one
         if (n > PROBE_LIMIT) { return null; }
         return fetch(INDEX_URL + "/" + n, { method: "HEAD", cache: "no-store" }).then(function (r) {
-          return r.ok ? load(INDEX_URL + "/" + n).then(function () { return probe(n + 1); }) : null;
+          if (r.ok) { return load(INDEX_URL + "/" + n).then(function () { return probe(n + 1); }); }
+          return n === 0 ? probe(1) : null;
         });
-      })(1);
+      })(0);
     }));
     return Promise.all(jobs).then(function (done) {
       var keys = done[0];
