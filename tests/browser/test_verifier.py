@@ -99,6 +99,17 @@ def test_verifier_offline_after_one_visit(platform: Platform, live_server: str, 
     shot(page, "ar-invalid")
     ctx.set_offline(False)
 
+    # a cache older than the list's ttl (0 here): still valid, with a warning to reconnect; a 1 stays revoked
+    platform.ttl = 0
+    page = online_once(ctx, live_server, "en")
+    ctx.set_offline(True)
+    assert run_check(page, "QR content", "Check", valid) == "valid"
+    assert re.search(r"Valid as of \d\d:\d\d, reconnect to refresh", page.locator("[data-result]").inner_text())
+    shot(page, "en-stale")
+    assert run_check(page, "QR content", "Check", revoked) == "revoked"
+    assert "reconnect" not in page.locator("[data-result]").inner_text()
+    ctx.set_offline(False)
+
     if os.environ.get("OCLI_SHOTS"):  # French wording, for the eyes
         page = online_once(ctx, live_server, "fr")
         for qr, want in ((valid, "valid"), (revoked, "revoked"), (altered, "invalid")):

@@ -241,11 +241,13 @@
     asOf.textContent = "";
     facts.textContent = "";
     var st = out.status;
+    result.classList.remove("stale");
     if (out.result === "valid" || out.result === "revoked") {
       if (!st) {
         asOf.textContent = T.no_status;
       } else if (out.result === "valid" && st.ttl !== null && Date.now() - st.fetchedAt > st.ttl * 1000) {
         asOf.textContent = fill(T.stale, when(st.fetchedAt));
+        result.classList.add("stale");
       } else {
         asOf.textContent = fill(st.cached || !navigator.onLine ? T.offline_as_of : T.as_of, when(st.fetchedAt));
       }
