@@ -16,10 +16,11 @@ PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --g
 
 # The hashed lock first (pip refuses a file whose hash is not in it), then the repository's own packages
 # without dependencies and without build isolation (--require-hashes refuses local folders; setuptools is in the lock).
-$(STAMP): pyproject.toml $(DEV_LOCK)
+$(STAMP): pyproject.toml verifier/pyproject.toml $(DEV_LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --require-hashes -r $(DEV_LOCK)
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e verifier
 	touch $(STAMP)
 
 # After changing the dependencies in pyproject.toml: `make lock` regenerates both locks, keeping every pin that
@@ -57,7 +58,7 @@ bench: setup
 
 # ruff; the import contracts in pyproject's [tool.importlinter]; mypy on the files in its [tool.mypy]
 lint: setup
-	$(BIN)/ruff check wallet signing config bench
+	$(BIN)/ruff check wallet signing config bench verifier
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/mypy
 

@@ -120,6 +120,7 @@ ROUTES: dict[str, Route] = {
     "web.recover": public("/recover", GET=200),
     "web.reset": public("/reset", GET=200, POST=403),
     "web.set_language": public("/lang/<code>", "/lang/fr", GET=302),
+    "web.verifier": public("/verifier", GET=200),
     "web.offline": public("/offline", GET=200),
     "web.manifest": public("/manifest.webmanifest", GET=200),
     "web.service_worker": public("/sw.js", GET=200),

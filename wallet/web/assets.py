@@ -12,6 +12,7 @@ from config.settings import FRONTEND
 STATIC = FRONTEND / "static"
 SHELL = ("css/app.css", "js/app.js", "js/speak.js", "icons/icon.svg", "icons/icon-192.png",
          "icons/icon-512.png", "icons/maskable-512.png")
+VERIFIER = ("js/cbor.js", "js/verifier.js", "css/verifier.css")  # the offline verifier's own files
 
 
 @lru_cache(maxsize=64)
@@ -25,7 +26,7 @@ def asset(path: str) -> str:
 
 def shell_version() -> str:
     h = hashlib.sha256()
-    for p in SHELL:
+    for p in SHELL + VERIFIER:
         h.update(digest(p).encode())
     h.update((STATIC / "js" / "sw.js").read_bytes())
     return h.hexdigest()[:12]

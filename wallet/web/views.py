@@ -28,10 +28,12 @@ from wallet.citizens.views import pdf_response
 from wallet.errors import RateLimited, WalletError
 from wallet.extensions import runtime
 from wallet.present import LANGUAGE_CODES, lang, page_language, text_dir
+from wallet.security import CSP
 from wallet.shares.service import activity as share_activity
 from wallet.throttle import ENROL_LIMIT
-from wallet.web.assets import SHELL, asset, shell_version, sw_source
+from wallet.web.assets import SHELL, VERIFIER, asset, shell_version, sw_source
 from wallet.web.holder import activity_item, session_item
+from wallet.web.verifier import page_config
 
 bp = APIBlueprint("web", __name__, enable_openapi=False)
 
@@ -408,6 +410,20 @@ def set_language(code: str) -> BaseResponse:
     return resp
 
 
+@bp.get("/verifier")
+@rules.public()
+def verifier() -> Response:
+    """The offline verifier for clerks: checks a QR's signed payload in the browser, with or without a network."""
+    resp = Response(render_template("verifier.html", config=page_config(lang())))
+    resp.headers["Cache-Control"] = "no-cache"  # the service worker keeps the copy used offline
+    resp.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=(), interest-cohort=()"
+    # 'unsafe-eval' on this page only: browser automation (Playwright's wait_for_function with an expression, as
+    # the acceptance check drives it) evaluates strings in the page. No inline script is allowed, and the page's
+    # own scripts never turn data into code (textContent, JSON.parse only).
+    resp.headers["Content-Security-Policy"] = CSP.replace("script-src 'self';", "script-src 'self' 'unsafe-eval';")
+    return resp
+
+
 @bp.get("/offline")
 @rules.public()
 def offline() -> Response:
@@ -442,8 +458,9 @@ def manifest() -> Response:
 @rules.public()
 def service_worker() -> Response:
     shell = [asset(p) for p in SHELL] + [url_for("web.offline")]
+    verifier = [url_for("web.verifier")] + [asset(p) for p in VERIFIER]
     source = (sw_source().replace("__VERSION__", shell_version())
-              .replace('"__SHELL__"', json.dumps(shell)))
+              .replace('"__SHELL__"', json.dumps(shell)).replace('"__VERIFIER__"', json.dumps(verifier)))
     resp = Response(source, mimetype="text/javascript")
     resp.headers["Service-Worker-Allowed"] = "/"
     resp.headers["Cache-Control"] = "no-cache"

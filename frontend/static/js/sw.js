@@ -3,23 +3,35 @@
  * - /wallet, /documents/<id> and their previews: network first, a copy kept in a per-citizen cache
  *   (named by the X-Wallet-Cache header of the response) so opened documents read offline;
  * - a response that is not the signed-in page (redirect to sign-in) wipes the per-citizen caches;
- * - sign-out deletes every cache and unregisters this worker (page JS + Clear-Site-Data).
+ * - sign-out deletes every cache and unregisters this worker (page JS + Clear-Site-Data);
+ * - the offline verifier (/verifier): the page and its assets cached at install (and refreshed on each online
+ *   visit), the platform's key set and status lists network first, a copy stamped X-Fetched-At kept for offline
+ *   checks ("status as of ..."). clients.claim() at activation: the first visit is controlled at once.
  */
 "use strict";
 var VERSION = "__VERSION__";
 var SHELL_CACHE = "shell-" + VERSION;
 var SHELL = "__SHELL__";
 var USER_PREFIX = "user-";
+var VERIFIER_CACHE = "verifier-page-" + VERSION;
+var VERIFIER = "__VERIFIER__";
+var DATA_CACHE = "verifier-data";
+var DATA = /^\/(\.well-known\/wallet-keys\.json|api\/v1\/status-lists(\/[A-Za-z0-9_-]{1,64})?)$/;
 var PERSONAL = /^\/(wallet\/?$|documents\/[0-9a-f]{8,64}(\/preview\/\d+\.png)?$)/;
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(SHELL_CACHE).then(function (c) { return c.addAll(SHELL); })
+    .then(function () {  // the verifier is a bonus: a failure there must not stop the wallet's worker
+      return caches.open(VERIFIER_CACHE).then(function (c) { return c.addAll(VERIFIER); }).catch(function () {});
+    })
     .then(function () { return self.skipWaiting(); }));
 });
 
 self.addEventListener("activate", function (event) {
   event.waitUntil(caches.keys().then(function (keys) {
-    return Promise.all(keys.filter(function (k) { return k.indexOf("shell-") === 0 && k !== SHELL_CACHE; })
+    return Promise.all(keys.filter(function (k) {
+      return (k.indexOf("shell-") === 0 && k !== SHELL_CACHE) || (k.indexOf("verifier-page-") === 0 && k !== VERIFIER_CACHE);
+    })
       .map(function (k) { return caches.delete(k); }));
   }).then(function () { return self.clients.claim(); }));
 });
@@ -61,11 +73,51 @@ function personal(event, request) {
   });
 }
 
+function verifierPage(event, request) {
+  return fetch(request).then(function (response) {
+    if (response.ok && !response.redirected) {
+      var copy = response.clone();
+      event.waitUntil(caches.open(VERIFIER_CACHE).then(function (c) { return c.put("/verifier", copy); }));
+    }
+    return response;
+  }, function () {
+    return caches.match("/verifier", { ignoreSearch: true }).then(function (hit) { return hit || caches.match("/offline"); });
+  });
+}
+
+function verifierData(event, request) {
+  var key = new URL(request.url).pathname;
+  return fetch(request).then(function (response) {
+    if (response.ok) {
+      var copy = response.clone();
+      event.waitUntil(copy.arrayBuffer().then(function (body) {
+        var headers = new Headers(copy.headers);
+        headers.set("X-Fetched-At", String(Date.now()));
+        return caches.open(DATA_CACHE).then(function (c) {
+          return c.put(key, new Response(body, { status: copy.status, headers: headers }));
+        });
+      }));
+    }
+    return response;
+  }, function () {
+    return caches.open(DATA_CACHE).then(function (c) { return c.match(key); })
+      .then(function (hit) { return hit || Response.error(); });
+  });
+}
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   if (request.method !== "GET") { return; }
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) { return; }
+  if (url.pathname === "/verifier" && request.mode === "navigate") {
+    event.respondWith(verifierPage(event, request));
+    return;
+  }
+  if (DATA.test(url.pathname)) {
+    event.respondWith(verifierData(event, request));
+    return;
+  }
   if (PERSONAL.test(url.pathname)) {
     event.respondWith(personal(event, request));
     return;

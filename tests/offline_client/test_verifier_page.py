@@ -1,0 +1,39 @@
+"""The /verifier page as served: languages, what its script needs offline, headers, and the worker's cache list."""
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+import pytest
+
+
+@pytest.mark.parametrize(("code", "label", "button", "direction", "december"),
+                         [("en", "QR content", "Check", "ltr", "December"), ("fr", "Contenu du QR", "Vérifier", "ltr", "décembre"),
+                          ("ar", "محتوى رمز QR", "تحقق", "rtl", "دجنبر")])
+def test_the_page_in_each_language(client: Any, agencies: Any, code: str, label: str, button: str, direction: str,
+                                   december: str) -> None:
+    client.get(f"/lang/{code}")
+    r = client.get("/verifier")
+    body = r.get_data(as_text=True)
+    assert r.status_code == 200 and f'dir="{direction}"' in body
+    assert f'<label for="qr-content">{label}</label>' in body and f">{button}</button>" in body
+    config = json.loads(html.unescape(re.search(r'data-verifier="([^"]*)"', body).group(1)))
+    assert config["months"][11] == december and "{0}" in config["moment"] and "{1}" in config["moment"]
+    assert config["types"]["criminal_record"] and config["agencies"]["MJ"]
+    assert set(config["texts"]) >= {"valid", "revoked", "expired", "invalid", "unknown_key", "offline_as_of", "stale"}
+    assert "<script>" not in body and 'rel="manifest"' in body
+    assert "camera=(self)" in r.headers["Permissions-Policy"]
+    assert "script-src 'self' 'unsafe-eval';" in r.headers["Content-Security-Policy"]
+    assert "'unsafe-inline'" not in r.headers["Content-Security-Policy"]
+
+
+def test_the_worker_caches_the_verifier_and_claims_its_clients(client: Any) -> None:
+    sw = client.get("/sw.js").get_data(as_text=True)
+    listed = json.loads(re.search(r"var VERIFIER = (\[.*?\]);", sw).group(1))
+    assert listed[0] == "/verifier" and any("verifier.js" in u for u in listed) and any("cbor.js" in u for u in listed)
+    for url in listed[1:]:
+        assert client.get(url).status_code == 200
+    assert "self.clients.claim()" in sw and "wallet-keys" in sw and "status-lists" in sw
+    assert "__VERIFIER__" not in sw
