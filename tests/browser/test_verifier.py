@@ -29,7 +29,10 @@ def platform(app: Any, agencies: Any) -> Platform:
 
 def online_once(ctx: Any, base: str, lang: str) -> Any:
     page = ctx.new_page()
-    page.goto(f"{base}/lang/{lang}?next=/verifier", wait_until="load")
+    # as a clerk's phone (and the acceptance check) does it: the page settles, the worker is ready, and by then it
+    # controls the page: the expression is true at its first evaluation (polling it would need 'unsafe-eval')
+    page.goto(f"{base}/lang/{lang}?next=/verifier", wait_until="networkidle")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)  # an expression
     page.wait_for_function(CACHED, timeout=15000)
     return page

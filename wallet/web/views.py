@@ -28,7 +28,6 @@ from wallet.citizens.views import pdf_response
 from wallet.errors import RateLimited, WalletError
 from wallet.extensions import runtime
 from wallet.present import LANGUAGE_CODES, lang, page_language, text_dir
-from wallet.security import CSP
 from wallet.shares.service import activity as share_activity
 from wallet.throttle import ENROL_LIMIT
 from wallet.web.assets import SHELL, VERIFIER, asset, shell_version, sw_source
@@ -417,10 +416,6 @@ def verifier() -> Response:
     resp = Response(render_template("verifier.html", config=page_config(lang())))
     resp.headers["Cache-Control"] = "no-cache"  # the service worker keeps the copy used offline
     resp.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=(), interest-cohort=()"
-    # 'unsafe-eval' on this page only: browser automation (Playwright's wait_for_function with an expression, as
-    # the acceptance check drives it) evaluates strings in the page. No inline script is allowed, and the page's
-    # own scripts never turn data into code (textContent, JSON.parse only).
-    resp.headers["Content-Security-Policy"] = CSP.replace("script-src 'self';", "script-src 'self' 'unsafe-eval';")
     return resp
 
 
