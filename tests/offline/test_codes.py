@@ -103,3 +103,10 @@ def test_the_verify_page_checks_a_code_in_three_languages(app: Any, holder: Any,
     wrong = anon.post("/verify/code?lang=en", data={"csrf_token": token.group(1), "code": mistype(code)})
     assert wrong.status_code == 404
     assert anon.post("/verify/code", data={"code": code}).status_code == 403  # no form token
+
+
+def test_a_code_in_a_path_is_redacted_from_logs() -> None:
+    from wallet.security import redact
+
+    assert "123456789012" not in redact("/api/v1/verify/code/123456789012", path=True)
+    assert "123456789012" not in redact('"GET /api/v1/verify/code/123456789012 HTTP/1.1" 404')

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 from cwt import COSE, COSEKey
 
+from tests.representation.test_guardianship import GUARDIAN, MINOR, body, cli, registry  # noqa: F401 (fixture)
 from tests.representation.test_proxies import GRANTOR, PROXY, grant
 
 
@@ -186,3 +187,24 @@ def test_unknown_status_lists_are_404(app: Any) -> None:
     for bad in ("999", "0", "abc", "1" * 30, "-1"):
         r = c.get(f"/api/v1/status-lists/{bad}")
         assert r.status_code == 404 and r.get_json()["code"] == "unknown_status_list"
+
+
+def test_status_bit_flips_when_the_document_is_replaced(app: Any, holder: Any, issue: Callable[..., Any]) -> None:
+    doc = issue()
+    ref = claims_of(app, holder.share([doc["id"]]).get_json()["qr_text"])[65535]["status_list"]
+    assert status_bit(app, ref) == 0
+    issue(replaces=doc["id"])
+    assert status_bit(app, ref) == 1
+
+
+def test_status_bit_flips_when_the_guardianship_ends(app: Any, citizen: Callable[..., Any],
+                                                     issue: Callable[..., Any], registry: Callable[..., Any]) -> None:
+    parent = citizen(GUARDIAN, "Fatima Zahra")
+    doc = issue(MINOR)
+    gid = registry("/api/v1/guardianships", body()).get_json()["id"]
+    claims = claims_of(app, parent.share([doc["id"]]).get_json()["qr_text"])
+    assert claims["pby"] == {"name": "Fatima Zahra", "role": "guardian"} and claims["doc"]["hid"] == MINOR
+    ref = claims[65535]["status_list"]
+    assert status_bit(app, ref) == 0
+    assert cli(app, "guardian", "revoke", gid).exit_code == 0
+    assert status_bit(app, ref) == 1
