@@ -2,6 +2,8 @@
 decodes from a 100 dpi rendering (the stamp grows for the denser code)."""
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -29,3 +31,5 @@ def test_each_sealed_copy_carries_its_own_qr_text_readable_at_100_dpi(app: Any, 
         out = tmp_path / str(pos)
         out.mkdir()
         assert qr_texts_of(r.data, out) == [text]
+        if os.environ.get("SEAL_SHOTS"):  # a look at the stamp: SEAL_SHOTS=<dir>
+            shutil.copy(sorted(out.glob("p*.png"))[0], Path(os.environ["SEAL_SHOTS"]) / f"sealed-copy-{pos}.png")
