@@ -27,8 +27,10 @@ import requests
 from bench.stats import children, proc_rss_bytes, tree_cpu_seconds
 from config.settings import Settings
 from signing.demo_pki import generate_demo_pki
+from signing.offline import new_private_pem
 from wallet.demo.agencies import PKI_AGENCIES
 from wallet.demo.prepare import prepare
+from wallet.private_files import write_private
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
@@ -109,6 +111,8 @@ class BenchEnv:
     def _environment(self) -> dict[str, str]:
         blobs = self.tmp / "blobs"
         blobs.mkdir(exist_ok=True)
+        verify_key = self.tmp / "verify_key.pem"  # the platform's verification key (issue 15): a throwaway one
+        write_private(verify_key, new_private_pem())
         env = dict(os.environ)
         env.update({
             "WALLET_ENV": os.environ.get("BENCH_WALLET_ENV", "production"),
@@ -120,6 +124,7 @@ class BenchEnv:
             # production's other required keys (issue 11): throwaway ones, like the master key
             "AUDIT_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="),
             "AUDIT_CHECKPOINT_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="),
+            "VERIFY_KEY_PEM": str(verify_key),
             # several workers in production share their limits and sign-in counters: the machine's Redis, under
             # a prefix of this run's own
             "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),

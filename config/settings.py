@@ -91,6 +91,10 @@ class Settings:
     audit_checkpoint_url: str = ""
     audit_checkpoint_retention_days: int = 3650
     audit_checkpoint_endpoint_url: str | None = None  # S3 endpoint of the export (default: S3_ENDPOINT_URL)
+    # offline verification: the platform's P-256 key signing QR payloads and status lists (a PKCS#8 PEM file) and
+    # the previous public keys still published (PEM files); empty = embedded default under instance/ (not prod)
+    verify_key_pem: str | None = None
+    verify_keys_previous: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
     # the service's official identity in the header: its name per page language and its emblem (a file under
     # frontend/static/, SVG or PNG); SERVICE_NAME_AR / _FR / _EN and SERVICE_EMBLEM
@@ -186,6 +190,8 @@ class Settings:
         values["audit_checkpoint_keys_previous"] = env.get("AUDIT_CHECKPOINT_KEYS_PREVIOUS", "")
         values["audit_checkpoint_url"] = env.get("AUDIT_CHECKPOINT_URL", "").strip()
         values["audit_checkpoint_endpoint_url"] = env.get("AUDIT_CHECKPOINT_S3_ENDPOINT_URL") or None
+        values["verify_key_pem"] = (env.get("VERIFY_KEY_PEM") or "").strip() or None
+        values["verify_keys_previous"] = _list(env.get("VERIFY_KEYS_PREVIOUS", ""))
         days = env.get("AUDIT_CHECKPOINT_RETENTION_DAYS", "3650").strip()
         if not days.isdigit() or not 1 <= int(days) <= 36500:
             raise SettingsError("AUDIT_CHECKPOINT_RETENTION_DAYS must be a number of days (1-36500)")

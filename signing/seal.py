@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,6 +61,9 @@ __all__ = ["SealText", "Sealer", "SealingError", "qr_code"]
 
 #: The stamp band: height and margins (PDF points) at the bottom of the first page.
 STAMP_HEIGHT = 84
+#: a denser QR code (a signed offline payload, ~500 characters) makes the band taller: at least this many points
+#: per module (1.5 pt = 2 pixels at 100 dpi, what a scan of a print or a screenshot needs to decode)
+QR_POINTS_PER_MODULE = 1.5
 STAMP_MARGIN_X = 24
 STAMP_MARGIN_Y = 14
 _MAX_FONT_SIZE = 8
@@ -122,6 +126,13 @@ def qr_code(url: str) -> qrcode.QRCode:
     qr.add_data(url)
     qr.make()
     return qr
+
+
+def stamp_height(qr: qrcode.QRCode) -> int:
+    """The band's height (points) for ``qr``: STAMP_HEIGHT, or taller for a dense code (see QR_POINTS_PER_MODULE;
+    the side drawn is the height less pyHanko's inner padding, quiet zone included)."""
+    modules = int(qr.modules_count) + 2 * int(qr.border)
+    return max(STAMP_HEIGHT, math.ceil(modules * QR_POINTS_PER_MODULE) + 6)
 
 
 class _PremadeQRStamp(QRStamp):
@@ -358,17 +369,18 @@ class Sealer:
 
     def _stamp_style(self, text_lines: tuple[str, ...], box_w: float, qr: qrcode.QRCode) -> _SealStampStyle:
         # the QR code is a square as high as the band; the text gets the rest of the width
-        qr_padded = STAMP_HEIGHT  # QR side (height - 2 innsep) + 2 innsep
+        height = stamp_height(qr)
+        qr_padded = height  # QR side (height - 2 innsep) + 2 innsep
         available = box_w - qr_padded - 8
         widest = max(line_width_em(line, self._arabic) for line in text_lines)
         # pyHanko's text layout wants integer sizes
         font_size = int(max(_MIN_FONT_SIZE, min(_MAX_FONT_SIZE, available / widest)))
-        leading = max(font_size, min(round(font_size * 1.25), (STAMP_HEIGHT - 8) // len(text_lines)))
+        leading = max(font_size, min(round(font_size * 1.25), (height - 8) // len(text_lines)))
         return dataclasses.replace(
             self._style,
             text_box_style=TextBoxStyle(font=StampFontFactory(self._arabic, widest), font_size=font_size,
                                         leading=leading),
-            background=_white_background(box_w, STAMP_HEIGHT),
+            background=_white_background(box_w, height),
             background_opacity=1.0,
             qr=qr,
         )
@@ -406,7 +418,7 @@ class Sealer:
             round(x0) + STAMP_MARGIN_X,
             round(y0) + STAMP_MARGIN_Y,
             round(x1) - STAMP_MARGIN_X,
-            round(y0) + STAMP_MARGIN_Y + STAMP_HEIGHT,
+            round(y0) + STAMP_MARGIN_Y + stamp_height(qr),
         )
         lines = text.text_lines(arabic=self._arabic is not None)
         field_name = self._field_name(existing_names)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +16,7 @@ from flask_limiter.util import get_remote_address
 from config.settings import Settings, SettingsError, instance_key, instance_keyring
 from signing.keys import open_custody
 from signing.limits import Limits
+from signing.offline import OfflineSigner, new_private_pem
 from signing.sandbox import Budget, shared_pool
 from signing.seal import Sealer
 from signing.sealconfig import SealConfig, SealConfigError
@@ -25,6 +27,7 @@ from wallet.audit_checkpoints import CheckpointExport, CheckpointKeys, open_expo
 from wallet.crypto import Envelope
 from wallet.db import Database
 from wallet.present import DEFAULT_LANGUAGE, LANGUAGE_CODES
+from wallet.private_files import make_private_dirs, write_private
 from wallet.storage import BlobStore, open_store
 from wallet.throttle import LoginThrottle
 
@@ -83,6 +86,8 @@ class Runtime:
         self.audit_keyring = _audit_keyring(settings)
         # every session of this runtime carries the keyring: audit.record finds it with one dict lookup
         self.db.sessionmaker.configure(info={SESSION_INFO_KEY: self.audit_keyring})
+        self.offline = _offline_signer(settings)  # the QR payloads' and status lists' key (refuses a bad one now)
+        self.status_cache: dict[int, tuple[float, str]] = {}  # status list id -> (built at, signed JWT)
         self._lock = threading.Lock()
         self._trust: TrustStore | None = None
         self._trust_key: tuple[Any, ...] | None = None
@@ -173,6 +178,36 @@ def _key_or_instance_key(s: Settings, configured: bytes | None, setting: str, fi
     if s.production:
         raise SettingsError(f"production refuses to start without: {setting}")
     return instance_key(s.instance_path, file_name)
+
+
+def _offline_signer(s: Settings) -> OfflineSigner:
+    """VERIFY_KEY_PEM (+ VERIFY_KEYS_PREVIOUS); in the embedded default, instance/verify_key.pem made once."""
+    if s.verify_key_pem:
+        pem = Path(s.verify_key_pem)
+    elif s.production:
+        raise SettingsError("production refuses to start without: VERIFY_KEY_PEM")
+    else:
+        pem = s.instance_path / "verify_key.pem"
+        if not pem.exists():
+            _new_verify_key(pem)
+    try:
+        return OfflineSigner(pem.read_bytes(), [Path(p).read_bytes() for p in s.verify_keys_previous])
+    except (OSError, ValueError, TypeError) as exc:
+        raise SettingsError(f"VERIFY_KEY_PEM / VERIFY_KEYS_PREVIOUS: {exc}") from exc
+
+
+def _new_verify_key(path: Path) -> None:
+    """A new P-256 key, 0600; when another process made one first, theirs is kept (hard link: never replaced)."""
+    key = new_private_pem()
+    make_private_dirs(path.parent)
+    tmp = path.with_name(f".{path.name}.new.{id(key)}")
+    write_private(tmp, key)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _audit_keyring(s: Settings) -> AuditKeyring:

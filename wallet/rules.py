@@ -84,11 +84,17 @@ def per_address(view: F) -> F:
 # ---------------------------------------------------------------------------------------------- the rules
 
 def public(*, limit: str | None = None, methods: Sequence[str] | None = None, shared: str | None = None,
-           sign_in: bool = False, exempt: bool = False) -> Callable[[F], F]:
+           sign_in: bool = False, exempt: bool = False, overall: str | None = None) -> Callable[[F], F]:
     """Anyone, no credentials. ``limit`` per client address (only for ``methods``; ``shared``: one budget
-    across the views naming the same scope); ``sign_in``: the address's sign-in budget; ``exempt``: no limit."""
+    across the views naming the same scope); ``sign_in``: the address's sign-in budget; ``exempt``: no limit;
+    ``overall``: one budget for every client together (guessing from many addresses)."""
     layers: list[Layer] = []
     limits: list[str] = []
+    if overall:
+        layers.append((RATE_LIMIT, limiter.shared_limit(overall, scope=f"{shared or 'view'}-overall",
+                                                        key_func=_everyone) if shared
+                       else limiter.limit(overall, key_func=_everyone)))
+        limits.append(f"{overall} overall")
     if sign_in:
         layers.append((SIGN_IN_BUDGET, per_address))
         limits.append("sign-in budget per address")
@@ -141,6 +147,10 @@ def _limit(value: str, *, methods: Sequence[str] | None, shared: str | None) -> 
     if shared:
         return limiter.shared_limit(value, scope=shared, methods=list(methods) if methods else None)
     return limiter.limit(value, methods=list(methods) if methods else None)
+
+
+def _everyone() -> str:
+    return "everyone"
 
 
 def _citizen_key(bucket: str) -> Callable[[], str]:

@@ -113,6 +113,11 @@ ROUTES: dict[str, Route] = {
     "verification_web.page_image": public("/v/<token>/pages/<int:item>/<int:page>.png", "/v/unknown/pages/0/0.png",
                                           GET=404),
     "verification_web.verify_form": public("/verify", GET=200, POST=403),
+    "verification_api.verify_code": public("/api/v1/verify/code/<code>", "/api/v1/verify/code/123456789012",
+                                           GET=404),
+    "verification_web.verify_code_form": public("/verify/code", POST=403),
+    "offline_web.wallet_keys": public("/.well-known/wallet-keys.json", GET=200),
+    "offline_api.status_list": public("/api/v1/status-lists/<list_id>", "/api/v1/status-lists/999", GET=404),
     # the PWA's pages
     "web.index": public("/", GET=200),
     "web.login": public("/login", POST=403),

@@ -97,7 +97,7 @@ def test_the_clerk_sees_the_document_and_plain_words(holder: Any, seeded: dict[s
         _shot(page, f"verify-empty-{lang}")
         page.set_input_files("#file", str(tmp_path / "sealed-copy.pdf"))
         assert "sealed-copy.pdf" in picker.inner_text()
-        page.locator("button.v-button[type=submit]").click()
+        page.locator("form[enctype='multipart/form-data'] button.v-button[type=submit]").click()
         page.wait_for_selector("[data-verdict]")
         text = page.locator("main").inner_text()
         assert page.locator("[data-verdict]").get_attribute("data-verdict") == "valid"
@@ -113,7 +113,7 @@ def test_the_clerk_sees_the_document_and_plain_words(holder: Any, seeded: dict[s
         _shot(page, f"verify-valid-{lang}")
         # the copy of a withdrawn share
         page.set_input_files("#file", str(tmp_path / "withdrawn-copy.pdf"))
-        page.locator("button.v-button[type=submit]").click()
+        page.locator("form[enctype='multipart/form-data'] button.v-button[type=submit]").click()
         page.wait_for_selector("[data-verdict='share_revoked']")
         text = page.locator("main").inner_text()
         assert w["withdrawn"] in text and w["todo"] in text
@@ -121,7 +121,7 @@ def test_the_clerk_sees_the_document_and_plain_words(holder: Any, seeded: dict[s
         _shot(page, f"verify-withdrawn-{lang}")
         # not a PDF: said in the page's language, with what to do
         page.set_input_files("#file", str(tmp_path / "not-a-pdf.pdf"))
-        page.locator("button.v-button[type=submit]").click()
+        page.locator("form[enctype='multipart/form-data'] button.v-button[type=submit]").click()
         page.wait_for_selector(".v-result.v-bad")
         assert w["todo"] in page.locator("main").inner_text()
         _shot(page, f"verify-failure-{lang}")

@@ -37,10 +37,12 @@ def test_sealed_copy_verifies_with_outside_tools(app: Any, holder: Any, issue: A
     assert len(sigs) >= 2
     assert all("Signature Validation: Signature is Valid" in s for s in sigs), sigs
 
-    # the QR code in the copy, read from a 110 dpi rendering, is the share URL, and it verifies
+    # the QR code in the copy, read from a 110 dpi rendering, is the share's QR text (the URL, then the signed
+    # offline payload after '#', which a browser never sends), and its link verifies
     found = qr_codes(copy, dpi=110)
-    assert share["url"] in found
-    assert anon.get(f"/api/v1/verify/{found[0].rsplit('/', 1)[-1]}").get_json()["result"] == "valid"
+    assert share["qr_text"] in found and share["qr_text"].startswith(share["url"] + "#")
+    link = found[0].split("#", 1)[0]
+    assert anon.get(f"/api/v1/verify/{link.rsplit('/', 1)[-1]}").get_json()["result"] == "valid"
 
     # pyHanko: the agency's signature is still intact and trusted; the seal covers the whole file, timestamped
     root = load_cert_from_pemder(pki["root"])
@@ -137,7 +139,7 @@ def test_certified_no_changes_original_gets_a_sealed_sheet(app: Any, holder: Any
     sheet = anon.get(d["download_url"].removeprefix("http://wallet.test")).data
     unchanged = anon.get(d["original_url"].removeprefix("http://wallet.test")).data
     assert unchanged == original
-    assert body["url"] in qr_codes(sheet)
+    assert body["qr_text"] in qr_codes(sheet)  # the sheet carries the document's QR text (link + payload)
     assert all("Signature is Valid" in s for s in pdfsig(sheet))
     page = anon.get(f"/v/{token_of(body)}?lang=en&g=" + d["download_url"].split("g=")[1]).get_data(as_text=True)
     assert "no changes allowed" in page

@@ -38,6 +38,8 @@ class Share(Base):
     presented_by_name: Mapped[str | None] = mapped_column(String(200))
     guardianship_id: Mapped[str | None] = mapped_column(ForeignKey("guardianships.id"), index=True)
     mandate_id: Mapped[str | None] = mapped_column(ForeignKey("mandates.id"), index=True)
+    # counter shares (at most 30 minutes): HMAC-SHA-256 of their 12-digit code (the code itself is never stored)
+    code_hash: Mapped[str | None] = mapped_column(String(64), index=True)
 
     items: Mapped[list[ShareItem]] = relationship(back_populates="share", lazy="selectin",
                                                     order_by="ShareItem.position")
@@ -45,6 +47,7 @@ class Share(Base):
 
 class ShareItem(Base):
     __tablename__ = "share_items"
+    __table_args__ = (Index("ix_share_items_status", "status_list", "status_idx", unique=True),)
 
     id: Mapped[str_id]
     share_id: Mapped[str] = mapped_column(ForeignKey("shares.id"), index=True)
@@ -56,6 +59,9 @@ class ShareItem(Base):
     copy_kind: Mapped[CopyKind | None] = mapped_column(String(16))
     copy_damage: Mapped[str | None] = mapped_column(String(24))  # set by `fsck --repair` (like documents.damage)
     copy_damaged_at: Mapped[dt.datetime | None]
+    # the offline payload's entry in a Token Status List (bit 1 when the share or the document no longer holds)
+    status_list: Mapped[int | None]
+    status_idx: Mapped[int | None]
 
     share: Mapped[Share] = relationship(back_populates="items")
     document: Mapped[Document] = relationship(lazy="joined")

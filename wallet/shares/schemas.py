@@ -70,7 +70,15 @@ class ShareOut(Schema):
 class CreatedShareOut(ShareOut):
     token = fields.String(metadata={"description": "shown once; the server keeps only its SHA-256"})
     url = fields.String()
-    qr_svg = fields.String(metadata={"description": "the URL as an SVG QR code"})
+    qr_svg = fields.String(metadata={"description": "the first document's QR content (qr_text) as an SVG QR code"})
+    qr_texts = fields.List(fields.String(), metadata={
+        "description": "per document, in document_ids order: the QR content its sealed copy carries, "
+                       "<url>#<base64url(COSE_Sign1)> (a signed CWT for offline verification), at most 600 bytes; "
+                       "shown once"})
+    qr_text = fields.String(metadata={"description": "qr_texts[0]"})
+    code = fields.String(allow_none=True, metadata={
+        "description": "shares of at most 30 minutes: a 12-digit code (the last a Luhn check digit) for "
+                       "GET /api/v1/verify/code/{digits} and the /verify page; null for longer shares; shown once"})
 
 
 class SharesOut(Schema):

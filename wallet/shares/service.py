@@ -30,6 +30,7 @@ from wallet.documents.service import Damaged, effective_status, read_original
 from wallet.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
 from wallet.extensions import Runtime
 from wallet.present import LANGUAGE_CODES, moment, qr_svg, type_name
+from wallet.shares import codes, offline
 from wallet.shares.models import CopyKind, Share, ShareItem, ShareView
 from wallet.shares.tokens import new_token, token_hash
 
@@ -57,7 +58,9 @@ class CreatedShare:
     share: Share
     token: str  # shown to the holder once, never stored
     url: str
-    qr_svg: str  # the QR code the seals carry, for the share screen
+    qr_svg: str  # the first document's QR code (the one its sealed copy carries), for the share screen
+    qr_texts: tuple[str, ...] = ()  # per document: the link + '#' + its signed offline payload (each copy's QR)
+    code: str | None = None  # counter shares: 12 digits (Luhn check digit last), shown once, stored hashed
 
 
 _INSERT_SHARE = insert(Share)  # built once (statement construction costs more than the round trip)
@@ -133,12 +136,23 @@ def create_share(rt: Runtime, sess: Session, citizen: Citizen, document_ids: Seq
         share.guardianship_id, share.mandate_id = grant.guardianship_id, grant.mandate_id
     text = SealText(url=url, valid_until=share.expires_at,  # the stamp's dates in Morocco's time, per language
                     valid_until_labels={code: moment(share.expires_at, code) for code in LANGUAGE_CODES})
-    qr = qr_code(url)  # made once: every copy's stamp draws it, and the share screen's SVG
+    code = None
+    if expires_in <= codes.MAX_CODE_LIFETIME:  # a counter share: also a 12-digit code to read out or type
+        code, share.code_hash = codes.new_code(sess, rt.settings.secret_key)
+    statuses = offline.assign_indices(sess, len(docs))
+    qr_texts: list[str] = []
+    first_qr: QRCode | None = None
     writes: list[Future[None]] = []
     try:
         for position, doc in enumerate(docs):
             item = ShareItem(id=new_id(), share_id=share.id, document_id=doc.id, position=position)
             item.document = doc
+            item.status_list, item.status_idx = statuses[position]
+            # the document's QR: the link, and its signed payload after '#' (the copy's stamp draws it)
+            qr_texts.append(offline.payload_text(rt, url, share, doc, basis.holder_name, statuses[position],
+                                                 doc.agency.code, now))
+            qr = qr_code(qr_texts[-1])
+            first_qr = first_qr or qr
             copy, item.copy_kind = _make_copy(rt, doc, text, qr)
             sealed = rt.envelope.encrypt(copy, copy_aad(share.id, item.id))
             key = f"shares/{share.id}/{item.id}"
@@ -164,7 +178,8 @@ def create_share(rt: Runtime, sess: Session, citizen: Citizen, document_ids: Seq
         wait(writes)  # never leave a write running behind a rollback's delete
     for done in writes:
         done.result()  # a failed write fails the share (the rollback deletes what was written)
-    return CreatedShare(share, token, url, qr_svg(qr.get_matrix()))
+    assert first_qr is not None  # a share holds at least one document
+    return CreatedShare(share, token, url, qr_svg(first_qr.get_matrix()), tuple(qr_texts), code)
 
 
 @lru_cache(maxsize=1)

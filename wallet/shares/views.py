@@ -63,7 +63,8 @@ def create_share(body: dict[str, Any]) -> Response:
                                     allow_download=body["allow_download"], request_id=g.get("request_id"),
                                     before=_step_up_for_sensitive)
     out = share_resource(created.share, lang())
-    out.update(token=created.token, url=created.url, qr_svg=created.qr_svg)
+    out.update(token=created.token, url=created.url, qr_svg=created.qr_svg, qr_texts=list(created.qr_texts),
+               qr_text=created.qr_texts[0] if created.qr_texts else None, code=created.code)
     payload = _CREATED.dump(out)
     resp = Response(json.dumps(payload), status=201, mimetype="application/json")
     resp.headers["Cache-Control"] = "no-store"

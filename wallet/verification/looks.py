@@ -193,13 +193,22 @@ def _share_from_rows(rows: list[Any]) -> SharedLink:
     return share
 
 
-def find_share(conn: Connection, token: str) -> SharedLink | None:
-    """The share of ``token`` or None; the same single indexed query whatever the token looks like."""
-    digest = lookup_hash(token)
+def find_share(conn: Connection, token: str, digest: str | None = None) -> SharedLink | None:
+    """The share of ``token`` or None; the same single indexed query whatever the token looks like.
+    ``digest``: the token's hash, known instead of the token (a share found by its numeric code)."""
+    checked = digest is None
+    digest = digest or lookup_hash(token)
     rows = conn.execute(_LOOK_QUERY, {"digest": digest}).mappings().all()
-    if not rows or not well_formed(token) or not same_hash(rows[0]["s_token_hash"], digest):
+    if not rows or (checked and not well_formed(token)) or not same_hash(rows[0]["s_token_hash"], digest):
         return None
     return _share_from_rows(list(rows))
+
+
+def token_hash_of_code(conn: Connection, code_digest: str) -> str | None:
+    """The token hash of the share a numeric code names (the newest one: an older, dead share may have had
+    the same code), or None."""
+    return conn.execute(select(_S.c.token_hash).where(_S.c.code_hash == code_digest)
+                        .order_by(_S.c.expires_at.desc()).limit(1)).scalar()
 
 
 def look_connection(engine: Engine, session: Callable[[], Session]) -> tuple[Connection, bool]:
@@ -334,23 +343,24 @@ _LOOK_PG = text(_LOOK_PG_SQL.replace("{select_list}", _select_list())).bindparam
 
 
 def look_token(conn: Connection, token: str, channel: Channel, *, ip: str | None, user_agent: str | None,
-               grant_share_id: str | None = None) -> Look:
+               grant_share_id: str | None = None, digest: str | None = None) -> Look:
     """Find, decide, count and log a look at ``token`` (the QR link's page and JSON twin).
 
     ``grant_share_id``: the share a valid download grant names (a page reload covered by an earlier view).
     PostgreSQL: one statement (``_LOOK_PG``). Elsewhere: ``find_share`` then ``look`` in the request's
-    transaction.
+    transaction. ``digest``: the token's hash instead of the token (a share found by its numeric code).
     """
     if conn.dialect.name != "postgresql":
-        share = find_share(conn, token)
+        share = find_share(conn, token, digest)
         return look(conn, share, channel, ip=ip, user_agent=user_agent,
                     count=share is None or counts(channel, share.id, grant_share_id))
-    digest = lookup_hash(token)
+    checked = digest is None
+    digest = digest or lookup_hash(token)
     now = utcnow()
     params: dict[str, Any] = {"digest": digest, "now": now, "vid": new_id(), "channel": channel,
                               "grant_sid": grant_share_id, "ip": truncate_ip(ip), "browser": browser_family(user_agent)}
     rows = list(conn.execute(_LOOK_PG, params).mappings().all())
-    if not rows or not well_formed(token) or not same_hash(rows[0]["s_token_hash"], digest):
+    if not rows or (checked and not well_formed(token)) or not same_hash(rows[0]["s_token_hash"], digest):
         return Look(LookResult.UNKNOWN)
     share = _share_from_rows(rows)
     result, used = LookResult(rows[0]["look_result"]), rows[0]["look_used"]

@@ -28,15 +28,16 @@ from wallet.documents.service import read_original
 from wallet.errors import Forbidden, NotFound, TooLarge, UnsupportedMedia
 from wallet.extensions import runtime
 from wallet.present import lang, moment, problem_responses
+from wallet.shares import codes
 from wallet.shares.models import ShareView
 from wallet.shares.service import read_copy
-from wallet.verification import looks, pages, plain, privacy, uploads
+from wallet.verification import looks, offline, pages, plain, privacy, uploads
 from wallet.verification.present import look_payload, page_details
 from wallet.verification.schemas import LookOut, UploadForm, UploadReportOut
 
 api = APIBlueprint("verification_api", __name__, url_prefix="/api/v1", tag="Verification")
 web = APIBlueprint("verification_web", __name__, enable_openapi=False)
-blueprints = [api, web]
+blueprints = [api, web, *offline.blueprints]
 
 LOOK_LIMIT = "60/minute"
 UPLOAD_LIMIT = "20/minute"
@@ -130,6 +131,45 @@ def verify_token(token: str) -> Any:
     payload = look_payload(look, token, runtime().settings.public_base_url.rstrip("/"), grant)
     # serialised here, not by the LookOut schema (which documents it): the hot path of every QR scan.
     # tests/verification/test_payload_schema.py checks that this is exactly what LookOut would produce.
+    return Response(json.dumps(payload, default=_iso, ensure_ascii=False, separators=(",", ":")),
+                    status=404 if look.result == "unknown" else 200, mimetype="application/json")
+
+
+CODE_LIMIT = "10/minute"  # per client address: a counter types a few codes, a guesser many
+CODE_OVERALL = "300/minute"  # every client together: guessing from many addresses
+
+
+def _code_look(code: str, channel: looks.Channel) -> looks.Look:
+    """The counted look of a share's numeric code; a code with a wrong check digit never reaches the database."""
+    if not codes.well_formed(code):
+        return looks.Look(looks.LookResult.UNKNOWN)
+    with _connection() as conn:
+        digest = looks.token_hash_of_code(conn, codes.code_hash(runtime().settings.secret_key, code))
+        if digest is None:
+            return looks.Look(looks.LookResult.UNKNOWN)
+        return looks.look_token(conn, "", channel, ip=request.remote_addr, user_agent=request.user_agent.string,
+                                digest=digest)
+
+
+def _without_links(payload: dict[str, Any]) -> dict[str, Any]:
+    """A look by code knows no token: the download links (which carry it) are left out."""
+    for doc in payload["documents"]:
+        doc.pop("download_url", None)
+        doc.pop("original_url", None)
+    return payload
+
+
+@api.get("/verify/code/<code>")
+@rules.public(limit=CODE_LIMIT, shared="verify-code", overall=CODE_OVERALL)
+@api.output(LookOut, description="valid, or why not (as GET /api/v1/verify/{token}, without download links)")
+@api.doc(summary="Verify a counter share by its 12-digit code; a valid look counts as one view",
+         description="The same counted look as the link. A code whose check digit (Luhn) is wrong is unknown "
+                     "without any database work. Rate-limited per client and overall.",
+         responses=PROBLEMS.only(429, besides={404: {"description": "Unknown code (result: unknown)",
+                                                     "content": {"application/json": {"schema": LookOut}}}}))
+def verify_code(code: str) -> Any:
+    look = _code_look(code, "json")
+    payload = _without_links(look_payload(look, "", runtime().settings.public_base_url.rstrip("/")))
     return Response(json.dumps(payload, default=_iso, ensure_ascii=False, separators=(",", ":")),
                     status=404 if look.result == "unknown" else 200, mimetype="application/json")
 
@@ -234,7 +274,8 @@ def _read_upload(upload: FileStorage | None) -> bytes:
 
 # -- what is not a look: HEAD requests and link previews ---------------------------------------------
 
-LOOKS = {"verification_api.verify_token": "application/json", "verification_web.verify_page": "text/html",
+LOOKS = {"verification_api.verify_token": "application/json", "verification_api.verify_code": "application/json",
+         "verification_web.verify_page": "text/html",
          "verification_web.copy_pdf": "application/pdf", "verification_web.original_pdf": "application/pdf"}
 
 
@@ -294,9 +335,7 @@ def verify_form() -> Response:
     status = 200
     nonce = request.cookies.get(FORM_COOKIE, "")
     if request.method == "POST":
-        given = request.form.get("csrf_token", "")
-        if not nonce or len(nonce) > 64 or not hmac.compare_digest(given.encode(), _form_token(nonce).encode()):
-            raise Forbidden("the form expired: reload the page and try again", code="csrf_failed")
+        _check_form(nonce)
         try:
             data = _read_upload(request.files.get("file"))
             report = uploads.verify_upload(runtime(), db.session(), data, lang())
@@ -306,10 +345,31 @@ def verify_form() -> Response:
     # lang and text_dir: the app's context processor (wallet.present.page_language)
     html = render_template("verify_upload.html", report=report, error=error, csrf_token=_form_token(new_nonce),
                            summary=plain.upload_summary(report) if report is not None else None,
-                           action=url_for("verification_web.verify_form"))
+                           action=url_for("verification_web.verify_form"),
+                           code_action=url_for("verification_web.verify_code_form"))
     resp = Response(html, status=status, mimetype="text/html")
     if new_nonce != nonce:
         resp.set_cookie(FORM_COOKIE, new_nonce, httponly=True, samesite="Strict", path="/verify",
                         secure=runtime().settings.secure_cookies)
     return resp
 
+
+
+def _check_form(nonce: str) -> None:
+    given = request.form.get("csrf_token", "")
+    if not nonce or len(nonce) > 64 or not hmac.compare_digest(given.encode(), _form_token(nonce).encode()):
+        raise Forbidden("the form expired: reload the page and try again", code="csrf_failed")
+
+
+@web.post("/verify/code")
+@rules.public(limit=CODE_LIMIT, shared="verify-code", overall=CODE_OVERALL)
+def verify_code_form() -> Response:
+    """The /verify page's share code: the same counted look and result page as /v/{token} (no page images nor
+    downloads: they need the link). Posted, so the code is in no URL (nor any log)."""
+    _check_form(request.cookies.get(FORM_COOKIE, ""))
+    code = "".join(ch for ch in request.form.get("code", "")[:40] if not ch.isspace() and ch != "-")
+    look = _code_look(code, "page")
+    payload = _without_links(look_payload(look, "", ""))
+    html = render_template("verify_result.html", look=payload, page_path=url_for("verification_web.verify_form"),
+                           grant="")
+    return Response(html, status=404 if look.result == "unknown" else 200, mimetype="text/html")
