@@ -117,6 +117,7 @@ ROUTES: dict[str, Route] = {
                                            GET=404),
     "verification_web.verify_code_form": public("/verify/code", POST=403),
     "offline_web.wallet_keys": public("/.well-known/wallet-keys.json", GET=200),
+    "offline_api.status_list_index": public("/api/v1/status-lists", GET=200),
     "offline_api.status_list": public("/api/v1/status-lists/<list_id>", "/api/v1/status-lists/999", GET=404),
     # the PWA's pages
     "web.index": public("/", GET=200),

@@ -208,3 +208,13 @@ def test_status_bit_flips_when_the_guardianship_ends(app: Any, citizen: Callable
     assert status_bit(app, ref) == 0
     assert cli(app, "guardian", "revoke", gid).exit_code == 0
     assert status_bit(app, ref) == 1
+
+
+def test_the_status_list_index_names_every_list_in_use(app: Any, holder: Any, issue: Callable[..., Any]) -> None:
+    c = app.test_client()
+    r = c.get("/api/v1/status-lists")
+    assert r.status_code == 200 and r.get_json() == {"lists": []}
+    assert r.headers["Access-Control-Allow-Origin"] == "*" and r.headers["Cache-Control"].startswith("public")
+    ref = claims_of(app, holder.share([issue()["id"]]).get_json()["qr_text"])[65535]["status_list"]
+    lists = c.get("/api/v1/status-lists").get_json()["lists"]
+    assert lists == [ref["uri"]]

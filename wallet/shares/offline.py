@@ -87,6 +87,13 @@ def revoked_indices(sess: Session, list_id: int, now: dt.datetime) -> list[int]:
     return [i for i in rows if i is not None]
 
 
+def list_ids(sess: Session) -> list[int]:
+    """Every status list that holds at least one entry, in order (the index relying parties sync from)."""
+    found = sess.execute(select(ShareItem.status_list).where(ShareItem.status_list.is_not(None))
+                         .distinct().order_by(ShareItem.status_list)).scalars()
+    return [n for n in found if n is not None]
+
+
 def list_exists(sess: Session, list_id: int) -> bool:
     return sess.execute(select(ShareItem.id).where(ShareItem.status_list == list_id).limit(1)).first() is not None
 

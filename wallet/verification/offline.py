@@ -36,6 +36,19 @@ def wallet_keys() -> Response:
     return _public(Response(body, mimetype="application/json"), 3600)
 
 
+@api.get("/status-lists")
+@rules.public(limit=LIST_LIMIT)
+@api.doc(summary="The index of the Token Status Lists: the URI of every list, for verifiers that sync them all",
+         responses=problem_responses({429: "Too many requests"}).only(429, besides={
+             200: {"description": "`{\"lists\": [uri, ...]}`", "content": {"application/json": {
+                 "schema": {"type": "object", "properties": {"lists": {"type": "array", "items": {
+                     "type": "string"}}}}}}}}))
+def status_list_index() -> Response:
+    rt = runtime()
+    body = json.dumps({"lists": [offline.status_uri(rt, n) for n in offline.list_ids(db.session())]})
+    return _public(Response(body, mimetype="application/json"), 60)
+
+
 @api.get("/status-lists/<list_id>")
 @rules.public(limit=LIST_LIMIT)
 @api.doc(summary="A Token Status List (application/statuslist+jwt): 1 bit per shared document, 1 = revoked",
