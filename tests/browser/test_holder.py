@@ -105,6 +105,10 @@ def test_holder_in_english_at_360(app: Any, holder_docs: dict[str, Any], live_se
     mine.first.wait_for()
     assert "No share yet." not in page.inner_text("main") and "Banque Populaire" in mine.first.inner_text()
     url = page.input_value("#share-url")
+    # a counter share (10 minutes by default) shows its 12-digit code in groups of four, to read out
+    assert page.locator("#share-code").is_visible()
+    assert re.fullmatch(r"Share code: \d{4} \d{4} \d{4}", page.inner_text("#share-code").strip())
+    code = page.inner_text("#share-code-digits")
     shot(page, "share-created", "en")
 
     # the verifier looks; the holder's Activity shows it
@@ -122,6 +126,7 @@ def test_holder_in_english_at_360(app: Any, holder_docs: dict[str, Any], live_se
     page.goto(f"{base}/share")
     page.get_by_role("button", name="Show the QR code").click()
     assert page.locator("#share-qr svg").is_visible() and page.input_value("#share-url") == url
+    assert page.inner_text("#share-code-digits") == code  # kept on this phone with the link
 
     # revoking asks first
     page.get_by_role("link", name="Revoke").click()

@@ -62,7 +62,8 @@
   function remember(share) {
     try {
       localStorage.setItem(KEY + share.id, JSON.stringify({ id: share.id, url: share.url, qr_svg: share.qr_svg,
-                                                            expires_at: share.expires_at, sheet: !!share.sheet }));
+                                                            expires_at: share.expires_at, sheet: !!share.sheet,
+                                                            code: share.code || null }));
     } catch (e) { /* private mode or full: the QR just cannot be shown again */ }
   }
   function recall(id) {
@@ -114,6 +115,13 @@
     putSvg(document.getElementById("share-qr"), share.qr_svg);
     putSvg(document.getElementById("counter-qr"), share.qr_svg);
     document.getElementById("share-url").value = share.url;
+    // a counter share's 12 digits, in groups of four, to read out over the phone or type at the counter
+    var digits = String(share.code || "").replace(/\D/g, "");
+    var grouped = digits.replace(/(\d{4})(?=\d)/g, "$1 ");
+    document.getElementById("share-code-digits").textContent = grouped;
+    document.getElementById("share-code").hidden = !digits;
+    document.getElementById("counter-code").textContent = grouped;
+    document.getElementById("counter-code").hidden = !digits;
     document.getElementById("share-sheet").hidden = !share.sheet;
     document.getElementById("share-native").hidden = !navigator.share;
     var section = document.getElementById("share-result");
