@@ -180,14 +180,16 @@ class BulkLoader:
                     "id": share_ids[i], "citizen_id": cit_ids[i // CITIZENS_PER],
                     "token_hash": hashlib.sha256(token.encode()).hexdigest(), "label": None,
                     "max_views": max_views, "views_used": used, "created_at": when(rng.uniform(0, 365)),
-                    "expires_at": expires, "revoked_at": revoked})
+                    "expires_at": expires, "revoked_at": revoked, "code_hash": None})
 
         def items() -> Iterator[str]:
             for i in range(n):
                 item_id = uuid.uuid4().hex
                 yield self.items.line({"id": item_id, "share_id": share_ids[i], "document_id": doc_ids[i],
                                        "position": 0, "copy_blob_key": f"shares/{share_ids[i]}/{item_id}",
-                                       "copy_sha256": secrets.token_hex(32)})
+                                       "copy_sha256": secrets.token_hex(32),
+                                       # bulk rows carry no offline payload: no status-list entry (unique per list)
+                                       "status_list": None, "status_idx": None})
 
         def views() -> Iterator[str]:
             assert self.views is not None

@@ -51,6 +51,17 @@ def test_grant_list_scope_and_end(app: Any, citizen: Callable[..., Any], issue: 
     events = grantor.client.get("/api/v1/me/activity").get_json()["events"]
     assert events and events[0]["presented_by"] == {"name": "Karim Idrissi", "role": "proxy"}
     assert "shared by your proxy" in grantor.client.get("/activity?lang=en").get_data(as_text=True)
+    # every use in the holder's name is shown to the holder: the proxy's download too, and nobody else's
+    assert "Used in your name" not in grantor.client.get("/activity?lang=en").get_data(as_text=True)
+    assert proxy.client.get(f"/api/v1/me/documents/{record['id']}/file").status_code == 200
+    assert grantor.client.get(f"/api/v1/me/documents/{record['id']}/file").status_code == 200  # the holder's own
+    page = " ".join(grantor.client.get("/activity?lang=en").get_data(as_text=True).split())
+    assert "Used in your name" in page
+    assert page.count("downloaded by your proxy") == 1 and "<bdi>Karim Idrissi</bdi>" in page
+    assert "<bdi>Criminal record extract</bdi> downloaded by your proxy" in page
+    fr = " ".join(grantor.client.get("/activity?lang=fr").get_data(as_text=True).split())
+    assert "téléchargé par votre mandataire" in fr
+    assert "Used in your name" not in proxy.client.get("/activity?lang=en").get_data(as_text=True)
     # the proxy ends it: access and the proxy's shares end at once
     assert proxy.client.delete(f"/api/v1/me/mandates/{mid}", headers=proxy.headers).status_code == 200
     assert held(proxy, GRANTOR) == []

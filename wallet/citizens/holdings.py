@@ -6,6 +6,7 @@ whether a document exists.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 from dataclasses import dataclass
 
@@ -82,3 +83,39 @@ def note_representative_use(sess: Session, citizen: Citizen, holding: Holding, a
                  request_id=request_id, details={"as": holding.access, "holder": holding.holder_national_id,
                                                  "guardianship": holding.grant.guardianship_id,
                                                  "mandate": holding.grant.mandate_id})
+
+
+@dataclass(frozen=True)
+class RepresentativeUse:
+    """A representative's use of one of the citizen's documents, for the holder's activity page."""
+
+    at: dt.datetime  # when the audit event was written
+    document: Document
+    role: str  # guardian | proxy
+    name: str  # the representative's name, else their national ID
+
+
+REPRESENTATIVE_ACTIONS = ("document.download",)
+
+
+def representative_uses(sess: Session, citizen: Citizen, limit: int = 200) -> list[RepresentativeUse]:
+    """Every download of the citizen's documents by a guardian or a proxy, newest first, read from the audit log
+    (``note_representative_use`` wrote it): the holder sees each use made in their name."""
+    docs = {d.id: d for d in sess.execute(select(Document).where(Document.holder_id == citizen.national_id)).scalars()}
+    if not docs:
+        return []
+    rows = sess.execute(select(audit.AuditEvent)
+                        .where(audit.AuditEvent.action.in_(REPRESENTATIVE_ACTIONS),
+                               audit.AuditEvent.target.in_([f"document:{i}" for i in docs]),
+                               audit.AuditEvent.actor != f"citizen:{citizen.id}")
+                        .order_by(audit.AuditEvent.seq.desc()).limit(limit)).scalars().all()
+    actors = {r.actor.removeprefix("citizen:") for r in rows if r.actor.startswith("citizen:")}
+    people = {c.id: c for c in sess.execute(select(Citizen).where(Citizen.id.in_(actors))).scalars()} if actors else {}
+    out = []
+    for r in rows:
+        role = (r.details or {}).get("as")
+        doc = docs.get((r.target or "").removeprefix("document:"))
+        person = people.get(r.actor.removeprefix("citizen:"))
+        if role in ("guardian", "proxy") and doc is not None and person is not None:
+            out.append(RepresentativeUse(at=r.at, document=doc, role=role, name=person.name or person.national_id))
+    return out

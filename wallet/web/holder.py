@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from wallet.citizens.holdings import RepresentativeUse
 from wallet.citizens.models import CitizenSession
 from wallet.citizens.sessions import session_handle
 from wallet.present import listing, moment, type_name
@@ -25,6 +26,13 @@ def activity_item(view: ShareView, share: Share, lang: str) -> dict[str, Any]:
             "where": listing([place(view.ip_prefix), device(view.browser) or ""], lang),
             "channel": view.channel, "result": view.result,
             "presented_as": share.presented_as, "presented_by": share.presented_by_name or ""}
+
+
+def use_item(use: RepresentativeUse, lang: str) -> dict[str, Any]:
+    """A representative's download of one of the holder's documents: when, which document, who, in what role."""
+    return {"when": moment(use.at, lang),
+            "document": type_name(use.document.type, lang), "reference": use.document.reference,
+            "role": use.role, "name": use.name}
 
 
 def place(ip_prefix: str | None) -> str:

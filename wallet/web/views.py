@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from wallet import db, rules
 from wallet.citizens import auth, enrolment, previews
 from wallet.citizens.credentials import InvalidCredentials, authenticate
-from wallet.citizens.holdings import document_for, documents_for, note_representative_use
+from wallet.citizens.holdings import document_for, documents_for, note_representative_use, representative_uses
 from wallet.citizens.passkeys import own_passkeys
 from wallet.citizens.present import document_view, otpauth_qr_data_uri
 from wallet.citizens.sessions import active_sessions, end_all_sessions, end_own_session, end_session, session_handle
@@ -31,7 +31,7 @@ from wallet.present import LANGUAGE_CODES, lang, page_language, text_dir
 from wallet.shares.service import activity as share_activity
 from wallet.throttle import ENROL_LIMIT
 from wallet.web.assets import SHELL, VERIFIER, asset, shell_version, sw_source
-from wallet.web.holder import activity_item, session_item
+from wallet.web.holder import activity_item, session_item, use_item
 from wallet.web.verifier import page_config
 
 bp = APIBlueprint("web", __name__, enable_openapi=False)
@@ -356,7 +356,8 @@ def activity() -> Response:
     assert citizen is not None
     code = lang()
     events = [activity_item(v, s, code) for v, s in share_activity(db.session(), citizen, limit=200)]
-    return personal(render_template("activity.html", events=events))
+    uses = [use_item(u, code) for u in representative_uses(db.session(), citizen)]
+    return personal(render_template("activity.html", events=events, uses=uses))
 
 
 @bp.get("/settings/sessions")
