@@ -87,7 +87,8 @@ class Runtime:
         # every session of this runtime carries the keyring: audit.record finds it with one dict lookup
         self.db.sessionmaker.configure(info={SESSION_INFO_KEY: self.audit_keyring})
         self.offline = _offline_signer(settings)  # the QR payloads' and status lists' key (refuses a bad one now)
-        self.status_cache: dict[int, tuple[float, str]] = {}  # status list id -> (built at, signed JWT)
+        # status list id -> (fingerprint of its revoked set, built at, signed JWT)
+        self.status_cache: dict[int, tuple[int, float, str]] = {}
         self._lock = threading.Lock()
         self._trust: TrustStore | None = None
         self._trust_key: tuple[Any, ...] | None = None

@@ -3,7 +3,8 @@
 The formats are ``signing.offline``'s. Each share item gets an index drawn at random among the free ones of the
 current status list (no ordering leak); its bit is 1 when the share was revoked (by the holder, or because the
 guardianship or mandate it was made under ended) or the document was revoked or replaced. A list is built from
-the database on request and kept for ``STATUS_CACHE_SECONDS`` in the process, so a flip shows within 60 s.
+the database on every request (a flip shows at once, whichever process answers); the signed token is reused while
+the revoked set is unchanged, for at most ``STATUS_CACHE_SECONDS``.
 """
 from __future__ import annotations
 
@@ -99,16 +100,22 @@ def list_exists(sess: Session, list_id: int) -> bool:
 
 
 def status_list_jwt(rt: Runtime, sess: Session, list_id: int) -> str | None:
-    """The signed list (``statuslist+jwt``), or None when no entry was ever drawn in it."""
-    hit = rt.status_cache.get(list_id)
-    if hit is not None and time.monotonic() - hit[0] < STATUS_CACHE_SECONDS:
-        return hit[1]
-    if not list_exists(sess, list_id):
-        return None
+    """The signed list (``statuslist+jwt``), or None when no entry was ever drawn in it.
+
+    The revoked indices are read from the database on every request, so every process answers a flip at once
+    (a cache per process alone let one worker serve a stale list while another served the new one); only the
+    compressed, signed token is reused while the revoked set is unchanged, for ``STATUS_CACHE_SECONDS``."""
     now = dt.datetime.now(dt.UTC)
-    bits = status_bits(LIST_SIZE, revoked_indices(sess, list_id, now))
+    revoked = revoked_indices(sess, list_id, now)
+    if not revoked and not list_exists(sess, list_id):
+        return None
+    fingerprint = hash(tuple(sorted(revoked)))
+    hit = rt.status_cache.get(list_id)
+    if hit is not None and hit[0] == fingerprint and time.monotonic() - hit[1] < STATUS_CACHE_SECONDS:
+        return hit[2]
+    bits = status_bits(LIST_SIZE, revoked)
     jwt = rt.offline.status_list_jwt(status_uri(rt, list_id), bits, now, lifetime=STATUS_LIFETIME)
-    rt.status_cache[list_id] = (time.monotonic(), jwt)
+    rt.status_cache[list_id] = (fingerprint, time.monotonic(), jwt)
     return jwt
 
 
