@@ -95,6 +95,12 @@ class Settings:
     # the previous public keys still published (PEM files); empty = embedded default under instance/ (not prod)
     verify_key_pem: str | None = None
     verify_keys_previous: tuple[str, ...] = ()
+    # background jobs (wallet/jobs.py): celery (production) | thread (embedded default) | eager (tests)
+    jobs_backend: str = "eager"
+    broker_url: str = ""  # CELERY_BROKER_URL, else REDIS_URL
+    jobs_threads: int = 2  # the thread backend's pool, per web process
+    jobs_queue: str = "wallet"
+    jobs_visibility_seconds: int = 600  # a job taken by a worker that died is delivered again after this
     extra: Mapping[str, Any] = field(default_factory=dict)
     # the service's official identity in the header: its name per page language and its emblem (a file under
     # frontend/static/, SVG or PNG); SERVICE_NAME_AR / _FR / _EN and SERVICE_EMBLEM
@@ -202,6 +208,21 @@ class Settings:
         values["step_up_seconds"] = int(up)
         if "STEP_UP_TYPES" in env:
             values["step_up_types"] = _list(env["STEP_UP_TYPES"])
+        values["broker_url"] = (env.get("CELERY_BROKER_URL") or env.get("REDIS_URL") or "").strip()
+        backend = (env.get("JOBS_BACKEND") or "").strip().lower() or ("celery" if production else "thread")
+        if backend not in {"celery", "thread", "eager"}:
+            raise SettingsError("JOBS_BACKEND must be celery, thread or eager")
+        if backend == "celery" and not values["broker_url"]:
+            raise SettingsError("JOBS_BACKEND=celery (production's default) needs CELERY_BROKER_URL or REDIS_URL")
+        values["jobs_backend"] = backend
+        for key, name, low, high in (("jobs_threads", "JOBS_THREADS", 1, 64),
+                                     ("jobs_visibility_seconds", "JOBS_VISIBILITY_SECONDS", 5, 86400)):
+            raw = (env.get(name) or "").strip()
+            if raw:
+                if not raw.isdigit() or not low <= int(raw) <= high:
+                    raise SettingsError(f"{name} must be a whole number from {low} to {high}")
+                values[key] = int(raw)
+        values["jobs_queue"] = (env.get("JOBS_QUEUE") or "").strip() or "wallet"
         values["secure_cookies"] = production or _bool(env.get("SECURE_COOKIES", "0"))
         values["demo"] = _bool(env.get("WALLET_DEMO", "0"))
         values["service_name"] = {code: (env.get(f"SERVICE_NAME_{code.upper()}") or "").strip() or default

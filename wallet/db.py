@@ -175,6 +175,7 @@ def session() -> Session:
         g.db_session = current_app.extensions["wallet.db"].sessionmaker()
         g.db_rollbacks = []
         g.db_rejections = []
+        g.db_after_commit = []
     return g.db_session  # type: ignore[no-any-return]
 
 
@@ -182,6 +183,22 @@ def on_rollback(callback: Callable[[], None]) -> None:
     """Run ``callback`` if the current unit of work does not commit (e.g. delete a blob just written)."""
     session()
     g.db_rollbacks.append(callback)
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the current unit of work has committed (never if it rolls back): hand a job to the
+    workers only when the rows it reads exist for them (wallet.jobs.enqueue)."""
+    session()
+    g.db_after_commit.append(callback)
+
+
+def _run_after_commit() -> None:
+    callbacks, g.db_after_commit = list(g.get("db_after_commit") or ()), []
+    for cb in callbacks:
+        try:
+            cb()
+        except Exception:  # noqa: BLE001 - the commit stands; a job not handed over is found by its sweeper
+            log.warning("after-commit callback %r failed", cb, exc_info=True)
 
 
 def record_rejection(write: Callable[[Session], object]) -> None:
@@ -224,6 +241,7 @@ def commit() -> None:
         raise
     g.db_rollbacks = []
     _write_rejections()
+    _run_after_commit()
 
 
 def rollback() -> None:
@@ -231,6 +249,7 @@ def rollback() -> None:
     if "db_session" not in g:
         return
     sess: Session = g.db_session
+    g.db_after_commit = []
     try:
         sess.rollback()
     finally:

@@ -1,0 +1,35 @@
+"""Jobs for tests/jobs: each leaves files behind for the test to read."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from wallet.jobs import TryLater, task
+
+
+@task("test.touch", max_retries=2, backoff=0.2)
+def touch(path: str, text: str) -> None:
+    Path(path).write_text(text)
+
+
+@task("test.flaky", max_retries=3, backoff=0.2)
+def flaky(path: str) -> None:
+    """Fails twice (TryLater), then writes the number of attempts."""
+    p = Path(path)
+    n = int(p.read_text()) + 1 if p.exists() else 1
+    p.write_text(str(n))
+    if n < 3:
+        raise TryLater("not yet")
+    Path(path + ".done").write_text(str(n))
+
+
+@task("test.slow", max_retries=0)
+def slow(path: str) -> None:
+    """Records each start (pid), sleeps, then records the end: a worker killed mid-job leaves a start only."""
+    with open(path + ".starts", "a") as f:
+        f.write(f"{os.getpid()}\n")
+    time.sleep(float(os.environ.get("TEST_SLOW_SECONDS", "3")))
+    with open(path + ".ends", "a") as f:
+        f.write(f"{os.getpid()}\n")
+
