@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from signing import SignatureReport, decide_issuance
-from wallet import audit, db
+from wallet import audit, db, events
 from wallet.agencies.models import Agency
 from wallet.agencies.service import live_certificates
 from wallet.catalogue import TYPES
@@ -112,7 +112,7 @@ def _replaced(sess: Session, agency_id: str, meta: dict[str, Any]) -> Document |
 
 
 def push(rt: Runtime, sess: Session, agency: Agency, data: bytes, meta: dict[str, Any],
-         request_id: str | None = None) -> PushResult:
+         request_id: str | None = None, batch_id: str | None = None) -> PushResult:
     doc_type = TYPES[meta["type"]]
     check_type_allowed(agency, doc_type.code)
     if not data.startswith(b"%PDF-"):
@@ -196,6 +196,7 @@ def push(rt: Runtime, sess: Session, agency: Agency, data: bytes, meta: dict[str
     audit.record(sess, actor=f"agency:{agency.code}", action="document.push", target=f"document:{doc_id}",
                  request_id=request_id, details={"reference": doc.reference, "type": doc.type, "sha256": digest,
                                                  "holder": doc.holder_id, "replaces": doc.replaces_id})
+    events.publish(sess, "document.accepted", document=doc, replaced=replaced, batch_id=batch_id)
     return PushResult(doc, created=True)
 
 
@@ -234,6 +235,7 @@ def revoke(sess: Session, agency: Agency, doc_id: str, reason: str, request_id: 
         audit.record(sess, actor=f"agency:{agency.code}", action="document.revoke", target=f"document:{doc.id}",
                      request_id=request_id, details={"reason": reason})
         sess.flush()
+        events.publish(sess, "document.revoked", document=doc, reason=reason)
     return doc
 
 
