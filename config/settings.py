@@ -101,6 +101,9 @@ class Settings:
     jobs_threads: int = 2  # the thread backend's pool, per web process
     jobs_queue: str = "wallet"
     jobs_visibility_seconds: int = 600  # a job taken by a worker that died is delivered again after this
+    # agencies' webhooks (wallet/webhooks): the only hosts ("host" or "host:port", lower case) a webhook URL may
+    # name; an entry without a port allows the scheme's default port only. http only for loopback entries
+    webhook_allowed_hosts: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
     # the service's official identity in the header: its name per page language and its emblem (a file under
     # frontend/static/, SVG or PNG); SERVICE_NAME_AR / _FR / _EN and SERVICE_EMBLEM
@@ -223,6 +226,7 @@ class Settings:
                     raise SettingsError(f"{name} must be a whole number from {low} to {high}")
                 values[key] = int(raw)
         values["jobs_queue"] = (env.get("JOBS_QUEUE") or "").strip() or "wallet"
+        values["webhook_allowed_hosts"] = allowed_hosts(env.get("WEBHOOK_ALLOWED_HOSTS", ""), "WEBHOOK_ALLOWED_HOSTS")
         values["secure_cookies"] = production or _bool(env.get("SECURE_COOKIES", "0"))
         values["demo"] = _bool(env.get("WALLET_DEMO", "0"))
         values["service_name"] = {code: (env.get(f"SERVICE_NAME_{code.upper()}") or "").strip() or default
@@ -238,6 +242,27 @@ class Settings:
 DEFAULT_SERVICE_NAME: Mapping[str, str] = {"ar": "محفظة المواطن الإلكترونية",
                                             "fr": "Portefeuille électronique du citoyen",
                                             "en": "Citizen e-wallet"}
+
+
+def allowed_hosts(raw: str, name: str) -> tuple[str, ...]:
+    """A comma-separated list of ``host`` or ``host:port`` (an IPv6 address in brackets), lower-cased."""
+    out = []
+    for entry in _list(raw.lower()):
+        host, port = entry, ""
+        if entry.startswith("["):
+            host, _, rest = entry[1:].partition("]")
+            if rest and not rest.startswith(":"):
+                raise SettingsError(f"{name}: {entry!r} is not host[:port]")
+            port = rest[1:]
+            host = f"[{host}]"
+        elif entry.count(":") == 1:
+            host, port = entry.split(":")
+        elif ":" in entry:
+            raise SettingsError(f"{name}: write an IPv6 address in brackets ([::1]:8443), not {entry!r}")
+        if not host or any(c in host for c in "/@?#% ") or (port and not (port.isdigit() and 0 < int(port) < 65536)):
+            raise SettingsError(f"{name}: {entry!r} is not host[:port]")
+        out.append(f"{host}:{port}" if port else host)
+    return tuple(dict.fromkeys(out))
 
 
 def production_workers(env: Mapping[str, str], default: int = 2) -> int:

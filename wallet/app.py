@@ -35,6 +35,7 @@ from wallet.throttle import storage_options
 from wallet.transactional import WalletFlask
 from wallet.verification import views as verification_views  # its `blueprints` is read at each call (tests add one)
 from wallet.web.views import bp as web_bp
+from wallet.webhooks.views import bp as webhooks_bp
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> APIFlask:
@@ -121,7 +122,7 @@ def register_extensions(app: APIFlask, settings: Settings) -> None:
 
 
 def register_blueprints(app: APIFlask) -> None:
-    for bp in (ops_bp, documents_bp, citizen_bp, passkeys_bp, representation_bp, web_bp, *share_views.blueprints,
+    for bp in (ops_bp, documents_bp, webhooks_bp, citizen_bp, passkeys_bp, representation_bp, web_bp, *share_views.blueprints,
                *verification_views.blueprints):
         app.register_blueprint(bp)
 

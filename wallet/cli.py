@@ -22,10 +22,13 @@ from wallet.citizens.cli import commands as citizen_commands
 from wallet.demo.cli import commands as demo_commands
 from wallet.extensions import runtime
 from wallet.maintenance import commands as maintenance_commands
+from wallet.webhooks.cli import remove_webhook, set_webhook, webhooks_cli
 
 db_cli = AppGroup("db", help="Database schema (Alembic).")
 agency_cli = AppGroup("agency", help="Register agencies, their certificates and API keys.")
 audit_cli = AppGroup("audit", help="The hash-chained audit log.")
+agency_cli.add_command(set_webhook)
+agency_cli.add_command(remove_webhook)
 
 
 @db_cli.command("upgrade")
@@ -203,5 +206,5 @@ def audit_checkpoint() -> None:
 
 
 def register(app: APIFlask) -> None:
-    for cmd in (db_cli, agency_cli, audit_cli, *citizen_commands, *demo_commands, *maintenance_commands):
+    for cmd in (db_cli, agency_cli, audit_cli, webhooks_cli, *citizen_commands, *demo_commands, *maintenance_commands):
         app.cli.add_command(cmd)

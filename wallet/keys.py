@@ -1,7 +1,8 @@
 """Master-key rotation: re-wrap every value under the master key with the current key; blobs stay as they are.
 
 What is under the master key: documents' wrapped data keys (``documents.wrapped_key``), sealed copies'
-(``share_items.copy_wrapped_key``), citizens' TOTP seeds (``citizens.totp_secret_enc``, ``encrypt_small``) and
+(``share_items.copy_wrapped_key``), citizens' TOTP seeds (``citizens.totp_secret_enc``, ``encrypt_small``),
+agencies' webhook secrets (``webhook_endpoints.secret_enc``, ``encrypt_small``) and
 the preview cache's blobs, which carry their own wrapped key (the blob is rewritten with the same ciphertext).
 Enrolment tickets are client-held and short-lived: they stay readable while the old key is on the ring.
 
@@ -30,6 +31,8 @@ from wallet.fsck import pack_preview, preview_aad_of, unpack_preview
 from wallet.shares.models import ShareItem
 from wallet.shares.service import copy_aad
 from wallet.storage import BlobNotFound
+from wallet.webhooks.models import WebhookEndpoint
+from wallet.webhooks.service import secret_aad
 
 __all__ = ["Rotation", "remaining", "rotate"]
 
@@ -49,7 +52,12 @@ def _columns() -> list[tuple[str, Any, Any, Any, Callable[[Any], str]]]:
         ("document", Document, Document.id, Document.wrapped_key, lambda r: original_aad(r.id)),
         ("share_item", ShareItem, ShareItem.id, ShareItem.copy_wrapped_key, lambda r: copy_aad(r.share_id, r.id)),
         ("citizen_totp", Citizen, Citizen.id, Citizen.totp_secret_enc, lambda r: totp_aad(r.id)),
+        ("webhook_secret", WebhookEndpoint, WebhookEndpoint.agency_id, WebhookEndpoint.secret_enc,
+         lambda r: secret_aad(r.id)),
     ]
+
+
+SMALL = (Citizen, WebhookEndpoint)  # values sealed whole with encrypt_small (not wrapped data keys)
 
 
 def rotate(rt: Runtime, *, batch: int = BATCH, after_batch: Callable[[str, int], None] | None = None) -> Rotation:
@@ -63,7 +71,7 @@ def rotate(rt: Runtime, *, batch: int = BATCH, after_batch: Callable[[str, int],
             done = 0
             last = ""
             while True:
-                rows = sess.execute(select(id_col, value_col.label("value"), *extra).where(
+                rows = sess.execute(select(id_col.label("id"), value_col.label("value"), *extra).where(
                     id_col > last, value_col.is_not(None)).order_by(id_col).limit(batch)).all()
                 if not rows:
                     break
@@ -74,7 +82,7 @@ def rotate(rt: Runtime, *, batch: int = BATCH, after_batch: Callable[[str, int],
                         if env.is_current(row.value):
                             continue
                         try:
-                            new = (env.rewrap_small(row.value, aad_of(row)) if model is Citizen
+                            new = (env.rewrap_small(row.value, aad_of(row)) if model in SMALL
                                    else env.rewrap(row.value, aad_of(row)))
                         except DecryptionError:
                             result.failed.append(f"{name} {row.id}")

@@ -6,6 +6,7 @@ from wallet.citizens.models import Citizen, CitizenSession, Invite
 from wallet.db import Base
 from wallet.documents.models import Document
 from wallet.shares.models import Share, ShareItem, ShareView
+from wallet.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
            "Agency",
@@ -22,4 +23,6 @@ __all__ = [
            "Share",
            "ShareItem",
            "ShareView",
+           "WebhookDelivery",
+           "WebhookEndpoint",
 ]

@@ -37,7 +37,8 @@ SIGN_IN_BUDGET = "sign-in budget"  # per_address: every sign-in attempt spends t
 
 # endpoint families of the agency API. Every API key holds every scope today (the per-type rule is
 # ``agencies.allowed_types``, checked by the services); the scope names the family a future key may be limited to
-AGENCY_SCOPES = frozenset({"documents:push", "documents:read", "documents:revoke", "guardianships"})
+AGENCY_SCOPES = frozenset({"documents:push", "documents:read", "documents:revoke", "guardianships",
+                           "webhooks:read"})
 
 # per rule: the mechanisms a view must have, and those it must not have
 REQUIRED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
