@@ -68,6 +68,7 @@ ROUTES: dict[str, Route] = {
     "documents_api.revoke_document": agency("/api/v1/documents/<doc_id>/revoke",
                                             f"/api/v1/documents/{NO_ID}/revoke", scope="documents:revoke",
                                             method="POST"),
+    "webhooks_api.list_deliveries": agency("/api/v1/webhook-deliveries", scope="webhooks:read", method="GET"),
     # citizen API
     "citizen_api.login": public("/api/v1/auth/login", POST=400),
     "citizen_api.enrol_start": public("/api/v1/enrol/start", POST=400),
@@ -355,6 +356,26 @@ def test_revoke_document(actor: str, client: Any, push: Any, signed_pdf: Any, ag
     assert resp.status_code == REVOKE[actor]
     owner = client.get(f"/api/v1/documents/{doc_id}", headers=headers("owner", agencies)).get_json()
     assert owner["status"] == ("revoked" if actor == "owner" else "valid")
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_webhook_deliveries_are_the_agencys_own(actor: str, app: Any, client: Any, agencies: Any) -> None:
+    from wallet import events
+    from wallet.webhooks.models import WebhookEndpoint
+
+    with app.app_context(), db.transaction() as sess:  # MJ has a webhook and one delivery
+        sess.add(WebhookEndpoint(agency_id=agencies["MJ"]["id"], url="https://hooks.example.org/",
+                                 secret_enc=runtime().envelope.encrypt_small(b"s", "webhook:x:secret")))
+        sess.flush()
+        events.publish(sess, "document.rejected", agency_id=agencies["MJ"]["id"], reference="R", code="x",
+                       detail="", batch_id=None)
+    resp = client.get("/api/v1/webhook-deliveries", headers=headers(actor, agencies))
+    assert resp.status_code == GET_LIST[actor]
+    if resp.status_code == 200:
+        assert len(resp.get_json()["deliveries"]) == (1 if actor == "owner" else 0)
+
+
+GET_LIST = {"owner": 200, "not_allowed_type": 200, "other_agency": 200, "bad_key": 401, "no_key": 401}
 
 
 @pytest.mark.parametrize("actor", ACTORS)
