@@ -30,6 +30,8 @@ def wallet_contents(app: Any) -> dict[str, Any]:
     from wallet.fsck import preview_aad_of, unpack_preview
     from wallet.shares.models import ShareItem
     from wallet.shares.service import read_copy
+    from wallet.webhooks.models import WebhookEndpoint
+    from wallet.webhooks.service import secret_aad
 
     rt = rt_of(app)
     sess = rt.db.sessionmaker()
@@ -41,6 +43,8 @@ def wallet_contents(app: Any) -> dict[str, Any]:
             out[f"share_item {item.id}"] = read_copy(rt, item)
         for c in sess.scalars(select(Citizen)):
             out[f"citizen {c.id}"] = rt.envelope.decrypt_small(c.totp_secret_enc, totp_aad(c.id))
+        for w in sess.scalars(select(WebhookEndpoint)):
+            out[f"webhook {w.agency_id}"] = rt.envelope.decrypt_small(w.secret_enc, secret_aad(w.agency_id))
         for info in rt.store.iter_blobs("previews/"):
             out[f"preview {info.key}"] = rt.envelope.decrypt(unpack_preview(rt.store.get(info.key)),
                                                               preview_aad_of(info.key)[1])
@@ -54,6 +58,7 @@ def wrapped_values(app: Any) -> list[bytes]:
     from wallet.documents.models import Document
     from wallet.fsck import unpack_preview
     from wallet.shares.models import ShareItem
+    from wallet.webhooks.models import WebhookEndpoint
 
     rt = rt_of(app)
     sess = rt.db.sessionmaker()
@@ -61,6 +66,7 @@ def wrapped_values(app: Any) -> list[bytes]:
         values = list(sess.scalars(select(Document.wrapped_key)))
         values += list(sess.scalars(select(ShareItem.copy_wrapped_key)))
         values += list(sess.scalars(select(Citizen.totp_secret_enc)))
+        values += list(sess.scalars(select(WebhookEndpoint.secret_enc)))
     finally:
         sess.close()
     values += [unpack_preview(rt.store.get(b.key)).wrapped_key for b in rt.store.iter_blobs("previews/")]
@@ -68,16 +74,22 @@ def wrapped_values(app: Any) -> list[bytes]:
 
 
 @pytest.fixture
-def filled(app: Any, holder: Any, issue: Any) -> dict[str, Any]:
-    """Documents, two sealed shares and a cached preview under the app's (old) master key."""
+def filled(app: Any, holder: Any, issue: Any, agencies: Any) -> dict[str, Any]:
+    """Documents, two sealed shares, a cached preview and a webhook secret under the app's (old) master key."""
+    from wallet import db
+    from wallet.agencies.service import get_by_code
     from wallet.citizens.previews import _store, preview_aad, preview_key
+    from wallet.webhooks.service import set_webhook
 
     docs = [issue() for _ in range(3)]
     assert holder.share([docs[0]["id"], docs[1]["id"]]).status_code == 201
     assert holder.share([docs[2]["id"]]).status_code == 201
     _store(rt_of(app), preview_key(docs[0]["id"], 1, 480), preview_aad(docs[0]["id"], 1, 480), b"PNG bytes")
+    with app.app_context(), db.transaction() as sess:
+        set_webhook(sess, rt_of(app).envelope, get_by_code(sess, "MJ"), "https://hooks.example.org/",
+                    ("hooks.example.org",))
     contents = wallet_contents(app)
-    assert len(contents) == 3 + 3 + 1 + 1
+    assert len(contents) == 3 + 3 + 1 + 1 + 1
     return contents
 
 
@@ -95,9 +107,11 @@ def test_rotate_then_only_the_new_key_reads_everything(app: Any, make_app: Any, 
     ring = keyed(make_app, app, new, (old,))
     result = rotate(rt_of(ring))
     assert result.failed == []
-    assert result.rewrapped == {"document": 3, "share_item": 3, "citizen_totp": 1, "preview": 1}
-    assert remaining(rt_of(ring)) == {"document": 0, "share_item": 0, "citizen_totp": 0}
-    assert rotate(rt_of(ring)).rewrapped == {"document": 0, "share_item": 0, "citizen_totp": 0, "preview": 0}
+    assert result.rewrapped == {"document": 3, "share_item": 3, "citizen_totp": 1, "webhook_secret": 1,
+                                "preview": 1}
+    assert remaining(rt_of(ring)) == {"document": 0, "share_item": 0, "citizen_totp": 0, "webhook_secret": 0}
+    assert rotate(rt_of(ring)).rewrapped == {"document": 0, "share_item": 0, "citizen_totp": 0,
+                                                   "webhook_secret": 0, "preview": 0}
 
     only_new = keyed(make_app, app, new)
     assert wallet_contents(only_new) == filled
@@ -106,7 +120,7 @@ def test_rotate_then_only_the_new_key_reads_everything(app: Any, make_app: Any, 
     # every old wrapped value was replaced: the old key alone opens none of them
     old_ring = Envelope(old)
     values = wrapped_values(only_new)
-    assert len(values) == 8 and all(Envelope(new).is_current(v) for v in values)
+    assert len(values) == 9 and all(Envelope(new).is_current(v) for v in values)
     doc_value = values[0]
     with pytest.raises(DecryptionError):
         old_ring.rewrap(doc_value, "anything")
@@ -136,7 +150,7 @@ def test_interrupted_rotation_stays_readable_and_finishes(app: Any, make_app: An
     assert wallet_contents(keyed(make_app, app, new, (old,))) == filled
 
     assert rotate(rt_of(ring), batch=1).failed == []
-    assert remaining(rt_of(ring)) == {"document": 0, "share_item": 0, "citizen_totp": 0}
+    assert remaining(rt_of(ring)) == {"document": 0, "share_item": 0, "citizen_totp": 0, "webhook_secret": 0}
     assert wallet_contents(keyed(make_app, app, new)) == filled
 
 
@@ -157,7 +171,7 @@ def test_embedded_default_rotates_with_new_key_and_keeps_serving(make_app: Any, 
     before = wallet_contents(embedded)
     result = embedded.test_cli_runner().invoke(args=["keys", "rotate-master", "--new-key"])
     assert result.exit_code == 0, result.output
-    assert "left under other keys: document 0, share_item 0, citizen_totp 0" in result.stdout
+    assert "left under other keys: document 0, share_item 0, citizen_totp 0, webhook_secret 0" in result.stdout
     new, previous = instance_keyring(settings.instance_path)
     assert new != current and current in previous
     assert (settings.instance_path / "master_key").stat().st_mode & 0o777 == 0o600
