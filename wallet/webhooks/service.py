@@ -186,6 +186,8 @@ def deliver(delivery_id: str) -> None:
         secret = rt.envelope.decrypt_small(endpoint.secret_enc, secret_aad(row.agency_id)).decode() \
             if endpoint is not None else None
     outcome = _attempt(url, secret, body, allowed)
+    log.info("webhook delivery %s attempt: %s", delivery_id,
+             "delivered" if outcome.delivered else f"not delivered ({outcome.error})")
     now = _now()
     with db.transaction() as sess:
         row = sess.get(WebhookDelivery, delivery_id)
