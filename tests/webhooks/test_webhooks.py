@@ -235,6 +235,8 @@ def test_a_slow_receiver_times_out_and_a_long_answer_is_capped(app: Any, agencie
     ("https://user:pw@hooks.example.org/x", "bad_url"),
     ("ftp://hooks.example.org/x", "bad_url"),
     ("https://hooks.example.org/x y", "bad_url"),
+    ("https://hooks.example.org/café", "bad_url"),
+    ("https://hooks.example.org/x#frag", "bad_url"),
 ])
 def test_set_webhook_refuses_hosts_not_listed_and_plain_http(app: Any, agencies: Any, url: str,
                                                              code: str) -> None:

@@ -83,6 +83,8 @@ def check_url(url: str, allowed: Sequence[str]) -> Destination:
     """The URL parsed, or ``Refused`` (codes: bad_url, https_required, host_not_allowed)."""
     if not isinstance(url, str) or len(url) > MAX_URL or any(ord(c) < 33 or ord(c) == 127 for c in url):
         raise Refused("bad_url", f"not a URL (at most {MAX_URL} printable characters, no spaces)")
+    if not url.isascii():
+        raise Refused("bad_url", "ASCII only: a host name in punycode (xn--...), a path percent-encoded")
     try:
         parts = urlsplit(url)
         port = parts.port
