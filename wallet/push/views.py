@@ -48,7 +48,8 @@ class SubscriptionIn(Schema):
     class Meta:
         unknown = EXCLUDE  # expirationTime and whatever browsers add
 
-    endpoint = fields.String(required=True, validate=validators.Length(min=1, max=MAX_ENDPOINT))
+    # longer than MAX_ENDPOINT is refused by the service with its own code (push_endpoint_invalid)
+    endpoint = fields.String(required=True, validate=validators.Length(min=1, max=4 * MAX_ENDPOINT))
     keys = fields.Nested(SubscriptionKeysIn, required=True)
     lang = fields.String(load_default=None, validate=validators.OneOf(LANGUAGE_CODES),
                          metadata={"description": "The language to show notifications in (default: the page's)"})
