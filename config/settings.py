@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,11 @@ def _bool(value: str) -> bool:
 
 def _list(value: str) -> tuple[str, ...]:
     return tuple(p for p in (s.strip() for s in value.split(",")) if p)
+
+
+# the public push services of Chrome/Android (FCM), Firefox (Mozilla autopush), Edge (WNS) and Safari (Apple)
+DEFAULT_WEBPUSH_HOSTS: tuple[str, ...] = ("fcm.googleapis.com", "updates.push.services.mozilla.com",
+                                          "*.notify.windows.com", "web.push.apple.com")
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,12 @@ class Settings:
     # agencies' webhooks (wallet/webhooks): the only hosts ("host" or "host:port", lower case) a webhook URL may
     # name; an entry without a port allows the scheme's default port only. http only for loopback entries
     webhook_allowed_hosts: tuple[str, ...] = ()
+    # Web Push (wallet/push): the VAPID P-256 key (a PKCS#8 PEM file; empty = instance/vapid_key.pem made once,
+    # not in production), the JWT's ``sub`` (mailto: or https:; default PUBLIC_BASE_URL), and the push services
+    # a browser's subscription may name (host, host:port or *.domain; see wallet/push/endpoints.py)
+    vapid_private_key_pem: str | None = None
+    vapid_subject: str = ""
+    webpush_allowed_hosts: tuple[str, ...] = DEFAULT_WEBPUSH_HOSTS
     extra: Mapping[str, Any] = field(default_factory=dict)
     # the service's official identity in the header: its name per page language and its emblem (a file under
     # frontend/static/, SVG or PNG); SERVICE_NAME_AR / _FR / _EN and SERVICE_EMBLEM
@@ -227,6 +239,13 @@ class Settings:
                 values[key] = int(raw)
         values["jobs_queue"] = (env.get("JOBS_QUEUE") or "").strip() or "wallet"
         values["webhook_allowed_hosts"] = allowed_hosts(env.get("WEBHOOK_ALLOWED_HOSTS", ""), "WEBHOOK_ALLOWED_HOSTS")
+        values["vapid_private_key_pem"] = (env.get("VAPID_PRIVATE_KEY_PEM") or "").strip() or None
+        subject = (env.get("VAPID_SUBJECT") or "").strip()
+        if subject and not subject.startswith(("mailto:", "https://")):
+            raise SettingsError("VAPID_SUBJECT must be a mailto: or https:// URL (RFC 8292)")
+        values["vapid_subject"] = subject
+        if "WEBPUSH_ALLOWED_HOSTS" in env:
+            values["webpush_allowed_hosts"] = parse_host_list(env["WEBPUSH_ALLOWED_HOSTS"], "WEBPUSH_ALLOWED_HOSTS")
         values["secure_cookies"] = production or _bool(env.get("SECURE_COOKIES", "0"))
         values["demo"] = _bool(env.get("WALLET_DEMO", "0"))
         values["service_name"] = {code: (env.get(f"SERVICE_NAME_{code.upper()}") or "").strip() or default
@@ -237,6 +256,22 @@ class Settings:
                                 "icons/emblem.svg)")
         values["service_emblem"] = emblem or "icons/emblem.svg"
         return cls(**values)
+
+
+_HOST_ENTRY = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?)*"
+                         r"(:[0-9]{1,5})?$|^\[[0-9a-f:.]+\](:[0-9]{1,5})?$")
+
+
+def parse_host_list(value: str, setting: str) -> tuple[str, ...]:
+    """A comma-separated list of host, host:port, [IPv6]:port or *.domain entries, lower-cased."""
+    hosts = tuple(h.lower() for h in _list(value))
+    for host in hosts:
+        if not _HOST_ENTRY.match(host) or host.startswith("*.") and host.count(".") < 2:
+            raise SettingsError(f"{setting}: {host!r} is not a host, host:port or *.domain (two labels at least)")
+        port = host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else None
+        if port is not None and "]" not in port and not 0 < int(port) < 65536:
+            raise SettingsError(f"{setting}: {host!r} has no valid port")
+    return hosts
 
 
 DEFAULT_SERVICE_NAME: Mapping[str, str] = {"ar": "محفظة المواطن الإلكترونية",

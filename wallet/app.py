@@ -22,6 +22,8 @@ from wallet.errors import register_error_handlers as register_problem_handlers
 from wallet.extensions import Runtime, babel, install_request_gettext, limiter, select_locale
 from wallet.ops import bp as ops_bp
 from wallet.present import day, listing, moment, spoken
+from wallet.push.keys import load_vapid
+from wallet.push.views import bp as push_bp  # also registers the push listeners and jobs
 from wallet.rules import check_access_rules
 from wallet.security import (
     AnyPathConverter,
@@ -109,6 +111,7 @@ def register_extensions(app: APIFlask, settings: Settings) -> None:
     rt = Runtime(settings)
     app.extensions["wallet.runtime"] = rt
     app.extensions["wallet.db"] = rt.db
+    app.extensions["wallet.vapid"] = load_vapid(settings)  # made once under instance/ (embedded default)
     babel.init_app(app, locale_selector=select_locale)
     install_request_gettext(app)
     # the one date format of every page (Morocco's time zone), list commas and read-aloud text: wallet.present
@@ -122,8 +125,8 @@ def register_extensions(app: APIFlask, settings: Settings) -> None:
 
 
 def register_blueprints(app: APIFlask) -> None:
-    for bp in (ops_bp, documents_bp, webhooks_bp, citizen_bp, passkeys_bp, representation_bp, web_bp, *share_views.blueprints,
-               *verification_views.blueprints):
+    for bp in (ops_bp, documents_bp, webhooks_bp, citizen_bp, passkeys_bp, representation_bp, push_bp, web_bp,
+               *share_views.blueprints, *verification_views.blueprints):
         app.register_blueprint(bp)
 
 

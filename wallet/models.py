@@ -5,6 +5,7 @@ from wallet.audit_checkpoints import AuditCheckpoint
 from wallet.citizens.models import Citizen, CitizenSession, Invite
 from wallet.db import Base
 from wallet.documents.models import Document
+from wallet.push.models import PushSubscription
 from wallet.shares.models import Share, ShareItem, ShareView
 from wallet.webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -20,6 +21,7 @@ __all__ = [
            "CitizenSession",
            "Document",
            "Invite",
+           "PushSubscription",
            "Share",
            "ShareItem",
            "ShareView",

@@ -105,6 +105,7 @@ class Look:
     items: list[SharedItem] = field(default_factory=list)
     holder_name: str | None = None
     view_id: str | None = None
+    counted: bool = False  # this look consumed a view (the holder is told: share.viewed)
 
     @property
     def holder_national_id(self) -> str | None:
@@ -241,17 +242,19 @@ def look(conn: Connection, share: SharedLink | None, channel: Channel, *, ip: st
     result = decide(share, now, counted=count)
     view: dict[str, Any] = {"vid": new_id(), "sid": share.id, "cid": share.citizen_id, "now": now, "channel": channel,
                             "ip": truncate_ip(ip), "browser": browser_family(user_agent)}
+    counted = False
     if result is None and count:
         used = _consume_and_log(conn, view)
         if used is not None:
-            result = LookResult.VALID
+            result, counted = LookResult.VALID, True
             share.views_used = used
         else:
             result = _recheck(conn, share, now, view["vid"])
     else:
         result = result or LookResult.VALID
         _log_view(conn, view, result)
-    return Look(result, share, share.items, share.holder_name if result in SHOWS_DOCUMENTS else None, view["vid"])
+    return Look(result, share, share.items, share.holder_name if result in SHOWS_DOCUMENTS else None, view["vid"],
+                counted)
 
 
 _CONSUME_PG = text(f"""
@@ -370,4 +373,5 @@ def look_token(conn: Connection, token: str, channel: Channel, *, ip: str | None
                                                                                   grant_share_id)) is None:
         result = _recheck(conn, share, now, params["vid"])
     shows = result in SHOWS_DOCUMENTS
-    return Look(result, share, share.items, share.holder_name if shows else None, params["vid"])
+    return Look(result, share, share.items, share.holder_name if shows else None, params["vid"],
+                used is not None and result == LookResult.VALID)

@@ -22,7 +22,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Connection, insert, select
 from werkzeug.datastructures import FileStorage
 
-from wallet import db, rules
+from wallet import db, events, rules
 from wallet.db import utcnow
 from wallet.documents.service import read_original
 from wallet.errors import Forbidden, NotFound, TooLarge, UnsupportedMedia
@@ -95,12 +95,21 @@ def _connection() -> Iterator[Connection]:
             conn.close()
 
 
+def _told(look: looks.Look) -> looks.Look:
+    """A look that consumed a view tells the share's maker (``share.viewed``: its listener enqueues one job, run
+    after the commit; nothing more is read or written here)."""
+    if look.counted and look.share is not None:
+        events.publish(db.session(), "share.viewed", share_id=look.share.id, holder_id=look.share.citizen_id,
+                       document_types=[item.document.type for item in look.share.items])
+    return look
+
+
 def _look(conn: Connection, token: str, channel: looks.Channel, share: looks.SharedLink | None = None) -> looks.Look:
     if share is None:
         share = looks.find_share(conn, token)
     count = share is None or looks.counts(channel, share.id, _granted_share())
-    return looks.look(conn, share, channel, ip=request.remote_addr, user_agent=request.user_agent.string,
-                      count=count)
+    return _told(looks.look(conn, share, channel, ip=request.remote_addr, user_agent=request.user_agent.string,
+                            count=count))
 
 
 def _keep_refused_look(conn: Connection, look: looks.Look) -> None:
@@ -126,7 +135,8 @@ def _keep_refused_look(conn: Connection, look: looks.Look) -> None:
                                                      "content": {"application/json": {"schema": LookOut}}}}))
 def verify_token(token: str) -> Any:
     with _connection() as conn:
-        look = looks.look_token(conn, token, "json", ip=request.remote_addr, user_agent=request.user_agent.string)
+        look = _told(looks.look_token(conn, token, "json", ip=request.remote_addr,
+                                      user_agent=request.user_agent.string))
     grant = grant_for(look) if look.result == "valid" else ""
     payload = look_payload(look, token, runtime().settings.public_base_url.rstrip("/"), grant)
     # serialised here, not by the LookOut schema (which documents it): the hot path of every QR scan.
@@ -147,8 +157,8 @@ def _code_look(code: str, channel: looks.Channel) -> looks.Look:
         digest = looks.token_hash_of_code(conn, codes.code_hash(runtime().settings.secret_key, code))
         if digest is None:
             return looks.Look(looks.LookResult.UNKNOWN)
-        return looks.look_token(conn, "", channel, ip=request.remote_addr, user_agent=request.user_agent.string,
-                                digest=digest)
+        return _told(looks.look_token(conn, "", channel, ip=request.remote_addr,
+                                      user_agent=request.user_agent.string, digest=digest))
 
 
 def _without_links(payload: dict[str, Any]) -> dict[str, Any]:
@@ -185,8 +195,8 @@ def _iso(value: Any) -> str:
 def verify_page(token: str) -> Response:
     granted = _granted_share()
     with _connection() as conn:
-        look = looks.look_token(conn, token, "page", ip=request.remote_addr, user_agent=request.user_agent.string,
-                                grant_share_id=granted)
+        look = _told(looks.look_token(conn, token, "page", ip=request.remote_addr,
+                                      user_agent=request.user_agent.string, grant_share_id=granted))
     grant = ""
     if look.result == "valid" and look.share is not None:
         # a look the grant covered (no view counted) passes that same grant on, never a fresh one: the grant

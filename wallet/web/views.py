@@ -28,6 +28,7 @@ from wallet.citizens.views import pdf_response
 from wallet.errors import RateLimited, WalletError
 from wallet.extensions import runtime
 from wallet.present import LANGUAGE_CODES, lang, page_language, text_dir
+from wallet.push.texts import push_texts
 from wallet.shares.service import activity as share_activity
 from wallet.throttle import ENROL_LIMIT
 from wallet.web.assets import SHELL, VERIFIER, asset, shell_version, sw_source
@@ -455,8 +456,10 @@ def manifest() -> Response:
 def service_worker() -> Response:
     shell = [asset(p) for p in SHELL] + [url_for("web.offline")]
     verifier = [url_for("web.verifier")] + [asset(p) for p in VERIFIER]
+    push = push_texts(runtime().settings.service_name)  # the notifications' texts, in every page language
     source = (sw_source().replace("__VERSION__", shell_version())
-              .replace('"__SHELL__"', json.dumps(shell)).replace('"__VERIFIER__"', json.dumps(verifier)))
+              .replace('"__SHELL__"', json.dumps(shell)).replace('"__VERIFIER__"', json.dumps(verifier))
+              .replace('"__PUSH__"', json.dumps(push, ensure_ascii=False)))
     resp = Response(source, mimetype="text/javascript")
     resp.headers["Service-Worker-Allowed"] = "/"
     resp.headers["Cache-Control"] = "no-cache"

@@ -4,6 +4,8 @@
  *   (named by the X-Wallet-Cache header of the response) so opened documents read offline;
  * - a response that is not the signed-in page (redirect to sign-in) wipes the per-citizen caches;
  * - sign-out deletes every cache and unregisters this worker (page JS + Clear-Site-Data);
+ * - Web Push: a push (JSON {kind, type, url, lang, as?}, no personal data) is shown in its language with the
+ *   texts /sw.js carries (PUSH, from the message catalogues); a tap opens its link (a path of this origin only);
  * - the offline verifier (/verifier): the page and its assets cached at install (and refreshed on each online
  *   visit), the platform's key set and status lists network first, a copy stamped X-Fetched-At kept for offline
  *   checks ("status as of ..."). clients.claim() at activation: the first visit is controlled at once.
@@ -17,6 +19,7 @@ var VERIFIER_CACHE = "verifier-page-" + VERSION;
 var VERIFIER = "__VERIFIER__";
 var DATA_CACHE = "verifier-data";
 var DATA = /^\/(\.well-known\/wallet-keys\.json|api\/v1\/status-lists(\/[A-Za-z0-9_-]{1,64})?)$/;
+var PUSH = "__PUSH__";
 var PERSONAL = /^\/(wallet\/?$|documents\/[0-9a-f]{8,64}(\/preview\/\d+\.png)?$)/;
 
 self.addEventListener("install", function (event) {
@@ -133,4 +136,36 @@ self.addEventListener("fetch", function (event) {
 
 self.addEventListener("message", function (event) {
   if (event.data === "sign-out") { event.waitUntil(dropUserCaches()); }
+});
+
+function pushMessage(data) {
+  var lang = PUSH.texts[data.lang] ? data.lang : (PUSH.texts.fr ? "fr" : Object.keys(PUSH.texts)[0]);
+  var texts = PUSH.texts[lang];
+  var key = (data.as === "guardian" ? "guardian." : "") + data.kind;
+  var text = texts[key] || texts[data.kind] || texts.other;
+  var names = PUSH.types[data.type] || {};
+  var url = typeof data.url === "string" && /^\/[A-Za-z0-9/_-]{0,200}$/.test(data.url) ? data.url : "/wallet";
+  return {
+    title: texts.title,
+    options: { body: text.replace("%(type)s", names[lang] || texts.document), lang: lang,
+               dir: lang === "ar" ? "rtl" : "ltr", icon: "/static/icons/icon-192.png", data: { url: url },
+               tag: data.kind + ":" + url }
+  };
+}
+
+self.addEventListener("push", function (event) {
+  var data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { data = {}; }
+  var m = pushMessage(data || {});
+  event.waitUntil(self.registration.showNotification(m.title, m.options));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var url = new URL((event.notification.data && event.notification.data.url) || "/wallet", self.location.origin);
+  if (url.origin !== self.location.origin) { url = new URL("/wallet", self.location.origin); }
+  event.waitUntil(self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (list) {
+    var open = list.filter(function (c) { return c.url === url.href && "focus" in c; })[0];
+    return open ? open.focus() : self.clients.openWindow(url.href);
+  }));
 });
