@@ -78,12 +78,18 @@ def real_qrs(app: Any, live_server: str, holder: Any, issue: Any, revoke: Any, t
     return out
 
 
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect  # noqa: PLC0415 - as tests/browser/conftest.py
+
+    return playwright_expect(locator)
+
+
 def pick(page: Any, label: str, path: Path) -> str | None:
     page.reload(wait_until="load")
     assert page.evaluate("typeof window.BarcodeDetector") == "undefined"
     assert page.locator("[data-result]").count() == 0
     page.get_by_label(label, exact=True).set_input_files(str(path))
-    page.wait_for_selector("[data-result], [data-note=no_qr_in_photo]", timeout=20000)
+    page.wait_for_selector("[data-result], [data-note=no_qr_in_photo]", timeout=30000)
     got = page.locator("[data-result]")
     return str(got.get_attribute("data-result")) if got.count() else None
 
@@ -107,8 +113,9 @@ def test_a_photo_of_a_real_qr_without_barcode_detector(real_qrs: dict[str, Path]
     assert page.evaluate("typeof window.jsQR") == "function"
     text = page.locator("[data-result]").inner_text()
     assert VALID[lang] in text and "Amina Benali" in text and "AB123456" in text, text
-    banner = page.locator("#offline")
-    assert banner.is_visible() and re.fullmatch(BANNER[lang], banner.inner_text().strip()), banner.inner_text()
+    banner = page.locator("#offline")  # filled once the script has read the saved copies' times
+    expect(banner).to_have_text(re.compile(f"^{BANNER[lang]}$"), timeout=10000)
+    assert banner.is_visible()
     assert "documents you have opened" not in page.locator("body").inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     shot(page, f"{lang}-photo-valid")
