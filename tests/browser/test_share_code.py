@@ -41,6 +41,12 @@ def test_a_clerk_checks_a_share_code(live_server: str, codes: dict[str, str], pl
         result = page.locator("[data-result]")
         assert result.get_attribute("data-result") == "valid"
         assert result.is_visible()
+        # the same page images and download link as the link's page (served by the look's grant)
+        image = page.locator("img[src^='/verify/code/pages/0/1.png?g=']")
+        image.scroll_into_view_if_needed()
+        page.wait_for_load_state("networkidle")
+        assert image.is_visible() and image.evaluate("img => img.complete && img.naturalWidth > 0")
+        assert page.locator("a[download][href^='/verify/code/copy.pdf?item=0&g=']").is_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         _shot(page, f"verify-code-result-{lang}")
     page.goto(f"{live_server}/verify?lang=en")

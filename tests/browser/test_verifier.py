@@ -68,7 +68,8 @@ def test_verifier_offline_after_one_visit(platform: Platform, live_server: str, 
 
     ctx = browser.new_context(viewport={"width": 360, "height": 760}, locale="en-US")
     page = online_once(ctx, live_server, "en")
-    assert page.get_by_role("button", name="Scan with the camera").is_hidden()  # no BarcodeDetector here
+    # no BarcodeDetector in this Chromium: the camera reads frames with the vendored decoder instead
+    assert page.get_by_role("button", name="Scan with the camera").is_visible()
     ctx.set_offline(True)
     for qr, want in cases:
         got = run_check(page, "QR content", "Check", qr)

@@ -43,7 +43,12 @@ def test_a_counter_share_has_a_code_that_verifies_and_counts_a_view(app: Any, ho
     # the same share; each look counted one view
     assert by_code.get_json()["share"]["views_left"] == 1 and by_token["share"]["views_left"] == 0
     assert by_code.get_json()["share"]["expires_at"] == by_token["share"]["expires_at"]
-    assert "download_url" not in by_code.get_json()["documents"][0]  # the links carry the token: not known here
+    # the copy too, as the token's look gives it: under /verify/code/, by the look's grant (the code knows no token)
+    link = by_code.get_json()["documents"][0]["download_url"]
+    assert link.startswith("http://wallet.test/verify/code/copy.pdf?item=0&g=") and body["token"] not in link
+    copy = anon.get(link.removeprefix("http://wallet.test"))
+    assert copy.status_code == 200 and copy.data.startswith(b"%PDF") and copy.mimetype == "application/pdf"
+    assert anon.get(f"/api/v1/verify/{body['token']}").get_json()["result"] == "views_exhausted"  # not counted
     assert anon.get(f"/api/v1/verify/code/{code}").get_json()["result"] == "views_exhausted"
     assert holder.client.delete(f"/api/v1/me/shares/{body['id']}", headers=holder.headers).status_code == 200
     assert anon.get(f"/api/v1/verify/code/{code}").get_json()["result"] == "share_revoked"
@@ -100,6 +105,29 @@ def test_the_verify_page_checks_a_code_in_three_languages(app: Any, holder: Any,
     assert token
     r = anon.post("/verify/code?lang=en", data={"csrf_token": token.group(1), "code": f"{code[:4]} {code[4:8]} {code[8:]}"})
     assert r.status_code == 200 and 'data-result="valid"' in r.get_data(as_text=True)
+    # the same page images and download links as the link's page, by the look's grant
+    html = r.get_data(as_text=True).replace("&amp;", "&")
+    images = re.findall(r'<img src="(/verify/code/pages/0/\d+\.png\?g=[^"&]+&lang=en)"', html)
+    download = re.search(r'href="(/verify/code/copy\.pdf\?item=0&g=[^"]+)" download', html)
+    assert images and download, html
+    for url in images:
+        png = anon.get(url)
+        assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
+    assert anon.get(download.group(1)).data.startswith(b"%PDF")
+    grant = download.group(1).split("&g=")[1]
+    # no grant, a forged one, another share's look's grant, a page out of range: 404, nothing served
+    other = holder.share([issue()["id"]], expires_in=600).get_json()
+    other_grant = re.search(r"&g=([^\"&]+)", anon.get(f"/v/{other['token']}").get_data(as_text=True).replace(
+        "&amp;", "&")).group(1)
+    for bad in ("/verify/code/copy.pdf?item=0", "/verify/code/pages/0/1.png", f"/verify/code/copy.pdf?item=0&g={grant}x",
+                f"/verify/code/pages/9/1.png?g={grant}", f"/verify/code/copy.pdf?item=1&g={grant}",
+                f"/verify/code/original.pdf?item=0&g={grant}"):
+        assert anon.get(bad).status_code == 404, bad
+    assert anon.get(f"/verify/code/copy.pdf?item=0&g={other_grant}").data.startswith(b"%PDF")  # its own share's
+    # the holder withdraws the share: the grant serves nothing more
+    assert holder.client.delete(f"/api/v1/me/shares/{other['id']}", headers=holder.headers).status_code == 200
+    assert anon.get(f"/verify/code/copy.pdf?item=0&g={other_grant}").status_code == 404
+    assert anon.get(images[0]).status_code == 200
     wrong = anon.post("/verify/code?lang=en", data={"csrf_token": token.group(1), "code": mistype(code)})
     assert wrong.status_code == 404
     assert anon.post("/verify/code", data={"code": code}).status_code == 403  # no form token

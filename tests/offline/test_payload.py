@@ -21,6 +21,7 @@ from cwt import COSE, COSEKey
 
 from tests.representation.test_guardianship import GUARDIAN, MINOR, body, cli, registry  # noqa: F401 (fixture)
 from tests.representation.test_proxies import GRANTOR, PROXY, grant
+from wallet.present import DISPLAY_TIMEZONE
 
 
 def b64d(s: str) -> bytes:
@@ -123,7 +124,8 @@ def test_each_document_gets_a_signed_payload_that_an_outside_library_verifies(ap
         d = claims["doc"]
         assert d["typ"] == doc["type"] and d["agc"] == "MJ" and d["hid"] == holder.national_id
         assert d["hnm"] == "Amina Benali" and d["sha"] == bytes.fromhex(doc["sha256"]) and len(d["sha"]) == 32
-        assert d["isd"] == doc["issued_at"][:10] and "exd" in d and "pby" not in claims
+        issued = dt.datetime.fromisoformat(doc["issued_at"].replace("Z", "+00:00")).astimezone(DISPLAY_TIMEZONE)
+        assert d["isd"] == issued.date().isoformat() and "exd" in d and "pby" not in claims  # Morocco's day
         ref = claims[65535]["status_list"]
         seen.append((ref["uri"], ref["idx"]))
         assert status_bit(app, ref) == 0

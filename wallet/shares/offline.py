@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from signing.offline import EXP, IAT, ISS, STATUS, fit_payload, status_bits
@@ -35,7 +36,8 @@ def status_uri(rt: Runtime, list_id: int) -> str:
 
 def assign_indices(sess: Session, count: int) -> list[tuple[int, int]]:
     """``count`` free (list, index) pairs drawn at random in the current list (a new list once it is half full).
-    The unique index on (status_list, status_idx) is the last word against a concurrent draw of the same one."""
+    The unique index on (status_list, status_idx) is the last word against a concurrent draw of the same one:
+    ``create_share`` then draws again (``is_status_collision``)."""
     current = sess.execute(select(func.max(ShareItem.status_list))).scalar() or 1
     used = sess.execute(select(func.count()).select_from(ShareItem)
                         .where(ShareItem.status_list == current)).scalar() or 0
@@ -48,6 +50,12 @@ def assign_indices(sess: Session, count: int) -> list[tuple[int, int]]:
             ShareItem.status_list == current, ShareItem.status_idx.in_(candidates))).scalars())
         chosen.update(list(candidates - taken)[: count - len(chosen)])
     return [(current, i) for i in secrets.SystemRandom().sample(sorted(chosen), len(chosen))]
+
+
+def is_status_collision(exc: IntegrityError) -> bool:
+    """True when ``exc`` is the unique (status_list, status_idx) index refusing an entry another share took."""
+    text = str(exc.orig)
+    return "ix_share_items_status" in text or "share_items.status_list" in text  # PostgreSQL's words, SQLite's
 
 
 def _date(value: dt.datetime | None) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 
 from qrcode import QRCode
 from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, lazyload
 
 from signing.seal import SealingError, SealText, qr_code
@@ -34,9 +36,13 @@ from wallet.shares import codes, offline
 from wallet.shares.models import CopyKind, Share, ShareItem, ShareView
 from wallet.shares.tokens import new_token, token_hash
 
+log = logging.getLogger("wallet.shares")
+
 MIN_LIFETIME = 60
 MAX_LIFETIME = 30 * 24 * 3600
 DEFAULT_LIFETIME = 600
+#: attempts at a share's INSERT when a concurrent share took a status index drawn for it (each draws again)
+STATUS_TRIES = 5
 MAX_DOCUMENTS = 10
 MAX_VIEWS = 10_000
 #: document statuses that cannot be shared (409 document_not_shareable)
@@ -139,47 +145,80 @@ def create_share(rt: Runtime, sess: Session, citizen: Citizen, document_ids: Seq
     code = None
     if expires_in <= codes.MAX_CODE_LIFETIME:  # a counter share: also a 12-digit code to read out or type
         code, share.code_hash = codes.new_code(sess, rt.settings.secret_key)
-    statuses = offline.assign_indices(sess, len(docs))
+    item_ids = [new_id() for _ in docs]  # kept across a retry: its copies overwrite the same blob keys
+    for key in (f"shares/{share.id}/{item_id}" for item_id in item_ids):
+        db.on_rollback(partial(rt.store.delete, key))
+    writes: list[Future[None]] = []
+    try:
+        for attempt in range(1, STATUS_TRIES + 1):
+            wait(writes)  # a retry rewrites the same blob keys: the last attempt's writes land first
+            statuses = offline.assign_indices(sess, len(docs))
+            qr_texts, first_qr, writes = _build_items(rt, share, docs, item_ids, statuses, basis.holder_name, url,
+                                                      text, now)
+            try:
+                # two Core INSERTs (the rows as built above; the objects stay transient and serve the response) while
+                # the blobs are written; in a savepoint: a concurrent share that drew the same status index first
+                # (between our draw and our INSERT) fails only this attempt, and the next one draws again
+                with sess.begin_nested():
+                    conn = sess.connection()
+                    conn.execute(_INSERT_SHARE, {c.name: getattr(share, c.name) for c in Share.__table__.columns})
+                    conn.execute(_INSERT_ITEM, [{c.name: getattr(item, c.name) for c in ShareItem.__table__.columns}
+                                                for item in share.items])
+                break
+            except IntegrityError as exc:
+                if not offline.is_status_collision(exc):
+                    raise
+                log.info("share %s: a concurrent share took the status index drawn (attempt %d of %d)", share.id,
+                         attempt, STATUS_TRIES)
+                if attempt == STATUS_TRIES:
+                    raise Unavailable("no free status list entry could be taken: try again",
+                                      code="status_index_busy") from exc
+    finally:
+        wait(writes)  # never leave a write running behind a rollback's delete
+    for done in writes:
+        done.result()  # a failed write fails the share (the rollback deletes what was written)
+    audit.record(sess, actor=f"citizen:{citizen.id}", action="share.create", target=f"share:{share.id}",
+                 request_id=request_id, details={"documents": [d.id for d in docs], "expires_at": share.expires_at
+                                                 .isoformat(), "max_views": max_views,
+                                                 "allow_download": allow_download,
+                                                 **({"as": grant.access, "holder": basis.holder_national_id,
+                                                     "guardianship": grant.guardianship_id,
+                                                     "mandate": grant.mandate_id} if grant else {})})
+    assert first_qr is not None  # a share holds at least one document
+    return CreatedShare(share, token, url, qr_svg(first_qr.get_matrix()), tuple(qr_texts), code)
+
+
+def _build_items(rt: Runtime, share: Share, docs: list[Document], item_ids: list[str],
+                 statuses: list[tuple[int, int]], holder_name: str, url: str, text: SealText,
+                 now: dt.datetime) -> tuple[list[str], QRCode | None, list[Future[None]]]:
+    """The share's items with their status entries, signed QR texts and sealed copies, whose blob writes run in
+    threads. -> (the QR texts, the first document's QR, the writes to wait for)."""
+    share.items = []
     qr_texts: list[str] = []
     first_qr: QRCode | None = None
     writes: list[Future[None]] = []
     try:
         for position, doc in enumerate(docs):
-            item = ShareItem(id=new_id(), share_id=share.id, document_id=doc.id, position=position)
+            item = ShareItem(id=item_ids[position], share_id=share.id, document_id=doc.id, position=position)
             item.document = doc
             item.status_list, item.status_idx = statuses[position]
             # the document's QR: the link, and its signed payload after '#' (the copy's stamp draws it)
-            qr_texts.append(offline.payload_text(rt, url, share, doc, basis.holder_name, statuses[position],
+            qr_texts.append(offline.payload_text(rt, url, share, doc, holder_name, statuses[position],
                                                  doc.agency.code, now))
             qr = qr_code(qr_texts[-1])
             first_qr = first_qr or qr
             copy, item.copy_kind = _make_copy(rt, doc, text, qr)
             sealed = rt.envelope.encrypt(copy, copy_aad(share.id, item.id))
             key = f"shares/{share.id}/{item.id}"
-            db.on_rollback(partial(rt.store.delete, key))
-            # the blob write (fsync or network) runs while the rows are inserted; both are done before commit
+            # the blob write (fsync or network) runs while the next copy is sealed and the rows are inserted
             writes.append(_blob_writer().submit(rt.store.put, key, sealed.ciphertext))
             item.copy_blob_key, item.copy_wrapped_key = key, sealed.wrapped_key
             item.copy_sha256 = hashlib.sha256(copy).hexdigest()
             share.items.append(item)
-        # two Core INSERTs (the rows as built above; the objects stay transient and serve the response)
-        conn = sess.connection()
-        conn.execute(_INSERT_SHARE, {c.name: getattr(share, c.name) for c in Share.__table__.columns})
-        conn.execute(_INSERT_ITEM,
-                     [{c.name: getattr(item, c.name) for c in ShareItem.__table__.columns} for item in share.items])
-        audit.record(sess, actor=f"citizen:{citizen.id}", action="share.create", target=f"share:{share.id}",
-                     request_id=request_id, details={"documents": [d.id for d in docs], "expires_at": share.expires_at
-                                                     .isoformat(), "max_views": max_views,
-                                                     "allow_download": allow_download,
-                                                     **({"as": grant.access, "holder": basis.holder_national_id,
-                                                         "guardianship": grant.guardianship_id,
-                                                         "mandate": grant.mandate_id} if grant else {})})
-    finally:
+    except BaseException:
         wait(writes)  # never leave a write running behind a rollback's delete
-    for done in writes:
-        done.result()  # a failed write fails the share (the rollback deletes what was written)
-    assert first_qr is not None  # a share holds at least one document
-    return CreatedShare(share, token, url, qr_svg(first_qr.get_matrix()), tuple(qr_texts), code)
+        raise
+    return qr_texts, first_qr, writes
 
 
 @lru_cache(maxsize=1)

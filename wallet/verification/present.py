@@ -58,8 +58,14 @@ def presented_by(share: SharedLink) -> dict[str, Any] | None:
     return {"name": share.presented_by_name or "", "role": share.presented_as}
 
 
-def look_payload(look: Look, token: str, base: str, grant: str = "") -> dict[str, Any]:
-    """The look's JSON (``LookOut``), which the link's page renders too; download links carry the grant."""
+#: where a look by numeric code serves its copies and page images: it knows no token, its grant names the share
+CODE_FILES = "/verify/code"
+
+
+def look_payload(look: Look, token: str, base: str, grant: str = "", files: str | None = None) -> dict[str, Any]:
+    """The look's JSON (``LookOut``), which the link's page renders too; download links carry the grant.
+    ``files``: the path the copies are served under (``/v/{token}``; ``CODE_FILES`` for a look by code)."""
+    files = f"/v/{token}" if files is None else files
     out: dict[str, Any] = {"result": look.result, "documents": [], "share": None}
     if look.share is None:
         return out
@@ -72,19 +78,21 @@ def look_payload(look: Look, token: str, base: str, grant: str = "") -> dict[str
     for pos, item in enumerate(look.items):
         doc = document_view(item, language, full=full, holder_name=look.holder_name, now=now)
         if full and look.share.allow_download:
-            doc["download_url"] = f"{base}/v/{token}/copy.pdf?item={pos}&g={grant}"
+            doc["download_url"] = f"{base}{files}/copy.pdf?item={pos}&g={grant}"
             if item.copy_kind == "sheet":
-                doc["original_url"] = f"{base}/v/{token}/original.pdf?item={pos}&g={grant}"
+                doc["original_url"] = f"{base}{files}/original.pdf?item={pos}&g={grant}"
         out["documents"].append(doc)
     return out
 
 
 def page_details(look: Look, payload: dict[str, Any], images: Callable[[SharedDocument], Sequence[Any]], token: str,
-                 grant: str, language: str) -> None:
+                 grant: str, language: str, files: str | None = None) -> None:
     """What the link's page shows beyond the JSON of a valid look (in place): the holder's national ID, each
-    document's key facts from its signed attributes and its pages as same-origin images under the look's grant."""
+    document's key facts from its signed attributes and its pages as same-origin images under the look's grant
+    (served under ``files``, as in ``look_payload``)."""
+    files = f"/v/{token}" if files is None else files
     for pos, (item, doc) in enumerate(zip(look.items, payload["documents"])):
         doc["holder_national_id"] = look.holder_national_id
         doc["key_facts"] = key_facts(item.document.type, item.document.attributes, language)
-        doc["pages"] = [{"url": f"/v/{token}/pages/{pos}/{p.number}.png?g={grant}&lang={language}",
+        doc["pages"] = [{"url": f"{files}/pages/{pos}/{p.number}.png?g={grant}&lang={language}",
                          "width": p.width, "height": p.height, "number": p.number} for p in images(item.document)]

@@ -10,9 +10,9 @@ import datetime as dt
 import hmac
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from apiflask import APIBlueprint
@@ -29,10 +29,10 @@ from wallet.errors import Forbidden, NotFound, TooLarge, UnsupportedMedia
 from wallet.extensions import runtime
 from wallet.present import lang, moment, problem_responses
 from wallet.shares import codes
-from wallet.shares.models import ShareView
+from wallet.shares.models import Share, ShareView
 from wallet.shares.service import read_copy
 from wallet.verification import looks, offline, pages, plain, privacy, uploads
-from wallet.verification.present import look_payload, page_details
+from wallet.verification.present import CODE_FILES, look_payload, page_details
 from wallet.verification.schemas import LookOut, UploadForm, UploadReportOut
 
 api = APIBlueprint("verification_api", __name__, url_prefix="/api/v1", tag="Verification")
@@ -82,6 +82,15 @@ def _granted_share() -> str | None:
     except BadSignature:
         return None
     return data.get("s") if isinstance(data, dict) and isinstance(data.get("s"), str) else None
+
+
+def _share_of_grant(conn: Connection) -> looks.SharedLink | None:
+    """The share a valid grant names (a look by code knows no token: its copies and pages go by the grant)."""
+    granted = _granted_share()
+    if granted is None:
+        return None
+    digest = conn.execute(select(Share.token_hash).where(Share.id == granted)).scalar()
+    return looks.find_share(conn, "", digest=digest) if digest else None
 
 
 @contextmanager
@@ -161,17 +170,10 @@ def _code_look(code: str, channel: looks.Channel) -> looks.Look:
                                       user_agent=request.user_agent.string, digest=digest))
 
 
-def _without_links(payload: dict[str, Any]) -> dict[str, Any]:
-    """A look by code knows no token: the download links (which carry it) are left out."""
-    for doc in payload["documents"]:
-        doc.pop("download_url", None)
-        doc.pop("original_url", None)
-    return payload
-
-
 @api.get("/verify/code/<code>")
 @rules.public(limit=CODE_LIMIT, shared="verify-code", overall=CODE_OVERALL)
-@api.output(LookOut, description="valid, or why not (as GET /api/v1/verify/{token}, without download links)")
+@api.output(LookOut, description="valid, or why not (as GET /api/v1/verify/{token}; the download links go by "
+                                 "the look's grant, under /verify/code/)")
 @api.doc(summary="Verify a counter share by its 12-digit code; a valid look counts as one view",
          description="The same counted look as the link. A code whose check digit (Luhn) is wrong is unknown "
                      "without any database work. Rate-limited per client and overall.",
@@ -179,7 +181,8 @@ def _without_links(payload: dict[str, Any]) -> dict[str, Any]:
                                                      "content": {"application/json": {"schema": LookOut}}}}))
 def verify_code(code: str) -> Any:
     look = _code_look(code, "json")
-    payload = _without_links(look_payload(look, "", runtime().settings.public_base_url.rstrip("/")))
+    grant = grant_for(look) if look.result == "valid" else ""
+    payload = look_payload(look, "", runtime().settings.public_base_url.rstrip("/"), grant, files=CODE_FILES)
     return Response(json.dumps(payload, default=_iso, ensure_ascii=False, separators=(",", ":")),
                     status=404 if look.result == "unknown" else 200, mimetype="application/json")
 
@@ -211,19 +214,19 @@ def verify_page(token: str) -> Response:
     return Response(html, status=404 if look.result == "unknown" else 200, mimetype="text/html")
 
 
-def _download(token: str, kind: str) -> Response:
+def _download(find: Callable[[Connection], looks.SharedLink | None], kind: str) -> Response:
     try:
         pos = int(request.args.get("item", "0"))
     except ValueError:
         pos = -1
     with _connection() as conn:
-        share = looks.find_share(conn, token)
+        share = find(conn)
         if share is None or not share.allow_download or not 0 <= pos < len(share.items):
             raise NotFound("no such copy")  # no view is counted for what cannot be served
         item = share.items[pos]
         if kind == "original" and item.copy_kind != "sheet":
             raise NotFound("no such copy")
-        look = _look(conn, token, "copy", share=share)
+        look = _look(conn, "", "copy", share=share)
     if look.result != "valid":  # the look is logged for the holder, and the log outlives the 404's rollback
         _keep_refused_look(conn, look)
         raise NotFound(f"this link no longer gives access to the document ({look.result})",
@@ -239,14 +242,14 @@ def _download(token: str, kind: str) -> Response:
 @rules.public(limit=LOOK_LIMIT, shared="verify-look")
 def copy_pdf(token: str) -> Response:
     """The sealed copy (or, for an original certified 'no changes', the sealed verification sheet)."""
-    return _download(token, "copy")
+    return _download(partial(looks.find_share, token=token), "copy")
 
 
 @web.get("/v/<token>/original.pdf")
 @rules.public(limit=LOOK_LIMIT, shared="verify-look")
 def original_pdf(token: str) -> Response:
     """The unchanged original, for documents certified 'no changes' (served with a verification sheet)."""
-    return _download(token, "original")
+    return _download(partial(looks.find_share, token=token), "original")
 
 
 @web.get("/v/<token>/pages/<int:item>/<int:page>.png")
@@ -254,11 +257,15 @@ def original_pdf(token: str) -> Response:
 def page_image(token: str, item: int, page: int) -> Response:
     """A page of a shared document as a watermarked PNG, under the grant of the look that showed it (``?g=``):
     it counts no view and logs nothing (the look did); without a valid grant for this share, 404, nothing read."""
+    return _page(partial(looks.find_share, token=token), item, page)
+
+
+def _page(find: Callable[[Connection], looks.SharedLink | None], item: int, page: int) -> Response:
     granted = _granted_share()
     if granted is None:
         raise NotFound("no such page")
     with _connection() as conn:
-        share = looks.find_share(conn, token)
+        share = find(conn)
     if share is None or share.id != granted or not 0 <= item < len(share.items):
         raise NotFound("no such page")
     if looks.decide(share, utcnow(), counted=False) is not None:  # withdrawn, expired or revoked since the look
@@ -266,6 +273,29 @@ def page_image(token: str, item: int, page: int) -> Response:
     stamp = _("verification view — valid until %(moment)s", moment=moment(share.expires_at))
     png = pages.page_png(runtime(), share.items[item].document, page, stamp)
     return Response(png, mimetype="image/png")  # Cache-Control: no-store (``_private``)
+
+
+# -- a look by numeric code: the same copies and pages, found by the look's grant (it knows no token) ---------
+
+@web.get(f"{CODE_FILES}/copy.pdf")
+@rules.public(limit=LOOK_LIMIT, shared="verify-look")
+def code_copy_pdf() -> Response:
+    """The sealed copy of a share looked at by its code, under that look's grant (``?g=``; none: 404)."""
+    return _download(_share_of_grant, "copy")
+
+
+@web.get(f"{CODE_FILES}/original.pdf")
+@rules.public(limit=LOOK_LIMIT, shared="verify-look")
+def code_original_pdf() -> Response:
+    """The unchanged original beside a verification sheet, for a look by code (``?g=``; none: 404)."""
+    return _download(_share_of_grant, "original")
+
+
+@web.get(f"{CODE_FILES}/pages/<int:item>/<int:page>.png")
+@rules.public(limit=PAGE_LIMIT, shared="verify-pages")
+def code_page_image(item: int, page: int) -> Response:
+    """A page of a share looked at by its code, as ``page_image`` (``?g=``; none: 404, nothing read)."""
+    return _page(_share_of_grant, item, page)
 
 
 # -- uploaded files -------------------------------------------------------------------------------------
@@ -374,12 +404,15 @@ def _check_form(nonce: str) -> None:
 @web.post("/verify/code")
 @rules.public(limit=CODE_LIMIT, shared="verify-code", overall=CODE_OVERALL)
 def verify_code_form() -> Response:
-    """The /verify page's share code: the same counted look and result page as /v/{token} (no page images nor
-    downloads: they need the link). Posted, so the code is in no URL (nor any log)."""
+    """The /verify page's share code: the same counted look and result page as /v/{token}, its page images and
+    downloads served under /verify/code/ by the look's grant. Posted, so the code is in no URL (nor any log)."""
     _check_form(request.cookies.get(FORM_COOKIE, ""))
     code = "".join(ch for ch in request.form.get("code", "")[:40] if not ch.isspace() and ch != "-")
     look = _code_look(code, "page")
-    payload = _without_links(look_payload(look, "", ""))
+    grant = grant_for(look) if look.result == "valid" else ""
+    payload = look_payload(look, "", "", grant, files=CODE_FILES)
+    if look.result == "valid":
+        page_details(look, payload, lambda doc: pages.page_images(runtime(), doc), "", grant, lang(), files=CODE_FILES)
     html = render_template("verify_result.html", look=payload, page_path=url_for("verification_web.verify_form"),
-                           grant="")
+                           grant=grant)
     return Response(html, status=404 if look.result == "unknown" else 200, mimetype="text/html")

@@ -12,7 +12,7 @@ from config.settings import FRONTEND
 STATIC = FRONTEND / "static"
 SHELL = ("css/app.css", "js/app.js", "js/speak.js", "icons/icon.svg", "icons/icon-192.png",
          "icons/icon-512.png", "icons/maskable-512.png")
-VERIFIER = ("js/cbor.js", "js/verifier.js", "css/verifier.css")  # the offline verifier's own files
+VERIFIER = ("js/cbor.js", "js/verifier.js", "css/verifier.css", "vendor/jsQR.js")  # the offline verifier's own files
 
 
 @lru_cache(maxsize=64)

@@ -41,7 +41,12 @@ def texts() -> dict[str, str]:
         "stale": _("Valid as of %(time)s, reconnect to refresh."),
         "no_status": _("This device has no status list for this document yet: reconnect to refresh."),
         "checking": _("Checking…"),
-        "no_camera": _("The camera is not available. Paste the QR content instead."),
+        "no_camera": _("The camera is not available. Take a photo of the QR code or paste its content instead."),
+        "reading_photo": _("Reading the photo…"),
+        "no_qr_in_photo": _("No QR code could be read in this photo. Take it again closer, with the whole code in "
+                            "view and in focus."),
+        "offline_banner": _("Offline — checks use keys and status as of %(time)s"),
+        "offline_no_data": _("Offline — this device has no keys yet: connect once to check documents."),
         "guardian": _("legal guardian"), "proxy": _("proxy"),
     }
 

@@ -64,6 +64,18 @@
     } catch (e) { return null; }
   }
 
+  function forgetOtherLists(paths) {
+    // a list the service no longer names is dropped, so the "as of" time is that of the lists in use
+    return caches.open(DATA_CACHE).then(function (c) {
+      return c.keys().then(function (requests) {
+        return Promise.all(requests.filter(function (r) {
+          var p = new URL(r.url).pathname;
+          return p.indexOf(INDEX_URL + "/") === 0 && paths.indexOf(p) < 0;
+        }).map(function (r) { return c.delete(r); }));
+      });
+    });
+  }
+
   function refresh() {
     // keys, the list index (or lists 1, 2, ... until a miss) and every list: cached for offline checks
     var jobs = [load(KEYS_URL)];
@@ -71,7 +83,8 @@
       if (got && !got.cached) {
         return got.response.json().then(function (index) {
           var lists = (index && Array.isArray(index.lists)) ? index.lists : [];
-          return Promise.all(lists.map(sameOriginPath).filter(Boolean).slice(0, 256).map(load));
+          var paths = lists.map(sameOriginPath).filter(Boolean).slice(0, 256);
+          return Promise.all(paths.map(load)).then(function () { return forgetOtherLists(paths); });
         });
       }
       if (got) { return null; }
@@ -85,11 +98,38 @@
     }));
     return Promise.all(jobs).then(function (done) {
       var keys = done[0];
-      if (keys && cacheLine) {
-        cacheLine.textContent = fill(keys.cached && !navigator.onLine ? T.offline_as_of : T.as_of, when(keys.fetchedAt));
-      }
-    }).catch(function () {});
+      if (keys && cacheLine) { cacheLine.textContent = fill(T.as_of, when(keys.fetchedAt)); }
+    }).catch(function () {}).then(offlineBanner);
   }
+
+  // the offline banner says what matters to a clerk: how old the keys and status lists this device checks with are
+  var banner = doc.getElementById("offline");
+  function savedAsOf() {
+    // -> the oldest X-Fetched-At among the saved key set and status lists, or 0 when the device has none
+    return caches.open(DATA_CACHE).then(function (c) {
+      return c.keys().then(function (requests) {
+        return Promise.all(requests.map(function (r) {
+          return c.match(r).then(function (hit) { return { url: r.url, hit: hit }; });
+        }));
+      });
+    }).then(function (entries) {
+      var keys = 0, oldest = 0;
+      entries.forEach(function (e) {
+        var at = e.hit ? Number(e.hit.headers.get("X-Fetched-At")) || 0 : 0;
+        if (!at) { return; }
+        if (/wallet-keys\.json$/.test(e.url)) { keys = at; }
+        oldest = oldest ? Math.min(oldest, at) : at;
+      });
+      return keys ? oldest : 0;
+    }).catch(function () { return 0; });
+  }
+  function offlineBanner() {
+    if (!banner || navigator.onLine) { return Promise.resolve(); }
+    return savedAsOf().then(function (at) {
+      banner.textContent = at ? fill(T.offline_banner, when(at)) : T.offline_no_data;
+    });
+  }
+  window.addEventListener("offline", offlineBanner);
 
   // ---------------------------------------------------------------- dates, as wallet.present.moment writes them
   var ZONE = "Africa/Casablanca";
@@ -285,6 +325,7 @@
     event.preventDefault();
     var text = field.value.trim();
     result.removeAttribute("data-result");
+    result.removeAttribute("data-note");
     result.hidden = false;
     verdict.textContent = T.checking;
     why.textContent = asOf.textContent = facts.textContent = "";
@@ -295,10 +336,90 @@
     });
   });
 
-  // ---------------------------------------------------------------- the camera, where the browser reads QR codes
+  // ---------------------------------------------------------------- reading QR codes: the browser's, or jsQR
+  // BarcodeDetector where the browser has it (and it reads QR codes); otherwise the vendored jsQR
+  // (/static/vendor/jsQR.js, loaded on first use from this origin and kept by the service worker for offline use).
+  var MAX_SIDE = 1280;  // a frame or a photo is scaled down to this before jsQR reads it (a phone photo is 12 MP)
+  var MAX_PHOTO_BYTES = 25 * 1024 * 1024;
+  var native = null, jsqr = null;
+
+  function nativeDetector() {
+    if (native) { return native; }
+    native = !("BarcodeDetector" in window) ? Promise.resolve(null) : Promise.resolve()
+      .then(function () { return window.BarcodeDetector.getSupportedFormats ? window.BarcodeDetector.getSupportedFormats() : ["qr_code"]; })
+      .then(function (formats) {
+        return formats.indexOf("qr_code") >= 0 ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
+      }).catch(function () { return null; });
+    return native;
+  }
+
+  function loadJsQR() {
+    if (jsqr) { return jsqr; }
+    jsqr = new Promise(function (resolve, reject) {
+      if (window.jsQR) { resolve(window.jsQR); return; }
+      var tag = doc.createElement("script");
+      tag.src = root.getAttribute("data-decoder");
+      tag.onload = function () { if (window.jsQR) { resolve(window.jsQR); } else { reject(new Error("jsQR")); } };
+      tag.onerror = function () { jsqr = null; reject(new Error("jsQR")); };
+      doc.head.appendChild(tag);
+    });
+    return jsqr;
+  }
+
+  var canvas = null;
+  function pixels(source, width, height, side) {
+    var scale = Math.min(1, side / Math.max(width, height));
+    var w = Math.max(1, Math.round(width * scale)), h = Math.max(1, Math.round(height * scale));
+    canvas = canvas || doc.createElement("canvas");
+    canvas.width = w;
+    canvas.height = h;
+    var ctx = canvas.getContext("2d", { willReadFrequently: true });
+    ctx.drawImage(source, 0, 0, w, h);
+    return ctx.getImageData(0, 0, w, h);
+  }
+
+  function reader() {
+    // -> a function (source, width, height, thorough) -> Promise<text or null>
+    return nativeDetector().then(function (detector) {
+      if (detector) {
+        return function (source) {
+          return detector.detect(source).then(function (codes) { return codes.length ? codes[0].rawValue : null; });
+        };
+      }
+      return loadJsQR().then(function (decode) {
+        return function (source, width, height, thorough) {
+          var sides = thorough ? [MAX_SIDE, 2 * MAX_SIDE] : [MAX_SIDE / 2];
+          for (var i = 0; i < sides.length; i += 1) {
+            if (i > 0 && Math.max(width, height) <= sides[i - 1]) { break; }  // already read at full size
+            var img = pixels(source, width, height, sides[i]);
+            var found = decode(img.data, img.width, img.height, { inversionAttempts: thorough ? "attemptBoth" : "dontInvert" });
+            if (found && found.data) { return Promise.resolve(found.data); }
+          }
+          return Promise.resolve(null);
+        };
+      });
+    });
+  }
+
+  function readAndCheck(text) {
+    field.value = text;
+    form.requestSubmit();
+  }
+
+  function say(key) {
+    // a note instead of a verdict (reading a photo, no QR in it, no camera); data-note names it
+    result.removeAttribute("data-result");
+    result.setAttribute("data-note", key);
+    verdict.textContent = T[key];
+    why.textContent = asOf.textContent = facts.textContent = "";
+    live.hidden = true;
+    result.hidden = false;
+  }
+
+  // the camera: frames of the video, a few times a second, until a code is read
   var scan = doc.getElementById("scan");
   var video = doc.getElementById("camera");
-  if (scan && video && "BarcodeDetector" in window && navigator.mediaDevices) {
+  if (scan && video && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
     scan.hidden = false;
     var stream = null;
     var stop = function () {
@@ -309,8 +430,11 @@
     };
     scan.addEventListener("click", function () {
       if (stream) { stop(); return; }
-      var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
-      navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (s) {
+      var read = null;
+      reader().then(function (r) {
+        read = r;
+        return navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+      }).then(function (s) {
         stream = s;
         video.srcObject = s;
         video.hidden = false;
@@ -318,19 +442,43 @@
         return video.play();
       }).then(function tick() {
         if (!stream) { return; }
-        detector.detect(video).then(function (codes) {
-          if (codes.length && stream) {
-            field.value = codes[0].rawValue;
+        var ready = video.readyState >= 2 && video.videoWidth > 0;
+        (ready ? read(video, video.videoWidth, video.videoHeight, false) : Promise.resolve(null)).then(function (text) {
+          if (text && stream) {
             stop();
-            form.requestSubmit();
+            readAndCheck(text);
           } else {
             setTimeout(tick, 250);
           }
         }).catch(function () { setTimeout(tick, 500); });
       }).catch(function () {
         stop();
-        verdict.textContent = T.no_camera;
-        result.hidden = false;
+        say("no_camera");
+      });
+    });
+  }
+
+  // a photo of the QR code (or a picture already on the phone)
+  var photo = doc.getElementById("photo");
+  var photoPick = doc.getElementById("photo-pick");
+  if (photo && photoPick && window.createImageBitmap) {
+    photoPick.hidden = false;
+    photo.addEventListener("change", function () {
+      var file = photo.files && photo.files[0];
+      photo.value = "";
+      if (!file) { return; }
+      if (file.size > MAX_PHOTO_BYTES || (file.type && file.type.indexOf("image/") !== 0)) { say("no_qr_in_photo"); return; }
+      say("reading_photo");
+      var bitmap = null;
+      Promise.all([reader(), createImageBitmap(file)]).then(function (got) {
+        bitmap = got[1];
+        return got[0](bitmap, bitmap.width, bitmap.height, true);
+      }).then(function (text) {
+        if (bitmap && bitmap.close) { bitmap.close(); }
+        if (text) { readAndCheck(text); } else { say("no_qr_in_photo"); }
+      }).catch(function () {
+        if (bitmap && bitmap.close) { bitmap.close(); }
+        say("no_qr_in_photo");
       });
     });
   }
