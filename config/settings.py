@@ -9,12 +9,14 @@ failure counters must be shared by every worker, never kept in one process's mem
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = ROOT / "instance"
@@ -101,6 +103,7 @@ class Settings:
     jobs_threads: int = 2  # the thread backend's pool, per web process
     jobs_queue: str = "wallet"
     jobs_visibility_seconds: int = 600  # a job taken by a worker that died is delivered again after this
+    log_format: str = "text"  # text | json (LOG_FORMAT; wallet/logs.py: one JSON object a line, with the request id)
     extra: Mapping[str, Any] = field(default_factory=dict)
     # the service's official identity in the header: its name per page language and its emblem (a file under
     # frontend/static/, SVG or PNG); SERVICE_NAME_AR / _FR / _EN and SERVICE_EMBLEM
@@ -223,7 +226,12 @@ class Settings:
                     raise SettingsError(f"{name} must be a whole number from {low} to {high}")
                 values[key] = int(raw)
         values["jobs_queue"] = (env.get("JOBS_QUEUE") or "").strip() or "wallet"
-        values["secure_cookies"] = production or _bool(env.get("SECURE_COOKIES", "0"))
+        values["secure_cookies"] = secure_cookies(production, values["public_base_url"],
+                                                  _bool(env.get("SECURE_COOKIES", "0")))
+        log_format = (env.get("LOG_FORMAT") or "text").strip().lower()
+        if log_format not in {"text", "json"}:
+            raise SettingsError("LOG_FORMAT must be text or json")
+        values["log_format"] = log_format
         values["demo"] = _bool(env.get("WALLET_DEMO", "0"))
         values["service_name"] = {code: (env.get(f"SERVICE_NAME_{code.upper()}") or "").strip() or default
                                   for code, default in DEFAULT_SERVICE_NAME.items()}
@@ -238,6 +246,29 @@ class Settings:
 DEFAULT_SERVICE_NAME: Mapping[str, str] = {"ar": "محفظة المواطن الإلكترونية",
                                             "fr": "Portefeuille électronique du citoyen",
                                             "en": "Citizen e-wallet"}
+
+
+def http_loopback(url: str) -> bool:
+    """``http://`` to this machine's own loopback (127.0.0.0/8, ::1, localhost): nobody else can see the traffic."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    host = parts.hostname.lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def secure_cookies(production: bool, public_base_url: str, asked: bool) -> bool:
+    """Cookies are ``Secure`` (and ``__Host-`` named) in production, whatever SECURE_COOKIES says, except when the
+    public base URL is plain http on loopback (``make cluster`` on one machine: a browser would never send a Secure
+    cookie back over http). Elsewhere SECURE_COOKIES decides (off by default: ``make run`` is http)."""
+    if production:
+        return asked or not http_loopback(public_base_url)
+    return asked
 
 
 def production_workers(env: Mapping[str, str], default: int = 2) -> int:
