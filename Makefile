@@ -44,10 +44,10 @@ test: setup
 	bash scripts/test.sh
 
 test-fast: setup
-	WALLET_TEST_DB=sqlite $(BIN)/python -m pytest -q -n 2 -m "not browser and not s3" --ignore=tests/faults
+	WALLET_TEST_DB=sqlite $(BIN)/python -m pytest -q -n 2 -m "not browser and not s3" --ignore=tests/faults --ignore=tests/cluster
 
 test-pg: setup
-	WALLET_TEST_DB=postgresql $(BIN)/python -m pytest -q -n 2 -m "not browser" --ignore=tests/faults
+	WALLET_TEST_DB=postgresql $(BIN)/python -m pytest -q -n 2 -m "not browser" --ignore=tests/faults --ignore=tests/cluster
 
 # fault drills (kill -9 a worker, stop the RGW, restart PostgreSQL: private instances) and a short fuzzing run
 test-faults: setup

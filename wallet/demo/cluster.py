@@ -33,8 +33,10 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-INSTANCE = ROOT / "instance" / "cluster"
-CLUSTER_JSON = ROOT / "instance" / "cluster.json"
+# CLUSTER_HOME (default instance/): where cluster.json and the cluster's folder go (the drill uses a folder of its own)
+HOME = Path(os.environ.get("CLUSTER_HOME") or ROOT / "instance").resolve()
+INSTANCE = HOME / "cluster"
+CLUSTER_JSON = HOME / "cluster.json"
 STATE = INSTANCE / "state.json"
 LOGS = INSTANCE / "logs"
 MARKER = "WALLET_CLUSTER"  # in every process's environment: the checkout's cluster folder
@@ -496,7 +498,7 @@ def _up(c: Cluster, nodes_count: int, workers: int, t0: float, write_private: Ca
             "logs": str(LOGS)}
     write_private(CLUSTER_JSON, json.dumps(desc, indent=2))
     say(f"ready in {time.monotonic() - t0:.0f} s: {base} ({nodes_count} nodes, 1 worker), metrics on {metrics_url}; "
-        f"{CLUSTER_JSON.relative_to(ROOT)} describes it; `make cluster-down` stops it")
+        f"{CLUSTER_JSON} describes it; `make cluster-down` stops it")
     return desc
 
 
