@@ -54,6 +54,7 @@ class JsonFormatter(logging.Formatter):
 
 def install_json_logging(level: int = logging.INFO) -> None:
     """The root logger writes JSON lines to stderr (idempotent: one such handler, whoever calls first)."""
+    logging.captureWarnings(True)  # a library's warnings become JSON lines too (logger "py.warnings")
     root = logging.getLogger()
     if any(getattr(h, _MARK, False) or isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         return
