@@ -172,8 +172,22 @@ def test_json_line_has_its_fields_and_the_request_id_of_the_request(app: Any) ->
     assert "ValueError: boom" in json_line(record)["exception"]
 
 
-def test_access_line_per_request_with_the_request_id_sent(make_app: Any) -> None:
+@pytest.fixture
+def json_logging() -> Any:
+    """LOG_FORMAT=json installs a root handler and captures warnings: undone after the test."""
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    yield
+    for h in root.handlers[:]:
+        if h not in before:
+            root.removeHandler(h)
+    root.setLevel(level)
+    logging.captureWarnings(False)
+
+
+def test_access_line_per_request_with_the_request_id_sent(make_app: Any, json_logging: None) -> None:
     app = make_app(log_format="json")
+    assert any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger().handlers)
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
