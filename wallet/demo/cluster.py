@@ -455,7 +455,7 @@ def _up(c: Cluster, nodes_count: int, workers: int, t0: float, write_private: Ca
     for i, nport in enumerate(node_ports, 1):
         procs[nport] = c.spawn(f"node{i}", [py, "-m", "gunicorn", "-c", str(ROOT / "config" / "gunicorn.conf.py"),
                                             "wallet:create_app()"], {**env, "PORT": str(nport)})
-    worker = c.spawn("worker", [py, "-m", "celery", "-A", "wallet.worker:celery", "worker", "--loglevel", "INFO", "--quiet",
+    worker = c.spawn("worker", [py, "-m", "celery", "--quiet", "-A", "wallet.worker:celery", "worker", "--loglevel", "INFO",
                                 "--without-gossip", "--without-mingle", "--concurrency",
                                 os.environ.get("CLUSTER_WORKER_CONCURRENCY", "2"), "-n", f"cluster-{c.port}@%h"], env)
     conf = INSTANCE / "nginx.conf"
