@@ -66,6 +66,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         assert [p for p in pids if alive(p)] == [], "make cluster-down left processes behind"
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", port)) != 0, "nginx still answers after cluster-down"
+        import psycopg
+
+        with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", connect_timeout=5) as conn:
+            left = conn.execute("SELECT datname FROM pg_database WHERE datname = %s",
+                                (f"wallet_cluster_{port}",)).fetchall()
+        assert left == [], "make cluster-down left its database behind"
 
 
 def login(base: str, citizen: dict[str, Any]) -> tuple[requests.Session, requests.Response]:

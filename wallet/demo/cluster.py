@@ -2,7 +2,7 @@
 
 nginx (Debian package) on ``127.0.0.1:$CLUSTER_PORT`` (8080) in front of ``CLUSTER_NODES`` (2) gunicorn app nodes,
 each on a loopback port of its own, and one Celery worker (``JOBS_BACKEND=celery``); they share PostgreSQL (a
-database and role of their own, made afresh at each start), Redis (rate limits, sign-in budgets, the job queue:
+database and role of their own, made afresh at each start, dropped by ``down``), Redis (rate limits, sign-in budgets, the job queue:
 database number ``CLUSTER_REDIS_DB``, 11) and a one-node Ceph RGW of their own (blobs; scripts/s3-server.sh).
 Metrics of every process (Prometheus multiprocess mode) are served by ``python -m wallet.metrics_server`` on a loopback
 port of its own, never by nginx. Everything runs with ``WALLET_ENV=production`` and ``LOG_FORMAT=json``; its
@@ -11,7 +11,8 @@ secrets are generated once under ``instance/cluster/`` (demo material: never com
 ``up`` installs what the machine lacks (apt), stops a previous cluster of this checkout, starts every part, waits
 until each is ready (``/readyz`` of each node covers the database, the blob store and the broker; the worker's
 "ready"; nginx answering), seeds the demo like ``make run`` and writes ``instance/cluster.json``. ``down`` stops
-what ``up`` started, found by the marker in each process's environment: nothing else.
+what ``up`` started, found by the marker in each process's environment, and drops its database (and empties its
+Redis database number): nothing else.
 """
 from __future__ import annotations
 
@@ -241,6 +242,19 @@ def down() -> None:
     for name, pgid in state["processes"].items():  # anything not named above
         if name not in order:
             stop_group(int(pgid))
+    if state.get("redis_url") and "redis" not in state["processes"]:  # the shared Redis: our database number
+        import redis  # noqa: PLC0415
+
+        try:
+            redis.Redis.from_url(state["redis_url"], socket_connect_timeout=2).flushdb()
+        except redis.RedisError:
+            pass
+    if state.get("database"):
+        try:
+            as_postgres(f"DROP DATABASE IF EXISTS {state['database']} WITH (FORCE); "
+                        f"DROP ROLE IF EXISTS {state['database']};")
+        except (OSError, subprocess.CalledProcessError):
+            say(f"could not drop the database {state['database']}")
     if state.get("ceph_dir"):
         subprocess.run(["bash", str(ROOT / "scripts" / "s3-server.sh"), "stop"], check=False,
                        env=dict(os.environ, S3_STATE_DIR=state["ceph_dir"], S3_PORT=str(state.get("s3_port", 0))))
@@ -385,6 +399,8 @@ def up(port: int, nodes_count: int, workers: int) -> dict[str, Any]:
 def _up(c: Cluster, nodes_count: int, workers: int, t0: float, write_private: Callable[..., None]) -> dict[str, Any]:
     sec = cluster_secrets()
     db_name = f"wallet_cluster_{c.port}"
+    c.state["database"] = db_name
+    c.save()
     database_url = create_database(db_name, sec["db_password"])
     say(f"database {db_name} created")
 
@@ -401,6 +417,8 @@ def _up(c: Cluster, nodes_count: int, workers: int, t0: float, write_private: Ca
     import redis  # noqa: PLC0415
 
     redis.Redis.from_url(redis_url).flushdb()  # the cluster's own database number: last run's queue and limits
+    c.state["redis_url"] = redis_url
+    c.save()
     say(f"Redis {redis_url}")
 
     ceph_dir, s3_port = c.run / "ceph", free_port()
