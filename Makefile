@@ -12,7 +12,7 @@ DEV_LOCK := requirements-dev.lock
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe \
 	--strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: run test test-fast test-pg test-faults bench setup clean lint openapi screenshots lock lock-upgrade
+.PHONY: run test test-fast test-pg test-faults test-cluster cluster cluster-down bench setup clean lint openapi screenshots lock lock-upgrade
 
 # The hashed lock first (pip refuses a file whose hash is not in it), then the repository's own packages
 # without dependencies and without build isolation (--require-hashes refuses local folders; setuptools is in the lock).
@@ -44,14 +44,27 @@ test: setup
 	bash scripts/test.sh
 
 test-fast: setup
-	WALLET_TEST_DB=sqlite $(BIN)/python -m pytest -q -n 2 -m "not browser and not s3" --ignore=tests/faults
+	WALLET_TEST_DB=sqlite $(BIN)/python -m pytest -q -n 2 -m "not browser and not s3" --ignore=tests/faults --ignore=tests/cluster
 
 test-pg: setup
-	WALLET_TEST_DB=postgresql $(BIN)/python -m pytest -q -n 2 -m "not browser" --ignore=tests/faults
+	WALLET_TEST_DB=postgresql $(BIN)/python -m pytest -q -n 2 -m "not browser" --ignore=tests/faults --ignore=tests/cluster
 
 # fault drills (kill -9 a worker, stop the RGW, restart PostgreSQL: private instances) and a short fuzzing run
 test-faults: setup
 	bash scripts/test-faults.sh
+
+# several nodes on this machine behind nginx, one Celery worker, PostgreSQL, Redis, a Ceph RGW (wallet/demo/cluster.py):
+# returns once every part is ready, writing instance/cluster.json; CLUSTER_PORT (8080), CLUSTER_NODES (2)
+cluster: setup
+	$(BIN)/python -m wallet.demo.cluster up
+
+cluster-down:
+	$(BIN)/python -m wallet.demo.cluster down
+
+# the cluster drill (tests/cluster): a cluster on a free port, sessions across nodes, a node killed under load,
+# metrics, JSON logs; then cluster-down
+test-cluster: setup
+	bash scripts/test-cluster.sh
 
 bench: setup
 	bash scripts/bench.sh

@@ -6,6 +6,7 @@ from gunicorn.glogging import Logger
 
 from config.settings import shared_rate_limit_storage
 from signing.sandbox import close_all
+from wallet.metrics import process_dead
 from wallet.private_files import private_umask
 from wallet.security import install_log_redaction, redact
 
@@ -15,9 +16,21 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"
 timeout = 60
-accesslog = "-"
+accesslog: str | None = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
+if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
+    # one JSON object a line (wallet/logs.py); the app writes one "wallet.access" line per request instead of
+    # gunicorn's access line, with the URL rule rather than the path and the request id in its own field
+    accesslog = None
+    logconfig_dict = {
+        "version": 1, "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "wallet.logs.JsonFormatter"}},
+        "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "root": {"level": "INFO", "handlers": ["json"]},
+        "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False},
+                    "gunicorn.access": {"level": "INFO", "handlers": ["json"], "propagate": False}},
+    }
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 limit_request_line = 4094
 
@@ -90,3 +103,8 @@ def _warm_validators(worker):  # type: ignore[no-untyped-def]
 def worker_exit(server, worker):  # type: ignore[no-untyped-def]
     """A stopping worker stops its validator processes (atexit does too; this also covers gunicorn's os._exit)."""
     close_all()
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """Prometheus multiprocess mode (PROMETHEUS_MULTIPROC_DIR): a dead worker's live gauges are dropped."""
+    process_dead(worker.pid)

@@ -9,6 +9,7 @@ failure counters must be shared by every worker, never kept in one process's mem
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import re
 import secrets
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = ROOT / "instance"
@@ -116,6 +118,7 @@ class Settings:
     vapid_private_key_pem: str | None = None
     vapid_subject: str = ""
     webpush_allowed_hosts: tuple[str, ...] = DEFAULT_WEBPUSH_HOSTS
+    log_format: str = "text"  # text | json (LOG_FORMAT; wallet/logs.py: one JSON object a line, with the request id)
     extra: Mapping[str, Any] = field(default_factory=dict)
     # the service's official identity in the header: its name per page language and its emblem (a file under
     # frontend/static/, SVG or PNG); SERVICE_NAME_AR / _FR / _EN and SERVICE_EMBLEM
@@ -224,11 +227,14 @@ class Settings:
         if "STEP_UP_TYPES" in env:
             values["step_up_types"] = _list(env["STEP_UP_TYPES"])
         values["broker_url"] = (env.get("CELERY_BROKER_URL") or env.get("REDIS_URL") or "").strip()
-        backend = (env.get("JOBS_BACKEND") or "").strip().lower() or ("celery" if production else "thread")
+        # production runs Celery workers (Procfile worker:) on its broker; a single-process production without
+        # REDIS_URL (WEB_CONCURRENCY=1) keeps the thread backend, as the embedded default does
+        backend = (env.get("JOBS_BACKEND") or "").strip().lower() or (
+            "celery" if production and values["broker_url"] else "thread")
         if backend not in {"celery", "thread", "eager"}:
             raise SettingsError("JOBS_BACKEND must be celery, thread or eager")
         if backend == "celery" and not values["broker_url"]:
-            raise SettingsError("JOBS_BACKEND=celery (production's default) needs CELERY_BROKER_URL or REDIS_URL")
+            raise SettingsError("JOBS_BACKEND=celery needs CELERY_BROKER_URL or REDIS_URL")
         values["jobs_backend"] = backend
         for key, name, low, high in (("jobs_threads", "JOBS_THREADS", 1, 64),
                                      ("jobs_visibility_seconds", "JOBS_VISIBILITY_SECONDS", 5, 86400)):
@@ -246,7 +252,12 @@ class Settings:
         values["vapid_subject"] = subject
         if "WEBPUSH_ALLOWED_HOSTS" in env:
             values["webpush_allowed_hosts"] = parse_host_list(env["WEBPUSH_ALLOWED_HOSTS"], "WEBPUSH_ALLOWED_HOSTS")
-        values["secure_cookies"] = production or _bool(env.get("SECURE_COOKIES", "0"))
+        values["secure_cookies"] = secure_cookies(production, values["public_base_url"],
+                                                  _bool(env.get("SECURE_COOKIES", "0")))
+        log_format = (env.get("LOG_FORMAT") or "text").strip().lower()
+        if log_format not in {"text", "json"}:
+            raise SettingsError("LOG_FORMAT must be text or json")
+        values["log_format"] = log_format
         values["demo"] = _bool(env.get("WALLET_DEMO", "0"))
         values["service_name"] = {code: (env.get(f"SERVICE_NAME_{code.upper()}") or "").strip() or default
                                   for code, default in DEFAULT_SERVICE_NAME.items()}
@@ -298,6 +309,27 @@ def allowed_hosts(raw: str, name: str) -> tuple[str, ...]:
             raise SettingsError(f"{name}: {entry!r} is not host[:port]")
         out.append(f"{host}:{port}" if port else host)
     return tuple(dict.fromkeys(out))
+def http_loopback(url: str) -> bool:
+    """``http://`` to this machine's own loopback (127.0.0.0/8, ::1, localhost): nobody else can see the traffic."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    host = parts.hostname.lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def secure_cookies(production: bool, public_base_url: str, asked: bool) -> bool:
+    """Cookies are ``Secure`` (and ``__Host-`` named) in production, whatever SECURE_COOKIES says, except when the
+    public base URL is plain http on loopback (``make cluster`` on one machine: a browser would never send a Secure
+    cookie back over http). Elsewhere SECURE_COOKIES decides (off by default: ``make run`` is http)."""
+    if production:
+        return asked or not http_loopback(public_base_url)
+    return asked
 
 
 def production_workers(env: Mapping[str, str], default: int = 2) -> int:

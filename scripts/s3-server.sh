@@ -192,6 +192,20 @@ wait_for() {
 
 osd_up() { ceph_cli osd dump 2>/dev/null | grep -q '^osd\.0 up'; }
 
+mon_in_quorum() { ceph_cli quorum_status >>"$STATE_DIR/log/setup.out" 2>&1; }
+
+# "osd create" is idempotent only for a given uuid: ask with one, so a retry after a lost answer gets id 0 again
+create_osd0() {
+    local out
+    out=$(ceph_cli osd create "$OSD_UUID" 2>>"$STATE_DIR/log/setup.out") || return 1
+    [ "$out" = 0 ] || die "unexpected OSD id '$out'"
+}
+
+place_osd0() {
+    ceph_cli osd crush add osd.0 1.0 root=default host=localhost >>"$STATE_DIR/log/setup.out" 2>&1 || return 1
+    ceph_cli osd tree 2>/dev/null | grep -q 'osd\.0'
+}
+
 cmd_start() {
     local t0; t0=$(date +%s)
     if gateway_answers; then
@@ -219,6 +233,7 @@ cmd_start() {
     mon_port=$(pick_mon_port)
     port_open "$S3_PORT" && die "port 127.0.0.1:$S3_PORT is in use by something that is not an HTTP server"
     fsid=$(cat /proc/sys/kernel/random/uuid)
+    OSD_UUID=$(cat /proc/sys/kernel/random/uuid)
     write_conf "$fsid" "$mon_port"
 
     local step_log=$STATE_DIR/log/setup.out
@@ -228,11 +243,14 @@ cmd_start() {
         ceph-mon -c "$CONF" -i a 9>&-  # daemons must not inherit the lock
     } >>"$step_log" 2>&1 || { dump_logs; die "monitor failed to start"; }
 
-    out=$(ceph_cli osd create 2>>"$step_log") || { dump_logs; die "monitor not answering on 127.0.0.1:$mon_port"; }
-    [ "$out" = 0 ] || die "unexpected OSD id '$out'"
-    ceph_cli osd crush add osd.0 1.0 root=default host=localhost >>"$step_log" 2>&1 \
-        || { dump_logs; die "cannot place osd.0 in the CRUSH map"; }
-    ceph-osd -c "$CONF" -i 0 --mkfs >>"$step_log" 2>&1 || { dump_logs; die "OSD mkfs failed"; }
+    # on a cold start the monitor answers before it has formed its quorum and committed its first maps (a fresh
+    # machine: slower disk, cold page cache): "osd create" can be refused or time out, and "osd crush add" right
+    # after it can fail because the new OSD id is not yet in the committed OSD map. Wait for the quorum, then
+    # retry each step until the map shows the result.
+    wait_for 30 mon_in_quorum || { dump_logs; die "monitor did not form its quorum on 127.0.0.1:$mon_port"; }
+    wait_for 30 create_osd0 || { dump_logs; die "monitor not answering on 127.0.0.1:$mon_port (osd create)"; }
+    wait_for 30 place_osd0 || { dump_logs; die "cannot place osd.0 in the CRUSH map"; }
+    ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$OSD_UUID" >>"$step_log" 2>&1 || { dump_logs; die "OSD mkfs failed"; }
     local attempt
     for attempt in 1 2 3; do
         # daemons must not inherit the lock (fd 9)

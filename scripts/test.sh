@@ -30,13 +30,14 @@ if [ -f frontend/package.json ] && [ ! -d frontend/node_modules/axe-core ]; then
   (cd frontend && npm ci --no-audit --no-fund --silent >/dev/null 2>&1 || npm install --no-audit --no-fund --silent >/dev/null 2>&1) || true
 fi
 
-# tests/faults (fault drills, minutes of gunicorn restarts) run in `make test-faults`, not here
+# tests/faults (fault drills, minutes of gunicorn restarts) run in `make test-faults`, tests/cluster in
+# `make test-cluster`, not here
 export WALLET_TEST_PKI_CACHE=$(mktemp -d)
 trap 'rm -rf "$WALLET_TEST_PKI_CACHE"' EXIT
 rc=0
 echo "== suite on SQLite (unit, API, storage, browser)"
-WALLET_TEST_DB=sqlite $BIN/python -m pytest -n 2 -q -p no:cacheprovider --ignore=tests/faults "$@" || rc=1
+WALLET_TEST_DB=sqlite $BIN/python -m pytest -n 2 -q -p no:cacheprovider --ignore=tests/faults --ignore=tests/cluster "$@" || rc=1
 echo "== suite on PostgreSQL"
 WALLET_TEST_DB=postgresql $BIN/python -m pytest -n 2 -q -p no:cacheprovider -m "not browser and not nodb" \
-  --ignore=tests/faults "$@" || rc=1
+  --ignore=tests/faults --ignore=tests/cluster "$@" || rc=1
 exit $rc

@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config.settings import FRONTEND, Settings
 from signing import install_pyhanko_patches
-from wallet import db
+from wallet import db, logs, metrics
 from wallet.citizens.passkey_views import bp as passkeys_bp
 from wallet.citizens.representation_views import bp as representation_bp
 from wallet.citizens.views import bp as citizen_bp
@@ -118,6 +118,8 @@ def register_extensions(app: APIFlask, settings: Settings) -> None:
     app.jinja_env.filters.update(day=day, moment=moment, listing=listing, spoken=spoken)
     limiter.init_app(app)
     init_request_security(app)
+    metrics.init_app(app)  # per URL rule: counts and latencies (served by `python -m wallet.metrics`, not here)
+    logs.init_app(app, settings.log_format)
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:

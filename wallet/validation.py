@@ -15,6 +15,7 @@ from flask import has_request_context, request
 from signing.errors import SigningLibraryError
 from signing.sandbox import ValidationCancelled, ValidatorBusy
 from wallet.errors import Unavailable
+from wallet.metrics import VALIDATION_SECONDS, timed
 
 if TYPE_CHECKING:
     from signing import TrustStore, ValidationReport
@@ -47,8 +48,13 @@ def client_gone(environ: dict[str, Any]) -> Callable[[], bool] | None:
 def validate_pdf(rt: Runtime, data: bytes, trust: TrustStore, *, max_size: int | None = None) -> ValidationReport:
     cancelled = client_gone(request.environ) if has_request_context() else None
     try:
-        return rt.validator.validate(data, trust, max_signatures=rt.settings.max_signatures,  # type: ignore[no-any-return]
-                                     max_size=max_size or rt.settings.max_upload_bytes, cancelled=cancelled)
+        with timed(VALIDATION_SECONDS) as outcome:
+            try:
+                return rt.validator.validate(data, trust, max_signatures=rt.settings.max_signatures,  # type: ignore[no-any-return]
+                                             max_size=max_size or rt.settings.max_upload_bytes, cancelled=cancelled)
+            except ValidatorBusy:
+                outcome["outcome"] = "busy"
+                raise
     except ValidatorBusy as exc:
         raise Unavailable("every document checker is busy; try again in a few seconds",
                           headers={"Retry-After": RETRY_AFTER}) from exc

@@ -139,11 +139,18 @@ def test_a_guardian_is_told_of_a_minor_s_document(app: Any, client: Any, citizen
 
 
 def test_a_gone_subscription_is_removed(app: Any, holder: Any, issue: Any, receiver: Receiver) -> None:
+    from prometheus_client import REGISTRY
+
+    def gone() -> float:
+        return REGISTRY.get_sample_value("wallet_push_deliveries_total", {"outcome": "gone"}) or 0.0
+
+    before = gone()
     receiver.status = 410
     assert subscribe(holder, Browser(f"{receiver.base}/gone")).status_code == 201
     issue(HOLDER)
     assert len(receiver.received) == 1
     assert subscriptions(app) == 0
+    assert gone() == before + 1  # wallet_push_deliveries_total{outcome="gone"}
 
 
 def test_a_failing_push_service_is_retried_and_the_subscription_kept(app: Any, holder: Any,

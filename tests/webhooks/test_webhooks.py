@@ -145,6 +145,7 @@ def test_500_then_200_is_retried_with_the_same_body(app: Any, agencies: Any, cli
                                                     receiver: Receiver) -> None:
     secret = secret_of(set_webhook(app, "MJ", receiver.url))
     receiver.answer(500)
+    retried, delivered = delivery_count("retry"), delivery_count("delivered")
     publish(app, "document.rejected", agency_id=agencies["MJ"]["id"], reference="R-1", code="unsigned",
             detail="", batch_id=None)
     [row] = rows(app)
@@ -161,6 +162,14 @@ def test_500_then_200_is_retried_with_the_same_body(app: Any, agencies: Any, cli
     assert (row.status, row.attempts, row.last_status) == ("delivered", 2, 200)
     first, second = receiver.requests
     assert first.body == second.body and verify(secret, second.headers["wallet-signature"], second.body)
+    # the metrics count each attempt's outcome (wallet_webhook_deliveries_total{outcome})
+    assert (delivery_count("retry"), delivery_count("delivered")) == (retried + 1, delivered + 1)
+
+
+def delivery_count(outcome: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("wallet_webhook_deliveries_total", {"outcome": outcome}) or 0.0
 
 
 def test_back_off_doubles_from_30_seconds_up_to_an_hour() -> None:

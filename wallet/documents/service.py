@@ -21,6 +21,7 @@ from wallet.documents.models import Document, DocumentState, DocumentStatus
 from wallet.documents.signed_metadata import check_signed_metadata, same_metadata, signed_reading
 from wallet.errors import BadMetadata, Conflict, Forbidden, NotFound, Unprocessable, UnsupportedMedia, WalletError
 from wallet.extensions import Runtime
+from wallet.metrics import PUSH_SECONDS, timed_call
 from wallet.validation import validate_pdf
 
 EXPIRING_DAYS = 30
@@ -111,6 +112,7 @@ def _replaced(sess: Session, agency_id: str, meta: dict[str, Any]) -> Document |
     return replaced
 
 
+@timed_call(PUSH_SECONDS)  # wallet_document_push_duration_seconds{outcome}: ok, or error for any refusal
 def push(rt: Runtime, sess: Session, agency: Agency, data: bytes, meta: dict[str, Any],
          request_id: str | None = None, batch_id: str | None = None) -> PushResult:
     doc_type = TYPES[meta["type"]]

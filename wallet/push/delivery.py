@@ -28,7 +28,7 @@ from flask import current_app
 from pywebpush import WebPushException, webpush
 from sqlalchemy import delete, update
 
-from wallet import db, events, jobs
+from wallet import db, events, jobs, metrics
 from wallet.db import utcnow
 from wallet.documents.models import Document
 from wallet.push import endpoints, service
@@ -165,6 +165,7 @@ def send(subscription_id: str, kind: str, body: str) -> None:
         target = endpoints.parse(info["endpoint"], settings.webpush_allowed_hosts)  # type: ignore[arg-type]
         address = endpoints.pinned_address(target)
     except endpoints.EndpointRefused as exc:
+        metrics.PUSH_DELIVERIES.labels("failed").inc()
         log.warning("push subscription %s dropped: %s (%s)", subscription_id, exc.code, exc.detail)
         _drop(subscription_id)
         return
@@ -181,15 +182,20 @@ def send(subscription_id: str, kind: str, body: str) -> None:
     except WebPushException as exc:
         answer = exc.response
     except (urllib3.exceptions.HTTPError, OSError) as exc:
+        metrics.PUSH_DELIVERIES.labels("retry").inc()
         raise jobs.TryLater(f"push service unreachable: {type(exc).__name__}") from exc
     status = int(getattr(answer, "status_code", 0) or 0)
     if 200 <= status < 300:
+        metrics.PUSH_DELIVERIES.labels("sent").inc()
         with db.transaction() as s:
             s.execute(update(PushSubscription).where(PushSubscription.id == subscription_id)
                       .values(last_sent_at=utcnow()), execution_options={"synchronize_session": False})
     elif status in (404, 410):
+        metrics.PUSH_DELIVERIES.labels("gone").inc()
         _drop(subscription_id)  # the browser unsubscribed (or the push service forgot it)
     elif status == 429 or status >= 500 or status == 0:
+        metrics.PUSH_DELIVERIES.labels("retry").inc()
         raise jobs.TryLater(f"push service answered {status}", after=_retry_after(getattr(answer, "headers", None)))
     else:
+        metrics.PUSH_DELIVERIES.labels("failed").inc()
         log.warning("push to subscription %s refused with %s: message dropped", subscription_id, status)

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from wallet import audit, db, events, jobs
+from wallet import audit, db, events, jobs, metrics
 from wallet.agencies.models import Agency
 from wallet.crypto import Envelope
 from wallet.documents.models import Document
@@ -197,6 +197,7 @@ def deliver(delivery_id: str) -> None:
         row.updated_at = now
         if outcome.delivered:
             row.status, row.delivered_at, row.next_attempt_at = "delivered", now, None
+            metrics.WEBHOOK_DELIVERIES.labels("delivered").inc()
             return
         delay = backoff(row.attempts)
         if outcome.retry_after is not None:
@@ -204,7 +205,9 @@ def deliver(delivery_id: str) -> None:
         deadline = created + WINDOW
         if url is None or now >= deadline:
             row.status, row.next_attempt_at = "failed", None
+            metrics.WEBHOOK_DELIVERIES.labels("failed").inc()
             return
+        metrics.WEBHOOK_DELIVERIES.labels("retry").inc()
         row.next_attempt_at = min(now + dt.timedelta(seconds=delay), deadline)
         wait = (row.next_attempt_at - now).total_seconds()
     raise jobs.TryLater(f"webhook delivery {delivery_id}: {outcome.error}", after=wait)
