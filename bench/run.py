@@ -2,7 +2,7 @@
 
     python -m bench.run              full run (~20 min on the 2-core reference machine)
     BENCH_QUICK=1 python -m bench.run   fast pass: 100 documents, 100k rows, short wrk runs
-    BENCH_SECTIONS=issuance,shares   run a subset (issuance, shares, verification, lighthouse, scale, memory)
+    BENCH_SECTIONS=issuance,shares   run a subset (issuance, shares, verification, lighthouse, scale, memory, floor)
     BENCH_OUTPUT=path                write elsewhere than docs/benchmarks.md
 
 A section whose endpoint does not exist yet is reported as skipped (the harness runs it once it exists).
@@ -26,6 +26,7 @@ from werkzeug.routing import RequestRedirect
 from bench import docs as bench_docs
 from bench import issuance as iss
 from bench import lighthouse as lh
+from bench import look_floor
 from bench import memory as mem
 from bench import scale as sc
 from bench import shares as sh
@@ -38,11 +39,12 @@ from bench.shares import create_share, login
 from wallet import create_app
 
 QUICK = os.environ.get("BENCH_QUICK", "0").lower() in {"1", "true", "yes", "on"}
-ALL = ("issuance", "shares", "verification", "lighthouse", "scale", "memory")
-ORDER = ("issuance", "verification", "scale", "shares", "lighthouse", "memory")
+ALL = ("issuance", "shares", "verification", "lighthouse", "scale", "memory", "floor")
+ORDER = ("issuance", "verification", "scale", "shares", "lighthouse", "memory", "floor")
 TITLES = {"issuance": "1. Issuance", "verification": "2. Verification", "scale": "3. Scale",
           "shares": "4. Share creation and the sealed copy",
-          "lighthouse": "5. Phone pages (Lighthouse 12.8.2, mobile, simulated throttling)", "memory": "6. Memory"}
+          "lighthouse": "5. Phone pages (Lighthouse 12.8.2, mobile, simulated throttling)", "memory": "6. Memory",
+          "floor": "7. Counted look against its floor"}
 
 
 def log(msg: str) -> None:
@@ -145,6 +147,13 @@ def main() -> int:
     if not pg_reachable():
         log("PostgreSQL is not reachable on 127.0.0.1:5432: nothing to measure")
         return 1
+
+    # ---- 7. the counted look against its floor: its own instances, one per database
+    section("floor", lambda: look_floor.run(runs=runs, duration=duration, log=log),
+            None if wrk_mod.available() else "wrk is not installed (apt-get install wrk)")
+    if not set(wanted) - {"floor"}:
+        log(f"wrote {output} in {(time.monotonic() - t_start) / 60:.1f} min")
+        return 0
     env = BenchEnv(keep=os.environ.get("BENCH_KEEP") == "1")  # BENCH_KEEP=1: keep the temp dir and database
     log(f"setting up in {env.tmp} (PKI, database {env.db_name}, migrations, agencies)")
     state: dict[str, Any] = {}
