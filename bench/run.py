@@ -4,6 +4,7 @@
     BENCH_QUICK=1 python -m bench.run   fast pass: 100 documents, 100k rows, short wrk runs
     BENCH_SECTIONS=issuance,shares   run a subset (issuance, shares, verification, lighthouse, scale, memory, floor)
     BENCH_OUTPUT=path                write elsewhere than docs/benchmarks.md
+    BENCH_FLOOR_DBS=sqlite           the floor row on one database only (default: sqlite,postgresql)
 
 A section whose endpoint does not exist yet is reported as skipped (the harness runs it once it exists).
 """
@@ -149,7 +150,8 @@ def main() -> int:
         return 1
 
     # ---- 7. the counted look against its floor: its own instances, one per database
-    section("floor", lambda: look_floor.run(runs=runs, duration=duration, log=log),
+    floor_dbs = tuple(d.strip() for d in os.environ.get("BENCH_FLOOR_DBS", "sqlite,postgresql").split(",") if d.strip())
+    section("floor", lambda: look_floor.run(runs=runs, duration=duration, log=log, databases=floor_dbs),
             None if wrk_mod.available() else "wrk is not installed (apt-get install wrk)")
     if not set(wanted) - {"floor"}:
         log(f"wrote {output} in {(time.monotonic() - t_start) / 60:.1f} min")
