@@ -156,7 +156,8 @@ def main() -> int:
     if not set(wanted) - {"floor"}:
         log(f"wrote {output} in {(time.monotonic() - t_start) / 60:.1f} min")
         return 0
-    env = BenchEnv(keep=os.environ.get("BENCH_KEEP") == "1")  # BENCH_KEEP=1: keep the temp dir and database
+    # BENCH_KEEP=1: keep the temp dir and database; BENCH_DB: the database's name (runs side by side on one server)
+    env = BenchEnv(keep=os.environ.get("BENCH_KEEP") == "1", db_name=os.environ.get("BENCH_DB", "wallet_bench"))
     log(f"setting up in {env.tmp} (PKI, database {env.db_name}, migrations, agencies)")
     state: dict[str, Any] = {}
     try:
