@@ -58,6 +58,12 @@ def create_app() -> Flask:
     write = text("INSERT INTO share_views (id, share_id, citizen_id, at, channel, result, ip_prefix, browser) "
                  "VALUES (:id, :sid, :cid, :at, 'json', 'valid', NULL, NULL)").bindparams(
                      bindparam("at", type_=DateTime(timezone=True)))
+    count_pg = text("WITH used AS (UPDATE shares SET views_used = views_used + 1 WHERE token_hash = :h "
+                    "RETURNING id, citizen_id) INSERT INTO share_views (id, share_id, citizen_id, at, channel, "
+                    "result, ip_prefix, browser) SELECT :id, id, citizen_id, :at, 'json', 'valid', NULL, NULL "
+                    "FROM used RETURNING share_id").bindparams(bindparam("at", type_=DateTime(timezone=True)))
+    count_sqlite = text("UPDATE shares SET views_used = views_used + 1 WHERE token_hash = :h "
+                        "RETURNING id, citizen_id")
     app = Flask(__name__)
 
     def digest(token: str) -> str:
@@ -82,6 +88,25 @@ def create_app() -> Flask:
             conn.execute(write, {"id": secrets.token_hex(16), "sid": row.id, "cid": row.citizen_id,
                                  "at": dt.datetime.now(dt.UTC)})
         return {"result": "valid"}
+
+    @app.get("/count/<token>")
+    def counted_look(token: str) -> Any:
+        """The floor's look plus the view counter on the share row (one commit): what the one share's row lock
+        costs when every look at it takes a view (not the floor itself: the counter is the wallet's design)."""
+        at = dt.datetime.now(dt.UTC)
+        with auto.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                row = conn.execute(count_pg, {"h": digest(token), "id": secrets.token_hex(16), "at": at}).first()
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    row = conn.execute(count_sqlite, {"h": digest(token)}).first()
+                    if row is not None:
+                        conn.execute(write, {"id": secrets.token_hex(16), "sid": row.id, "cid": row.citizen_id,
+                                             "at": at})
+                finally:
+                    conn.exec_driver_sql("COMMIT")
+        return ({"result": "valid"}, 200) if row else ({"result": "unknown"}, 404)
 
     return app
 
