@@ -1,22 +1,25 @@
-"""The floor under row 2: what this stack serves when a request does nothing but the one write a look needs.
+"""The floor of a counted look: what this stack serves when a request does nothing but the one write a look needs.
 
-A bare Flask app (no wallet code, no hooks), served by the Procfile's gunicorn settings against the run's
-PostgreSQL database, with three endpoints measured side by side by wrk like the wallet's:
+A bare Flask app (no wallet code, no hooks, no logging of its own beyond gunicorn's access log), served by the
+Procfile's gunicorn settings against the run's own database (SQLite or PostgreSQL) and the wallet's own tables:
 
 - ``/healthz``: ``{"status": "ok"}``, as the wallet's;
-- ``/read/{token}``: one autocommit round trip that reads a row by its token hash (a look that counts nothing);
-- ``/look/{token}``: one autocommit INSERT by token hash (the least a counted, logged look can write: one row
-  made durable by its commit, i.e. one WAL flush).
+- ``/read/{token}``: one autocommit SELECT of the share by its token hash (``shares.token_hash``): a look that
+  counts nothing;
+- ``/look/{token}``: that SELECT, then one autocommit INSERT of a ``share_views`` row for the share found (one row
+  made durable by its one commit: one WAL flush): the least a counted, logged look can do.
 
-If ``/look`` already falls short of half of ``/healthz`` here, no wallet code can reach the row's 0.5× target
-while every look is counted durably before its answer.
+SQLite connections get the wallet's own pragmas (WAL, foreign keys on, busy timeout) and SQLite's default
+``synchronous`` (FULL), as ``wallet.db.make_engine`` leaves them: the floor's commit is as durable as the wallet's.
 
 Served with ``gunicorn -c config/gunicorn.conf.py 'bench.floor:create_app()'`` (``DATABASE_URL`` set).
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -24,27 +27,47 @@ from typing import Any
 
 import requests
 from flask import Flask
-from sqlalchemy import create_engine, text
+from sqlalchemy import DateTime, bindparam, create_engine, event, text
 
 from bench.env import ROOT, free_port
 from bench.stats import tree_cpu_seconds
 
-TABLE = "bench_floor_views"
+
+def _engine(url: str) -> Any:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_size=10, max_overflow=10)  # the wallet's pool settings
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:  # the wallet's (wallet.db.make_engine)
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    return engine
 
 
 def create_app() -> Flask:
-    url = os.environ["DATABASE_URL"]
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    engine = create_engine(url, pool_size=10, max_overflow=10)  # the wallet's pool settings
-    auto = engine.execution_options(isolation_level="AUTOCOMMIT")
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE TABLE IF NOT EXISTS {TABLE} (id bigserial PRIMARY KEY, "
-                          "at timestamptz NOT NULL DEFAULT now(), token_hash char(64) NOT NULL)"))
-        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {TABLE}_token ON {TABLE} (token_hash)"))
-    read = text(f"SELECT id FROM {TABLE} WHERE token_hash = :h LIMIT 1")
-    write = text(f"INSERT INTO {TABLE} (token_hash) VALUES (:h)")
+    auto = _engine(os.environ["DATABASE_URL"]).execution_options(isolation_level="AUTOCOMMIT")
+    read = text("SELECT id, citizen_id FROM shares WHERE token_hash = :h")
+    write = text("INSERT INTO share_views (id, share_id, citizen_id, at, channel, result, ip_prefix, browser) "
+                 "VALUES (:id, :sid, :cid, :at, 'json', 'valid', NULL, NULL)").bindparams(
+                     bindparam("at", type_=DateTime(timezone=True)))
+    count_pg = text("WITH used AS (UPDATE shares SET views_used = views_used + 1 WHERE token_hash = :h "
+                    "RETURNING id, citizen_id) INSERT INTO share_views (id, share_id, citizen_id, at, channel, "
+                    "result, ip_prefix, browser) SELECT :id, id, citizen_id, :at, 'json', 'valid', NULL, NULL "
+                    "FROM used RETURNING share_id").bindparams(bindparam("at", type_=DateTime(timezone=True)))
+    count_sqlite = text("UPDATE shares SET views_used = views_used + 1 WHERE token_hash = :h "
+                        "RETURNING id, citizen_id")
     app = Flask(__name__)
+
+    def digest(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
 
     @app.get("/healthz")
     def healthz() -> Any:
@@ -53,14 +76,37 @@ def create_app() -> Flask:
     @app.get("/read/<token>")
     def read_look(token: str) -> Any:
         with auto.connect() as conn:
-            conn.execute(read, {"h": hashlib.sha256(token.encode()).hexdigest()}).first()
-        return {"result": "valid"}
+            row = conn.execute(read, {"h": digest(token)}).first()
+        return ({"result": "valid"}, 200) if row else ({"result": "unknown"}, 404)
 
     @app.get("/look/<token>")
     def write_look(token: str) -> Any:
         with auto.connect() as conn:
-            conn.execute(write, {"h": hashlib.sha256(token.encode()).hexdigest()})
+            row = conn.execute(read, {"h": digest(token)}).first()
+            if row is None:
+                return {"result": "unknown"}, 404
+            conn.execute(write, {"id": secrets.token_hex(16), "sid": row.id, "cid": row.citizen_id,
+                                 "at": dt.datetime.now(dt.UTC)})
         return {"result": "valid"}
+
+    @app.get("/count/<token>")
+    def counted_look(token: str) -> Any:
+        """The floor's look plus the view counter on the share row (one commit): what the one share's row lock
+        costs when every look at it takes a view (not the floor itself: the counter is the wallet's design)."""
+        at = dt.datetime.now(dt.UTC)
+        with auto.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                row = conn.execute(count_pg, {"h": digest(token), "id": secrets.token_hex(16), "at": at}).first()
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    row = conn.execute(count_sqlite, {"h": digest(token)}).first()
+                    if row is not None:
+                        conn.execute(write, {"id": secrets.token_hex(16), "sid": row.id, "cid": row.citizen_id,
+                                             "at": at})
+                finally:
+                    conn.exec_driver_sql("COMMIT")
+        return ({"result": "valid"}, 200) if row else ({"result": "unknown"}, 404)
 
     return app
 
@@ -70,7 +116,7 @@ class FloorServer:
     ``ready``, any other app under the same settings (the scale section's second wallet server)."""
 
     def __init__(self, env: dict[str, str], log_path: Any, *, app: str = "bench.floor:create_app()",
-                 ready: str = "/look/warm-up") -> None:
+                 ready: str = "/healthz") -> None:
         self.port = free_port()
         self.env = {**env, "PORT": str(self.port), "HOST": "127.0.0.1"}
         self.log_path = log_path

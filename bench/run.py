@@ -2,8 +2,10 @@
 
     python -m bench.run              full run (~20 min on the 2-core reference machine)
     BENCH_QUICK=1 python -m bench.run   fast pass: 100 documents, 100k rows, short wrk runs
-    BENCH_SECTIONS=issuance,shares   run a subset (issuance, shares, verification, lighthouse, scale, memory, cluster)
+    BENCH_SECTIONS=issuance,shares   run a subset (issuance, shares, verification, lighthouse, scale, memory, floor,
+                                     cluster)
     BENCH_OUTPUT=path                write elsewhere than docs/benchmarks.md
+    BENCH_FLOOR_DBS=sqlite           the floor row on one database only (default: sqlite,postgresql)
 
 A section whose endpoint does not exist yet is reported as skipped (the harness runs it once it exists).
 """
@@ -27,6 +29,7 @@ from bench import cluster as cl
 from bench import docs as bench_docs
 from bench import issuance as iss
 from bench import lighthouse as lh
+from bench import look_floor
 from bench import memory as mem
 from bench import scale as sc
 from bench import shares as sh
@@ -39,12 +42,12 @@ from bench.shares import create_share, login
 from wallet import create_app
 
 QUICK = os.environ.get("BENCH_QUICK", "0").lower() in {"1", "true", "yes", "on"}
-ALL = ("issuance", "shares", "verification", "lighthouse", "scale", "memory", "cluster")
-ORDER = ("issuance", "verification", "scale", "shares", "lighthouse", "memory", "cluster")
+ALL = ("issuance", "shares", "verification", "lighthouse", "scale", "memory", "floor", "cluster")
+ORDER = ("issuance", "verification", "scale", "shares", "lighthouse", "memory", "floor", "cluster")
 TITLES = {"issuance": "1. Issuance", "verification": "2. Verification", "scale": "3. Scale",
           "shares": "4. Share creation and the sealed copy",
           "lighthouse": "5. Phone pages (Lighthouse 12.8.2, mobile, simulated throttling)", "memory": "6. Memory",
-          "cluster": "7. Cluster (nginx, app nodes)"}
+          "floor": "7. Counted look against its floor", "cluster": "8. Cluster (nginx, app nodes)"}
 
 
 def log(msg: str) -> None:
@@ -147,14 +150,19 @@ def main() -> int:
     if not pg_reachable():
         log("PostgreSQL is not reachable on 127.0.0.1:5432: nothing to measure")
         return 1
-    # ---- 7. the cluster: its own nginx, nodes, worker, database and RGW (wallet/demo/cluster.py)
+    # ---- 7. the counted look against its floor: its own instances, one per database
+    floor_dbs = tuple(d.strip() for d in os.environ.get("BENCH_FLOOR_DBS", "sqlite,postgresql").split(",") if d.strip())
+    section("floor", lambda: look_floor.run(runs=runs, duration=duration, log=log, databases=floor_dbs),
+            None if wrk_mod.available() else "wrk is not installed (apt-get install wrk)")
+    # ---- 8. the cluster: its own nginx, nodes, worker, database and RGW (wallet/demo/cluster.py)
     section("cluster", lambda: cl.run(runs=runs, duration=duration, log=log),
             None if wrk_mod.available() else "wrk is not installed (apt-get install wrk)")
-    if not set(wanted) - {"cluster"}:
+    if not set(wanted) - {"floor", "cluster"}:
         flush()
         log(f"wrote {output} in {(time.monotonic() - t_start) / 60:.1f} min")
         return 0
-    env = BenchEnv(keep=os.environ.get("BENCH_KEEP") == "1")  # BENCH_KEEP=1: keep the temp dir and database
+    # BENCH_KEEP=1: keep the temp dir and database; BENCH_DB: the database's name (runs side by side on one server)
+    env = BenchEnv(keep=os.environ.get("BENCH_KEEP") == "1", db_name=os.environ.get("BENCH_DB", "wallet_bench"))
     log(f"setting up in {env.tmp} (PKI, database {env.db_name}, migrations, agencies)")
     state: dict[str, Any] = {}
     try:

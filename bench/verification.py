@@ -120,8 +120,9 @@ def _floor_rows(sec: Section, floor: dict[str, list[wrk.WrkResult]]) -> None:
         sec.raw[name] = [r.__dict__ | {"raw": ""} for r in res]
     sec.notes.append(
         "The floor rows measure `bench/floor.py`: a bare Flask app under the same gunicorn settings and database, "
-        "whose `/read/{token}` does one autocommit SELECT by token hash and `/look/{token}` one autocommit INSERT "
-        "(one row made durable by its commit): the least a counted, logged look must do. Their rate against the "
+        "whose `/read/{token}` does one autocommit SELECT of the share by token hash and `/look/{token}` that SELECT "
+        "and one autocommit INSERT of a `share_views` row (one row made durable by its commit), on the wallet's own "
+        "tables: the least a counted, logged look must do (row 7 compares the look with it on both databases). Their rate against the "
         "bare `/healthz` bounds what any code on this stack can reach for the 0.5× target while each look is "
         "recorded before it is answered.")
 

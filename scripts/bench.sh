@@ -3,6 +3,7 @@
 # config, PostgreSQL on 127.0.0.1:5432, local blob store, rate limits off); rewrites docs/benchmarks.md.
 #   BENCH_QUICK=1 make bench     a fast pass (fewer documents, 100k rows instead of 1M)
 #   BENCH_SECTIONS=issuance,memory make bench    a subset
+#   BENCH_SECTIONS=floor make bench    the counted look against its floor, SQLite and PostgreSQL (BENCH_FLOOR_DBS=sqlite: one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin

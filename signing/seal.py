@@ -40,6 +40,7 @@ from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.stamp import QRPosition, QRStamp, QRStampStyle
 
+from . import qrmask
 from .errors import SigningLibraryError
 from .keys import KeyCustody
 from .stampfont import (
@@ -122,7 +123,7 @@ def qr_code(url: str) -> qrcode.QRCode:
     """The QR code pyHanko's QR stamp draws for ``url``, built as pyHanko 0.38 builds it (medium error
     correction, 4-module quiet zone, the best of the eight masks). Make it once per link: the seal's stamp
     draws it (``Sealer.seal(..., qr=)``) and the share screen's SVG is drawn from ``get_matrix()``."""
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M)
+    qr = qrmask.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M)  # qrcode's symbol, its mask found faster
     qr.add_data(url)
     qr.make()
     return qr

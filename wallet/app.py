@@ -19,9 +19,9 @@ from wallet.citizens.views import bp as citizen_bp
 from wallet.cli import register as register_cli
 from wallet.documents.views import bp as documents_bp
 from wallet.errors import register_error_handlers as register_problem_handlers
-from wallet.extensions import Runtime, babel, install_request_gettext, limiter, select_locale
+from wallet.extensions import Runtime, babel, install_request_gettext, limiter
 from wallet.ops import bp as ops_bp
-from wallet.present import day, listing, moment, spoken
+from wallet.present import day, listing, moment, select_locale, spoken
 from wallet.push.keys import load_vapid
 from wallet.push.views import bp as push_bp  # also registers the push listeners and jobs
 from wallet.rules import check_access_rules

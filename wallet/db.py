@@ -116,10 +116,18 @@ def make_engine(url: str) -> Engine:
             if path is not None:
                 tighten_sqlite_files(path)  # side files left by an older, looser run
 
+        @event.listens_for(engine, "checkout")
+        def _sqlite_driver_autocommit(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+            # the driver never begins on its own (we issue BEGIN): a connection handed back by an AUTOCOMMIT
+            # user (the QR look) had its isolation reset by SQLAlchemy to the driver's implicit-BEGIN mode
+            dbapi_conn.isolation_level = None
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # writers serialise at BEGIN, so the audit chain and view counters never race
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # writers serialise at BEGIN, so the audit chain and view counters never race; an autocommit
+            # connection (the QR look's, verification.looks.look_connection) begins its own write explicitly
+            if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     engine = create_engine(url, pool_size=10, max_overflow=10)

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app, g, request
+from flask import current_app, g
 from flask_babel import Babel, get_translations
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -26,21 +26,12 @@ from wallet.audit import SESSION_INFO_KEY, AuditKeyring, parse_previous_keys
 from wallet.audit_checkpoints import CheckpointExport, CheckpointKeys, open_export, parse_public_keys
 from wallet.crypto import Envelope
 from wallet.db import Database
-from wallet.present import DEFAULT_LANGUAGE, LANGUAGE_CODES
 from wallet.private_files import make_private_dirs, write_private
 from wallet.storage import BlobStore, open_store
 from wallet.throttle import LoginThrottle
 
 if TYPE_CHECKING:
     from signing import TrustStore
-
-def select_locale() -> str:
-    """The request's language (one of ``wallet.present.LANGUAGES``): ``?lang=``, the ``lang`` cookie, the browser's."""
-    lang = request.args.get("lang") or request.cookies.get("lang")
-    if lang in LANGUAGE_CODES:
-        return lang
-    return request.accept_languages.best_match(LANGUAGE_CODES) or DEFAULT_LANGUAGE
-
 
 babel = Babel()
 

@@ -27,6 +27,17 @@ def fetch(url: str, data: bytes | None = None, headers: dict[str, str] | None = 
 
 
 def test_last_view_under_concurrency_gives_exactly_one(app: Any, holder: Any, issue: Any) -> None:
+    _exactly_the_views_left(app, holder, issue)
+
+
+@pytest.mark.committed_db
+def test_last_view_on_the_looks_own_connection_gives_exactly_one(app: Any, holder: Any, issue: Any) -> None:
+    """The same race on the real look connection (``looks.look_connection``: autocommit, on SQLite the share
+    read without a lock and the view taken in a short BEGIN IMMEDIATE of its own), committed data."""
+    _exactly_the_views_left(app, holder, issue)
+
+
+def _exactly_the_views_left(app: Any, holder: Any, issue: Any) -> None:
     doc = issue()
     shares = [holder.share([doc["id"]], max_views=n).get_json() for n in (1, 3)]
     with serve(app) as base:

@@ -13,7 +13,8 @@ and JSON twin do it all in one statement on PostgreSQL (:func:`look_token`); a c
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -213,18 +214,38 @@ def token_hash_of_code(conn: Connection, code_digest: str) -> str | None:
 
 
 def look_connection(engine: Engine, session: Callable[[], Session]) -> tuple[Connection, bool]:
-    """Where a look runs. PostgreSQL: a pooled connection in autocommit mode (each statement of the hot path
-    is atomic by itself, so no BEGIN/COMMIT round trips). SQLite: the request's own transaction (its writer
-    lock, taken at BEGIN IMMEDIATE, is what serialises the view counter there). True: the caller closes it.
+    """Where a look runs: a pooled connection of its own in autocommit mode, outside the request's unit of
+    work, on both databases. True: the caller closes it.
 
-    The one documented exception to "one commit per request, in one place" (``wallet.db``): on PostgreSQL the
-    look is kept the moment its statement ends, whatever the request answers next. Why: the QR scan is the
-    hottest path, and one atomic statement in autocommit saves the BEGIN and COMMIT round trips; a view
-    counted and logged is a fact (the holder sees it) even if the answer then fails to reach the verifier.
-    tests/verification/test_one_commit.py shows it: the look survives a request that rolls back."""
-    if engine.dialect.name == "postgresql":
-        return engine.connect().execution_options(isolation_level="AUTOCOMMIT"), True
-    return session().connection(), False
+    The one documented exception to "one commit per request, in one place" (``wallet.db``): a look is kept
+    the moment it is taken, whatever the request answers next. Why: the QR scan is the hottest path, and a
+    view counted and logged is a fact (the holder sees it) even if the answer then fails to reach the verifier.
+    tests/verification/test_one_commit.py shows it: the look survives a request that rolls back.
+
+    - PostgreSQL: each statement of the hot path is atomic by itself (no BEGIN/COMMIT round trips).
+    - SQLite: the share is read without a lock (one statement, one WAL snapshot), then the view is consumed
+      and logged in one short ``BEGIN IMMEDIATE`` transaction of their own (``_writing``). The one write
+      lock is then held for two statements and their commit, not for the whole request (the answer's JSON,
+      the grant, the response): under load every look waited for the lock through all of that (issue 16,
+      bench row 7). The consuming UPDATE re-checks the share under the lock, as on PostgreSQL."""
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT"), True
+
+
+@contextmanager
+def _writing(conn: Connection) -> Iterator[None]:
+    """The look's writes as one transaction. On SQLite in autocommit (``look_connection``): BEGIN IMMEDIATE
+    (the writer lock; its busy timeout waits for it) and COMMIT around them, ROLLBACK if one fails. In a
+    transaction already (the request's, or the tests' savepoint) or on PostgreSQL (one statement): as is."""
+    if conn.dialect.name != "sqlite" or conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        yield
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.exec_driver_sql("ROLLBACK")
+        raise
+    conn.exec_driver_sql("COMMIT")  # the look's own commit (see look_connection)
 
 
 def look(conn: Connection, share: SharedLink | None, channel: Channel, *, ip: str | None, user_agent: str | None,
@@ -243,16 +264,17 @@ def look(conn: Connection, share: SharedLink | None, channel: Channel, *, ip: st
     view: dict[str, Any] = {"vid": new_id(), "sid": share.id, "cid": share.citizen_id, "now": now, "channel": channel,
                             "ip": truncate_ip(ip), "browser": browser_family(user_agent)}
     counted = False
-    if result is None and count:
-        used = _consume_and_log(conn, view)
-        if used is not None:
-            result, counted = LookResult.VALID, True
-            share.views_used = used
+    with _writing(conn):
+        if result is None and count:
+            used = _consume_and_log(conn, view)
+            if used is not None:
+                result, counted = LookResult.VALID, True
+                share.views_used = used
+            else:
+                result = _recheck(conn, share, now, view["vid"])
         else:
-            result = _recheck(conn, share, now, view["vid"])
-    else:
-        result = result or LookResult.VALID
-        _log_view(conn, view, result)
+            result = result or LookResult.VALID
+            _log_view(conn, view, result)
     return Look(result, share, share.items, share.holder_name if result in SHOWS_DOCUMENTS else None, view["vid"],
                 counted)
 
