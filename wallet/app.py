@@ -34,6 +34,7 @@ from wallet.shares import views as share_views
 from wallet.throttle import storage_options
 from wallet.transactional import WalletFlask
 from wallet.verification import views as verification_views  # its `blueprints` is read at each call (tests add one)
+from wallet.web.proxies import bp as proxies_web_bp
 from wallet.web.views import bp as web_bp
 
 
@@ -121,7 +122,8 @@ def register_extensions(app: APIFlask, settings: Settings) -> None:
 
 
 def register_blueprints(app: APIFlask) -> None:
-    for bp in (ops_bp, documents_bp, citizen_bp, passkeys_bp, representation_bp, web_bp, *share_views.blueprints,
+    for bp in (ops_bp, documents_bp, citizen_bp, passkeys_bp, representation_bp, web_bp, proxies_web_bp,
+               *share_views.blueprints,
                *verification_views.blueprints):
         app.register_blueprint(bp)
 
