@@ -4,6 +4,8 @@ and makes it once the code is right, and ending a proxy after a confirmation pag
 from __future__ import annotations
 
 import datetime as dt
+import html
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import time_machine
 
 from tests.support.people import Citizen
+from wallet.present import DISPLAY_TIMEZONE
 
 GRANTOR, PROXY, STRANGER = "AB123456", "PX400004", "ST500005"
 LATER = 301  # seconds after the sign-in: past STEP_UP_SECONDS (300 in the tests' settings)
@@ -48,7 +51,7 @@ def test_the_lists_show_both_sides_in_the_page_language(citizen: Callable[..., A
     assert "Criminal record extract" in en and "May not share them" in en and "Active" in en
     assert "Nobody has given you a proxy." in en
     until = dt.date.fromisoformat(soon(40))
-    assert f"Until {until.day} {until.strftime('%B')} {until.year}" in en  # wallet.present.day, Moroccan time
+    assert f"Valid until {until.day} {until.strftime('%B')} {until.year}" in en  # wallet.present.day, Moroccan time
     other = text(proxy.client.get("/settings/proxies?lang=en"))
     assert "People you act for" in other and "Amina Benali" in other and GRANTOR in other
     assert "You have not given a proxy to anyone." in other
@@ -169,3 +172,21 @@ def test_the_api_refuses_a_bad_grant_before_asking_for_step_up(citizen: Callable
         assert r.status_code == 400 and r.get_json()["code"] == "proxy_is_self"
         r = grantor.client.post("/api/v1/me/mandates", headers=grantor.headers, json={**body, "proxy_id": PROXY})
         assert r.status_code == 401 and r.get_json()["code"] == "step_up_required"
+
+
+def test_the_page_gives_its_script_moroccan_offsets_that_end_each_day_on_that_day(citizen: Callable[..., Any]) -> None:
+    """proxies.js sends DATE + "T23:59:59" + the offset in force on DATE from this list (the browser's own
+    time-zone data may differ: Chromium put Casablanca at +00:00 in December 2026): each such instant is shown
+    as that same day."""
+    grantor = citizen(GRANTOR)
+    page = grantor.client.get("/settings/proxies").get_data(as_text=True)
+    found = re.search(r'data-offsets="([^"]*)"', page)
+    assert found is not None
+    listed = json.loads(html.unescape(found.group(1)))
+    assert len(listed) >= 3 and {o for _d, o in listed} == {"+01:00", "+00:00"}  # Ramadan years ahead
+    first = dt.date.fromisoformat(listed[0][0])
+    for n in range(1, 5 * 365, 7):
+        chosen = first + dt.timedelta(days=n)
+        offset = [o for d, o in listed if d <= chosen.isoformat()][-1]
+        instant = dt.datetime.fromisoformat(f"{chosen.isoformat()}T23:59:59{offset}")
+        assert instant.astimezone(DISPLAY_TIMEZONE).date() == chosen, chosen

@@ -9,6 +9,7 @@ With JavaScript (``proxies.js``) the same form goes to the JSON API and asks "Co
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,22 @@ def today() -> dt.date:
 def end_of_day(value: dt.date) -> dt.datetime:
     """A date chosen on the form: the proxy lasts to the end of that day, Moroccan time (as ``day`` shows it)."""
     return dt.datetime.combine(value, dt.time(23, 59, 59), tzinfo=DISPLAY_TIMEZONE).astimezone(dt.UTC)
+
+
+def offsets(first: dt.date, last: dt.date) -> list[tuple[str, str]]:
+    """Each date from ``first`` to ``last`` on which Morocco's offset from UTC changes, with the new offset
+    (``[["2026-12-08", "+01:00"], ["2027-02-07", "+00:00"], ...]``): the page's script gives a chosen date
+    the end of that day in the server's own time-zone data (a browser's may differ: Chromium's ICU put
+    Casablanca at +00:00 in December 2026, where the server's tzdata has +01:00)."""
+    out: list[tuple[str, str]] = []
+    day_ = first
+    while day_ <= last:
+        off = end_of_day(day_).astimezone(DISPLAY_TIMEZONE).strftime("%z")
+        text = f"{off[:3]}:{off[3:]}"
+        if not out or out[-1][1] != text:
+            out.append((day_.isoformat(), text))
+        day_ += dt.timedelta(days=1)
+    return out
 
 
 def mandate_item(m: Mandate, me: str, names: dict[str, str], code: str, now: dt.datetime) -> dict[str, Any]:
@@ -130,15 +147,15 @@ def _page(form: GrantForm | None = None, error: str | None = None, status: int =
     ids = {m.grantor_id for m in granted + received} | {m.proxy_id for m in granted + received}
     names = {nid: representation.person_name(sess, nid) for nid in ids}
     code, now, first = lang(), db.utcnow(), today()
+    last = first + dt.timedelta(days=representation.MAX_MANDATE_DAYS - 1)
     form = form or GrantForm(expires_on=(first + dt.timedelta(days=DEFAULT_DAYS)).isoformat())
     body = render_template(
         "proxies.html", form=form, error=GRANT_MESSAGES.get(error, GENERIC)() if error else None,
         error_field=GRANT_FIELDS.get(error or ""),
         granted=[mandate_item(m, citizen.national_id, names, code, now) for m in granted],
         received=[mandate_item(m, citizen.national_id, names, code, now) for m in received],
-        types=[(t, type_name(t, code)) for t in TYPES], tz=DISPLAY_TIMEZONE.key,
-        min_date=(first + dt.timedelta(days=1)).isoformat(),
-        max_date=(first + dt.timedelta(days=representation.MAX_MANDATE_DAYS - 1)).isoformat(),
+        types=[(t, type_name(t, code)) for t in TYPES], min_date=(first + dt.timedelta(days=1)).isoformat(),
+        max_date=last.isoformat(), offsets=json.dumps(offsets(first, last)),
         messages={k: v() for k, v in GRANT_MESSAGES.items()},
         notice={"granted": _("Proxy given."), "ended": _("Proxy ended.")}.get(request.args.get("done", "")))
     return _personal(body, status)
@@ -205,4 +222,4 @@ def end_form(mandate_id: str) -> BaseResponse:
     return redirect(url_for("proxies_web.proxies_page", done="ended"), code=303)
 
 
-__all__ = ["bp", "end_of_day", "mandate_item", "stepup_page"]
+__all__ = ["bp", "end_of_day", "mandate_item", "offsets", "stepup_page"]

@@ -22,19 +22,17 @@
     });
   }
 
-  // the end of the chosen day in the service's time zone (the server reads the no-script form the same way)
+  // the end of the chosen day in Moroccan time, as the server reads the no-script form: the server lists the
+  // dates where the offset changes (its time-zone data, not the browser's, which may differ)
   function endOfDay(date) {
-    var offset = null;
-    try {
-      var parts = new Intl.DateTimeFormat("en-US", { timeZone: app.getAttribute("data-tz"), timeZoneName: "longOffset" })
-        .formatToParts(new Date(date + "T12:00:00Z"));
-      var name = parts.filter(function (p) { return p.type === "timeZoneName"; })[0].value;
-      var m = /^GMT(?:([+-]\d\d):?(\d\d))?$/.exec(name);
-      if (m) { offset = m[1] ? m[1] + ":" + m[2] : "+00:00"; }
-    } catch (e) { offset = null; }
-    if (offset) { return date + "T23:59:59" + offset; }
-    var d = date.split("-");
-    return new Date(+d[0], +d[1] - 1, +d[2], 23, 59, 59).toISOString();
+    var offset = "+00:00", list = [];
+    try { list = JSON.parse(app.getAttribute("data-offsets") || "[]"); } catch (e) { list = []; }
+    for (var i = 0; i < list.length && list[i][0] <= date; i++) { offset = list[i][1]; }
+    if (!list.length) {
+      var d = date.split("-");
+      return new Date(+d[0], +d[1] - 1, +d[2], 23, 59, 59).toISOString();
+    }
+    return date + "T23:59:59" + offset;
   }
 
   var form = document.getElementById("grant-form"), err = document.getElementById("grant-error");
