@@ -1,6 +1,6 @@
 """The proxies screen in Chromium at 360 px, text read in en and ar.
 
-With JavaScript: a citizen opens "Proxies" from the navigation, a refused grant (to oneself) is explained without
+With JavaScript: a citizen opens "Proxies" from the settings ("Sessions" in the navigation), a refused grant (to oneself) is explained without
 asking for a code, a grant long after sign-in asks "Confirm it's you" in place and goes through after a fresh
 code; the proxy sees it under "People you act for"; the grantor ends it in Arabic after a confirmation in place.
 Without JavaScript: the same grant through the server's form and its "Confirm it's you" page.
@@ -61,7 +61,8 @@ def test_grant_with_inline_step_up_list_and_end(app: Any, live_server: str, play
     page = ctx.new_page()
     base = live_server
     sign_in(page, base, amina)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Proxies").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sessions").click()
+    page.get_by_role("link", name="Proxies: people who see your documents for you").click()
     page.wait_for_url(f"{base}/settings/proxies")
     assert "You have not given a proxy to anyone." in page.inner_text("main")
 

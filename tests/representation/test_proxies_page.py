@@ -59,8 +59,8 @@ def test_the_lists_show_both_sides_in_the_page_language(citizen: Callable[..., A
     assert "الأشخاص الذين ينوبون عنك" in ar and "بطاقة السوابق العدلية" in ar and "لا يمكنه مشاركتها" in ar
     fr = text(grantor.client.get("/settings/proxies?lang=fr"))
     assert "Procurations" in fr and "Extrait du casier judiciaire" in fr
-    # reachable from the navigation of every signed-in page
-    assert 'href="/settings/proxies"' in grantor.client.get("/wallet").get_data(as_text=True)
+    # reachable from the settings reached by the main navigation ("Sessions", beside the passkeys)
+    assert 'href="/settings/proxies"' in grantor.client.get("/settings/sessions").get_data(as_text=True)
     # an ended proxy stays listed, as ended, with no "End" button
     grantor.client.delete(f"/api/v1/me/mandates/{r.get_json()['id']}", headers=grantor.headers)
     en = text(grantor.client.get("/settings/proxies?lang=en"))
