@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import time_machine
 
+from tests.browser.test_pwa import axe_violations
 from tests.support.people import Person, enrol
 from wallet import db
 from wallet.citizens.models import Passkey
@@ -101,6 +102,7 @@ def test_grant_with_inline_step_up_list_and_end(app: Any, live_server: str, play
     for lang in ("en", "fr", "ar"):
         page.goto(f"{base}/lang/{lang}?next=/settings/proxies")
         shot(page, f"proxies-{lang}")
+        assert not axe_violations(page), f"proxies page ({lang})"
 
     # the proxy sees who they act for
     other = browser.new_context(viewport={"width": 360, "height": 760}, locale="en")
