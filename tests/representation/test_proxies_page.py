@@ -81,6 +81,11 @@ def test_grant_with_the_form_no_script(citizen: Callable[..., Any]) -> None:
     assert form(grantor, scope="all", can_share=None).status_code == 303
     newest = granted(grantor)[0]
     assert newest["types"] is None and newest["can_share"] is False
+    # a national ID with no account yet may be given a proxy (as the API allows): its name is not known yet
+    assert form(grantor, proxy_id="zz 998877").status_code == 303
+    assert granted(grantor)[0]["proxy"]["national_id"] == "ZZ998877"
+    page = text(grantor.client.get("/settings/proxies?lang=en"))
+    assert "Name not known yet ZZ998877" in " ".join(page.replace("National ID", "").split())
 
 
 def test_refusals_are_shown_in_words_and_record_nothing(citizen: Callable[..., Any]) -> None:
