@@ -36,6 +36,7 @@ from wallet.shares import views as share_views
 from wallet.throttle import storage_options
 from wallet.transactional import WalletFlask
 from wallet.verification import views as verification_views  # its `blueprints` is read at each call (tests add one)
+from wallet.web.proxies import bp as proxies_web_bp
 from wallet.web.views import bp as web_bp
 from wallet.webhooks.views import bp as webhooks_bp
 
@@ -128,7 +129,7 @@ def register_extensions(app: APIFlask, settings: Settings) -> None:
 
 def register_blueprints(app: APIFlask) -> None:
     for bp in (ops_bp, documents_bp, webhooks_bp, citizen_bp, passkeys_bp, representation_bp, push_bp, web_bp,
-               *share_views.blueprints, *verification_views.blueprints):
+               proxies_web_bp, *share_views.blueprints, *verification_views.blueprints):
         app.register_blueprint(bp)
 
 

@@ -151,6 +151,12 @@ ROUTES: dict[str, Route] = {
     "web.end_one_session": citizen("/settings/sessions/end", api=False, POST=303),
     "shares_web.revoke_page": citizen("/share/<share_id>/revoke", f"/share/{NO_ID}/revoke", api=False, GET=404),
     "shares_web.revoke_form": citizen("/share/<share_id>/revoke", f"/share/{NO_ID}/revoke", api=False, POST=404),
+    "proxies_web.proxies_page": citizen("/settings/proxies", api=False, GET=200),
+    "proxies_web.grant_form": citizen("/settings/proxies", api=False, POST=400),
+    "proxies_web.end_page": citizen("/settings/proxies/<mandate_id>/end", f"/settings/proxies/{NO_ID}/end",
+                                    api=False, GET=404),
+    "proxies_web.end_form": citizen("/settings/proxies/<mandate_id>/end", f"/settings/proxies/{NO_ID}/end",
+                                    api=False, POST=404),
 }
 
 

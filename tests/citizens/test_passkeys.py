@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 import time_machine
 from fido2.utils import websafe_decode
+from sqlalchemy import select
 
 from tests.support.authenticator import UP, SoftAuthenticator
 from tests.support.people import Citizen, Person, sign_in
 from wallet import db
+from wallet.audit import AuditEvent
 from wallet.citizens.models import CitizenSession
 from wallet.citizens.passkeys import relying_party
 from wallet.citizens.stepup import StepUpRequired, require_recent_auth
@@ -116,6 +118,45 @@ def test_hostile_assertions_are_refused(app: Any, alice_in: Citizen, hostile: st
         r = passkey_login(c, key, **kw)
     assert r.status_code == 401, r.get_data(as_text=True)
     assert r.get_json()["code"] in ("passkey_rejected",)
+
+
+def test_a_cloned_passkey_is_disabled_shown_and_removable(app: Any, alice_in: Citizen) -> None:
+    """A sign count going backwards: refused, and the passkey stays disabled (even for its genuine holder's next,
+    correctly counted answer) until the holder removes it; step-up no longer offers it."""
+    key, other = SoftAuthenticator(), SoftAuthenticator()
+    assert add_passkey(alice_in, key).status_code == 201
+    assert add_passkey(alice_in, other, "Tablet").status_code == 201
+    assert passkey_login(app.test_client(), key).status_code == 200  # count 1
+    assert passkey_login(app.test_client(), key).status_code == 200  # count 2
+    cloned = passkey_login(app.test_client(), key, counter=1)
+    assert cloned.status_code == 401 and cloned.get_json()["code"] == "passkey_rejected"
+    listed = {p["name"]: p for p in alice_in.client.get("/api/v1/me/passkeys").get_json()["passkeys"]}
+    assert listed["My phone"]["disabled_at"] and listed["Tablet"]["disabled_at"] is None
+    again = passkey_login(app.test_client(), key)  # count 3: would be fine, but the passkey is disabled
+    assert again.status_code == 401 and again.get_json()["code"] == "passkey_disabled"
+    assert passkey_login(app.test_client(), other).status_code == 200  # the other passkey still works
+    with app.app_context():
+        actions = list(db.session().execute(select(AuditEvent.action).where(
+            AuditEvent.action == "citizen.passkey_disable")).scalars())
+    assert actions == ["citizen.passkey_disable"]  # disabled once, audited once
+    # the holder sees it on /settings/passkeys, in their language
+    en = " ".join(alice_in.client.get("/settings/passkeys?lang=en").get_data(as_text=True).split())
+    assert "disabled — possibly copied" in en and en.count("disabled — possibly copied") == 1
+    ar = alice_in.client.get("/settings/passkeys?lang=ar").get_data(as_text=True)
+    assert "معطّل" in ar
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=301)
+    with time_machine.travel(later, tick=False):
+        # step-up offers only the usable passkey; the disabled one cannot step up
+        options = alice_in.client.post("/api/v1/auth/step-up/options", headers=alice_in.headers).get_json()
+        assert len(options["allowCredentials"]) == 1
+        r = alice_in.client.post("/api/v1/auth/step-up", headers=alice_in.headers,
+                                 json={"credential": key.get_assertion(options)})
+        assert r.status_code == 401 and r.get_json()["code"] == "passkey_disabled"
+        assert alice_in.client.post("/api/v1/auth/step-up", headers=alice_in.headers,
+                                    json={"otp": alice_in.person.code()}).status_code == 200  # type: ignore[union-attr]
+        pid = listed["My phone"]["id"]
+        assert alice_in.client.delete(f"/api/v1/me/passkeys/{pid}", headers=alice_in.headers).status_code == 204
+    assert [p["name"] for p in alice_in.client.get("/api/v1/me/passkeys").get_json()["passkeys"]] == ["Tablet"]
 
 
 def test_a_count_that_stays_zero_is_accepted(app: Any, alice_in: Citizen) -> None:

@@ -74,6 +74,9 @@ class Passkey(Base):
     backed_up: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[timestamp]
     last_used_at: Mapped[dt.datetime | None]
+    # set when an assertion's sign count went backwards (a copied authenticator): refused from then on, shown to
+    # the holder as "disabled — possibly copied" until they remove it
+    disabled_at: Mapped[dt.datetime | None]
 
 
 class WebAuthnChallenge(Base):

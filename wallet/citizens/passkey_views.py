@@ -40,7 +40,7 @@ STEP_UP_LIMIT = "10/minute"
 PROBLEMS = problem_responses({
     400: "Invalid request (bad_passkey_response: a malformed answer)",
     401: "Not signed in; passkey_rejected (replayed, cloned, wrong origin or RP ID, no user verification, "
-         "another citizen's); step_up_required (with \"methods\"); invalid_credentials",
+         "another citizen's); passkey_disabled (a passkey disabled after a cloned answer); step_up_required (with \"methods\"); invalid_credentials",
     403: "Cross-site request or missing CSRF token (csrf_failed)", 404: "No such passkey (also: another citizen's)",
     429: "Too many attempts"})
 
@@ -68,7 +68,7 @@ def _json(body: Any, status: int = 200) -> Response:
 
 def passkey_resource(row: Passkey) -> dict[str, Any]:
     return {"id": row.id, "name": row.name, "created_at": row.created_at, "last_used_at": row.last_used_at,
-            "backed_up": row.backed_up}
+            "backed_up": row.backed_up, "disabled_at": row.disabled_at}
 
 
 OPTIONS_DOC: dict[int | str, Any] = {200: {"description": "The options", "content": {"application/json": {"schema": WebAuthnOptionsOut}}}}

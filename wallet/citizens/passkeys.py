@@ -8,7 +8,8 @@ minutes, bound to one purpose and to the session (register, step-up) or the brow
 (login). A refused answer still spends its challenge (``db.record_rejection``).
 
 Sign counts: a count that stays 0 is normal (synced passkeys); a nonzero count that does not increase means a
-cloned authenticator: refused (401) and audited.
+cloned authenticator: refused (401), audited, and the passkey is disabled (``disabled_at``): every later answer
+it signs is refused with ``passkey_disabled``; the holder sees it as "disabled — possibly copied" and removes it.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from fido2.webauthn import (
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from wallet import audit, db
@@ -54,6 +55,10 @@ RP_NAME = "Citizen wallet"
 
 class PasskeyRejected(Unauthorized):
     code, title = "passkey_rejected", "Passkey refused"
+
+
+class PasskeyDisabled(Unauthorized):
+    code, title = "passkey_disabled", "Passkey disabled"
 
 
 @dataclass(frozen=True)
@@ -139,7 +144,9 @@ def own_passkeys(sess: Session, citizen_id: str) -> list[Passkey]:
 
 
 def has_passkey(sess: Session, citizen_id: str) -> bool:
-    return sess.execute(select(Passkey.id).where(Passkey.citizen_id == citizen_id).limit(1)).first() is not None
+    """Whether the citizen has a passkey they can still use (a disabled one does not count)."""
+    return sess.execute(select(Passkey.id).where(Passkey.citizen_id == citizen_id, Passkey.disabled_at.is_(None))
+                        .limit(1)).first() is not None
 
 
 def registration_options(sess: Session, rp: RelyingParty, citizen: Citizen, session_id: str) -> dict[str, Any]:
@@ -202,7 +209,7 @@ def assertion_options(sess: Session, rp: RelyingParty, purpose: str, binding: st
     descriptors = None
     if citizen_id is not None:
         descriptors = [PublicKeyCredentialDescriptor(type=PublicKeyCredentialType.PUBLIC_KEY, id=p.credential_id)
-                       for p in own_passkeys(sess, citizen_id)]
+                       for p in own_passkeys(sess, citizen_id) if p.disabled_at is None]
     options, _state_ = _server(rp).authenticate_begin(descriptors, UserVerificationRequirement.REQUIRED,
                                                       challenge=_new_challenge(sess, purpose, binding))
     return _options(options)
@@ -210,7 +217,10 @@ def assertion_options(sess: Session, rp: RelyingParty, purpose: str, binding: st
 
 def verify_assertion(sess: Session, rp: RelyingParty, credential: Mapping[str, Any], purpose: str, binding: str,
                      request_id: str | None = None) -> Passkey:
-    """The passkey that signed this fresh answer (origin, RP ID, UV, signature, user handle, sign count)."""
+    """The passkey that signed this fresh answer (origin, RP ID, UV, signature, user handle, sign count).
+
+    A disabled passkey: 401 ``passkey_disabled`` (told only to whoever holds its key: after the signature check).
+    A sign count that went backwards: 401 ``passkey_rejected``, and the passkey is disabled."""
     state = _take_challenge(sess, credential, purpose, binding)
     try:
         answer = AuthenticationResponse.from_dict(credential)
@@ -230,15 +240,32 @@ def verify_assertion(sess: Session, rp: RelyingParty, credential: Mapping[str, A
     except Exception as exc:  # noqa: BLE001
         _refused(row.citizen_id, "citizen.passkey_use", str(exc), request_id)
         raise PasskeyRejected("the passkey was refused") from exc
+    if row.disabled_at is not None:
+        _refused(row.citizen_id, "citizen.passkey_use", "disabled passkey", request_id)
+        raise PasskeyDisabled("this passkey is disabled: it may have been copied")
     auth_data: AuthenticatorData = answer.response.authenticator_data
     if (auth_data.counter or row.sign_count) and auth_data.counter <= row.sign_count:
         _refused(row.citizen_id, "citizen.passkey_use", "sign count did not increase: possible clone", request_id,
                  clone=True)
+        _disable(row.id, row.citizen_id, request_id)
         raise PasskeyRejected("the passkey was refused")
     row.sign_count = auth_data.counter
     row.backed_up = auth_data.is_backed_up()
     row.last_used_at = utcnow()
     return row
+
+
+def _disable(passkey_id: str, citizen_id: str, request_id: str | None) -> None:
+    """Disable a passkey whose answer looked cloned: kept whatever becomes of the refused request."""
+
+    def write(s: Session) -> None:
+        done = s.execute(update(Passkey).where(Passkey.id == passkey_id, Passkey.disabled_at.is_(None))
+                         .values(disabled_at=utcnow()).execution_options(synchronize_session=False))
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            audit.record(s, actor="system", action="citizen.passkey_disable", target=f"passkey:{passkey_id}",
+                         request_id=request_id, details={"citizen": citizen_id, "reason": "possible clone"})
+
+    db.record_rejection(write)
 
 
 def _refused(citizen_id: str, action: str, reason: str, request_id: str | None, clone: bool = False) -> None:

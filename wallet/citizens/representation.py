@@ -177,9 +177,20 @@ _SHARES = table("shares", column("guardianship_id", String()), column("mandate_i
 
 # ------------------------------------------------------------------------------------------------- mandates
 
-def grant_mandate(sess: Session, grantor: Citizen, proxy_id: str, types: Sequence[str] | None,
-                  expires_at: dt.datetime, can_share: bool, request_id: str | None = None) -> Mandate:
-    """A citizen grants a proxy (the view asks for a recent authentication first: ``wallet.citizens.stepup``)."""
+@dataclass(frozen=True)
+class MandateRequest:
+    """A grant checked and normalised (``check_mandate``): what ``grant_mandate`` records."""
+
+    proxy_id: str
+    types: list[str] | None
+    expires_at: dt.datetime
+
+
+def check_mandate(grantor: Citizen, proxy_id: str, types: Sequence[str] | None,
+                  expires_at: dt.datetime) -> MandateRequest:
+    """The checks of a grant, without recording it (400 ``invalid_national_id``, ``proxy_is_self``,
+    ``invalid_types``, ``invalid_expiry``): views run them before asking for a step-up, so that a person is not
+    asked to confirm who they are for a grant that would be refused anyway."""
     pid = _nid(proxy_id, "proxy_id")
     if pid == grantor.national_id:
         raise BadRequest("a proxy cannot be granted to oneself", code="proxy_is_self")
@@ -192,8 +203,16 @@ def grant_mandate(sess: Session, grantor: Citizen, proxy_id: str, types: Sequenc
         expires_at = expires_at.replace(tzinfo=dt.UTC)
     if not now < expires_at <= now + dt.timedelta(days=MAX_MANDATE_DAYS):
         raise BadRequest("expires_at must be in the future, within five years", code="invalid_expiry")
+    return MandateRequest(pid, sorted(set(types)) if types is not None else None, expires_at)
+
+
+def grant_mandate(sess: Session, grantor: Citizen, proxy_id: str, types: Sequence[str] | None,
+                  expires_at: dt.datetime, can_share: bool, request_id: str | None = None) -> Mandate:
+    """A citizen grants a proxy (the view asks for a recent authentication first: ``wallet.citizens.stepup``)."""
+    checked = check_mandate(grantor, proxy_id, types, expires_at)
+    pid, expires_at, now = checked.proxy_id, checked.expires_at, utcnow()
     row = Mandate(id=new_id(), grantor_id=grantor.national_id, proxy_id=pid,
-                  types=sorted(set(types)) if types is not None else None, can_share=can_share, created_at=now,
+                  types=checked.types, can_share=can_share, created_at=now,
                   expires_at=expires_at)
     sess.add(row)
     sess.flush()
@@ -212,11 +231,17 @@ def mandates_of(sess: Session, citizen: Citizen) -> tuple[list[Mandate], list[Ma
             [m for m in rows if m.proxy_id == citizen.national_id])
 
 
-def end_mandate(sess: Session, citizen: Citizen, mandate_id: str, request_id: str | None = None) -> Mandate:
-    """Either side ends a mandate at once; the proxy's shares made under it are revoked with it."""
+def own_mandate(sess: Session, citizen: Citizen, mandate_id: str) -> Mandate:
+    """A mandate ``citizen`` granted or received; anyone else's is 404."""
     row = sess.get(Mandate, mandate_id) if 0 < len(mandate_id) <= 64 else None
     if row is None or citizen.national_id not in (row.grantor_id, row.proxy_id):
         raise NotFound("no such mandate")
+    return row
+
+
+def end_mandate(sess: Session, citizen: Citizen, mandate_id: str, request_id: str | None = None) -> Mandate:
+    """Either side ends a mandate at once; the proxy's shares made under it are revoked with it."""
+    row = own_mandate(sess, citizen, mandate_id)
     if row.ended_at is None:
         row.ended_at, row.ended_by = utcnow(), citizen.national_id
         ended = end_shares(sess, mandate_id=row.id)
@@ -269,6 +294,7 @@ def representative_name(sess: Session, citizen: Citizen, grant: Grant) -> str:
     return person_name(sess, citizen.national_id)
 
 
-__all__ = ["BASES", "GUARDIANSHIPS", "Grant", "active_guardianship", "end_mandate", "end_shares", "grant_mandate",
-           "grants_for", "guardianships_of", "mandate_open", "mandates_of", "person_name",
+__all__ = ["BASES", "GUARDIANSHIPS", "MAX_MANDATE_DAYS", "Grant", "MandateRequest", "active_guardianship",
+           "check_mandate", "end_mandate", "end_shares", "grant_mandate",
+           "grants_for", "guardianships_of", "mandate_open", "mandates_of", "own_mandate", "person_name",
            "record_guardianship", "representative_name", "revoke_guardianship", "superseded"]

@@ -101,6 +101,8 @@ def grant_mandate(body: dict[str, Any]) -> Any:
     # list of the issue: "granting a proxy"); a criminal record or every type would need it under either reading
     session_row = auth.current_session()
     assert session_row is not None  # rules.citizen ran
+    # a grant that would be refused is refused first (400), before asking the person to confirm who they are
+    representation.check_mandate(citizen, body["proxy_id"], body["types"], body["expires_at"])
     stepup.require_recent_auth(session_row)
     row = representation.grant_mandate(db.session(), citizen, body["proxy_id"], body["types"], body["expires_at"],
                                        body["can_share"], g.get("request_id"))

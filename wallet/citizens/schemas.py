@@ -134,6 +134,9 @@ class PasskeyOut(Schema):
     created_at = fields.DateTime()
     last_used_at = fields.DateTime(allow_none=True)
     backed_up = fields.Boolean(metadata={"description": "Synced to the person's account (a backup flag)"})
+    disabled_at = fields.DateTime(allow_none=True, metadata={
+        "description": "Set when an answer's sign count went backwards (possibly a copied authenticator): the "
+                       "passkey is refused from then on (401 passkey_disabled); remove it"})
 
 
 class PasskeysOut(Schema):
