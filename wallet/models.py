@@ -4,6 +4,7 @@ from wallet.audit import AuditEvent, AuditHead
 from wallet.audit_checkpoints import AuditCheckpoint
 from wallet.citizens.models import Citizen, CitizenSession, Invite
 from wallet.db import Base
+from wallet.documents.batch_models import Batch, BatchItem
 from wallet.documents.models import Document
 from wallet.shares.models import Share, ShareItem, ShareView
 
@@ -15,6 +16,8 @@ __all__ = [
            "AuditEvent",
            "AuditHead",
            "Base",
+           "Batch",
+           "BatchItem",
            "Citizen",
            "CitizenSession",
            "Document",
