@@ -308,3 +308,52 @@ def test_the_upload_is_streamed_not_held_in_memory(make_app: Any, agencies: Any,
     assert resp.json["total"] == count and len(held) == count
     assert len(blobs(settings)) == count
     assert peak < 12 * 1024 * 1024, f"the upload allocated {peak / 2 ** 20:.1f} MiB at its peak"
+
+
+def test_transient_faults_are_retried_and_a_give_up_is_answered_unavailable(
+        client: Any, app: Any, agencies: Any, signed_pdf: Any, held: Any, settings: Any,
+        monkeypatch: pytest.MonkeyPatch, published: Any) -> None:
+    """Every validator busy (503) or the blob store down: TryLater, the item stays pending with its file; once
+    the retries are spent the item is rejected with the code a single push would have answered."""
+    from signing.sandbox import ValidatorBusy
+    from wallet.documents import service
+    from wallet.storage import StorageUnavailable
+
+    key = agencies["MJ"]["key"]
+    entries = []
+    for i in range(2):
+        pdf = signed_pdf("MJ")
+        entries.append((f"f{i}", pdf, dict(pdf.meta)))
+    batch_id = post_batch(client, key, body_of(entries)).json["id"]
+    real_validate = service.validate_pdf
+
+    def busy(*_a: Any, **_k: Any) -> Any:
+        raise ValidatorBusy("every validator is busy")
+
+    rt = app.extensions["wallet.runtime"]
+    real_check = rt.validator.validate
+    monkeypatch.setattr(rt.validator, "validate", busy)
+    with pytest.raises(jobs.TryLater) as exc:
+        jobs.run(app, *held[0])
+    assert exc.value.after == 5.0  # the 503's Retry-After
+    real_get = rt.store.get
+
+    def down(_key: str) -> bytes:
+        raise StorageUnavailable("the blob store is down")
+
+    monkeypatch.setattr(rt.store, "get", down)
+    with pytest.raises(jobs.TryLater):
+        jobs.run(app, *held[0])
+    out = get_batch(client, key, batch_id).json
+    assert out["status"] == "queued" and len(blobs(settings)) == 2
+    monkeypatch.setattr(rt.store, "get", real_get)
+    monkeypatch.setattr(rt.validator, "validate", real_check)  # the validators are back
+    assert service.validate_pdf is real_validate
+    jobs.run(app, *held[0])
+    jobs.give_up(app, *held[1], None, "still busy")
+    out = get_batch(client, key, batch_id).json
+    assert out["status"] == "done"
+    assert [(i["status"], (i["error"] or {}).get("code")) for i in out["items"]] == \
+        [("accepted", None), ("rejected", "unavailable")]
+    assert blobs(settings) == []
+    assert [e["code"] for e in published["document.rejected"]] == ["unavailable"]
