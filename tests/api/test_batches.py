@@ -357,3 +357,35 @@ def test_transient_faults_are_retried_and_a_give_up_is_answered_unavailable(
         [("accepted", None), ("rejected", "unavailable")]
     assert blobs(settings) == []
     assert [e["code"] for e in published["document.rejected"]] == ["unavailable"]
+
+
+@pytest.mark.committed_db
+def test_the_embedded_thread_backend_runs_the_same_jobs(make_app: Any, settings: Any, signed_pdf: Any,
+                                                        pki: Any) -> None:
+    """`make run`'s default (JOBS_BACKEND=thread): the items are pushed by threads of the web process."""
+    import time
+    from pathlib import Path
+
+    from wallet.agencies import service
+    from wallet.demo.agencies import DEMO_AGENCIES
+
+    app = make_app(jobs_backend="thread")
+    with app.app_context():
+        spec = next(a for a in DEMO_AGENCIES if a["code"] == "MJ")
+        agency = service.add_agency(db.session(), "MJ", spec["name"], spec["types"], spec["names"])
+        service.add_certificate(db.session(), agency, Path(pki["agencies"]["MJ"]["ca"]).read_bytes(), "ca")
+        key = service.issue_key(db.session(), agency)
+        db.commit()
+    client = app.test_client()
+    entries = []
+    for i in range(3):
+        pdf = signed_pdf("MJ")
+        entries.append((f"f{i}", pdf, dict(pdf.meta)))
+    batch_id = post_batch(client, key, body_of(entries)).json["id"]
+    deadline = time.monotonic() + 60
+    while get_batch(client, key, batch_id).json["status"] != "done" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    jobs.drain(app)
+    out = get_batch(client, key, batch_id).json
+    assert (out["status"], out["accepted"]) == ("done", 3)
+    assert blobs(settings) == []
