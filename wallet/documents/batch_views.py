@@ -84,13 +84,16 @@ def create_batch() -> Any:
     boundary = request.mimetype_params.get("boundary", "")
     if request.mimetype != "multipart/form-data" or not boundary:
         raise batches.BadManifest("the body must be multipart/form-data (a `manifest` part and the files)")
+    agency_id = current_agency().id
+    sess = db.session()
+    sess.rollback()  # no transaction while the body arrives (on SQLite: not the write lock for a slow upload)
     upload = batches.Upload(s.max_upload_bytes, s.batch_max_bytes)
     try:
         manifest, files = batches.read_multipart(request.stream.read, boundary.encode("latin-1"), upload,
                                                  batches.manifest_limit(s.batch_max_documents),
                                                  s.batch_max_documents + 1)
         entries = batches.check_manifest(manifest, files.keys(), s.batch_max_documents)
-        batch = batches.create(runtime(), db.session(), current_agency(), entries, files, g.get("request_id"))
+        batch = batches.create(runtime(), sess, agency_id, entries, files, g.get("request_id"))
         return batches.summary(batch), 202
     finally:
         upload.close()  # the temporary files: the encrypted copies are in the blob store

@@ -258,46 +258,54 @@ def check_manifest(text: str | None, parts: Iterable[str], max_documents: int) -
     return entries
 
 
-def create(rt: Runtime, sess: Session, agency: Agency, entries: list[Entry], files: Mapping[str, Spool],
+def create(rt: Runtime, sess: Session, agency_id: str, entries: list[Entry], files: Mapping[str, Spool],
            request_id: str | None = None) -> Batch:
-    """Store every file encrypted under the batch's prefix, record the batch and its items, and hand one job
-    per item to the workers once this unit of work commits. A file larger than a single push allows is decided
-    at once (rejected, ``too_large``) and not stored."""
+    """Store every file encrypted under the batch's prefix, then record the batch and its items, and hand one
+    job per item to the workers once this unit of work commits. A file larger than a single push allows is
+    decided at once (rejected, ``too_large``) and not stored.
+
+    The files are stored before the first statement: on SQLite every transaction takes the one write lock, and
+    200 MB to encrypt and store would hold it that long (the caller has ended any transaction it began)."""
     batch_id = new_id()
-    batch = Batch(id=batch_id, agency_id=agency.id, total=len(entries), pending=len(entries), accepted=0,
-                  rejected=0, request_id=request_id, created_at=utcnow())
-    sess.add(batch)
-    sess.flush()
-    pending: list[str] = []
     limit = rt.settings.max_upload_bytes
+    stored: dict[int, tuple[str, str, bytes]] = {}  # position -> (item id, blob key, wrapped key)
     for entry in entries:
         spool = files[entry.part]
-        item = BatchItem(id=new_id(), batch_id=batch_id, position=entry.position, reference=entry.reference,
-                         meta=entry.metadata, size=spool.size, status="pending")
         if spool.too_large:
-            item.status, item.error_code = "rejected", TooLarge.code
+            continue
+        item_id = new_id()
+        spool.seek(0)
+        data = spool.read(limit + 1)  # one file at a time, within a single push's limit
+        key = f"batches/{batch_id}/{item_id}"
+        sealed = rt.envelope.encrypt(data, aad(batch_id, item_id))
+        del data
+        db.on_rollback(lambda key=key: rt.store.delete(key))  # type: ignore[misc]
+        rt.store.put(key, sealed.ciphertext)
+        stored[entry.position] = (item_id, key, sealed.wrapped_key)
+    batch = Batch(id=batch_id, agency_id=agency_id, total=len(entries), pending=len(entries), accepted=0,
+                  rejected=0, request_id=request_id, created_at=utcnow())
+    sess.add(batch)
+    rejected: list[BatchItem] = []
+    for entry in entries:
+        item = BatchItem(batch_id=batch_id, position=entry.position, reference=entry.reference, meta=entry.metadata,
+                         size=files[entry.part].size, status="pending")
+        if entry.position in stored:
+            item.id, item.blob_key, item.wrapped_key = stored[entry.position]
+        else:
+            item.id, item.status, item.error_code = new_id(), "rejected", TooLarge.code
             item.error_detail, item.decided_at = f"the file is larger than {limit} bytes", utcnow()
             batch.pending -= 1
             batch.rejected += 1
-            sess.add(item)
-            events.publish(sess, "document.rejected", agency_id=agency.id, reference=entry.reference,
-                           code=item.error_code, detail=item.error_detail, batch_id=batch_id)
-            continue
-        spool.seek(0)
-        data = spool.read(limit + 1)  # one file at a time, within a single push's limit
-        key = f"batches/{batch_id}/{item.id}"
-        sealed = rt.envelope.encrypt(data, aad(batch_id, item.id))
-        del data
-        rt.store.put(key, sealed.ciphertext)
-        db.on_rollback(lambda key=key: rt.store.delete(key))  # type: ignore[misc]
-        item.blob_key, item.wrapped_key = key, sealed.wrapped_key
+            rejected.append(item)
         sess.add(item)
-        pending.append(item.id)
     sess.flush()
+    for item in rejected:
+        events.publish(sess, "document.rejected", agency_id=agency_id, reference=item.reference,
+                       code=item.error_code, detail=item.error_detail, batch_id=batch_id)
     if batch.pending == 0:
         batch.completed_at = utcnow()
         events.publish(sess, "batch.completed", batch=batch)
-    for item_id in pending:
+    for item_id, _, _ in stored.values():
         jobs.enqueue(ITEM_JOB, item_id)
     return batch
 
