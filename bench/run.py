@@ -2,7 +2,8 @@
 
     python -m bench.run              full run (~20 min on the 2-core reference machine)
     BENCH_QUICK=1 python -m bench.run   fast pass: 100 documents, 100k rows, short wrk runs
-    BENCH_SECTIONS=issuance,shares   run a subset (issuance, shares, verification, lighthouse, scale, memory)
+    BENCH_SECTIONS=issuance,shares   run a subset (issuance, shares, verification, lighthouse, scale, memory, batches)
+    BENCH_BATCH_DOCS=n               documents in the batch section's batch (default 1000, 100 with BENCH_QUICK)
     BENCH_OUTPUT=path                write elsewhere than docs/benchmarks.md
 
 A section whose endpoint does not exist yet is reported as skipped (the harness runs it once it exists).
@@ -23,6 +24,7 @@ from flask import url_for
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
+from bench import batches as bat
 from bench import docs as bench_docs
 from bench import issuance as iss
 from bench import lighthouse as lh
@@ -38,11 +40,12 @@ from bench.shares import create_share, login
 from wallet import create_app
 
 QUICK = os.environ.get("BENCH_QUICK", "0").lower() in {"1", "true", "yes", "on"}
-ALL = ("issuance", "shares", "verification", "lighthouse", "scale", "memory")
-ORDER = ("issuance", "verification", "scale", "shares", "lighthouse", "memory")
+ALL = ("issuance", "shares", "verification", "lighthouse", "scale", "memory", "batches")
+ORDER = ("issuance", "verification", "scale", "shares", "lighthouse", "memory", "batches")
 TITLES = {"issuance": "1. Issuance", "verification": "2. Verification", "scale": "3. Scale",
           "shares": "4. Share creation and the sealed copy",
-          "lighthouse": "5. Phone pages (Lighthouse 12.8.2, mobile, simulated throttling)", "memory": "6. Memory"}
+          "lighthouse": "5. Phone pages (Lighthouse 12.8.2, mobile, simulated throttling)", "memory": "6. Memory",
+          "batches": "7. Batch issuance on Celery workers"}
 
 
 def log(msg: str) -> None:
@@ -91,6 +94,16 @@ def phone_pages(routes: Routes, doc_id: str, token: str) -> dict[str, tuple[str,
                 pages[name] = (p, signed_in)
                 break
     return pages
+
+
+def redis_reachable(url: str) -> bool:
+    try:
+        import redis  # noqa: PLC0415 - the batch section only
+
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+        return True
+    except Exception:  # noqa: BLE001 - any failure: the section is skipped, saying why
+        return False
 
 
 def main() -> int:
@@ -145,7 +158,8 @@ def main() -> int:
     if not pg_reachable():
         log("PostgreSQL is not reachable on 127.0.0.1:5432: nothing to measure")
         return 1
-    env = BenchEnv(keep=os.environ.get("BENCH_KEEP") == "1")  # BENCH_KEEP=1: keep the temp dir and database
+    # BENCH_KEEP=1: keep the temp dir and database; BENCH_DB_NAME: another database (two runs on one machine)
+    env = BenchEnv(keep=os.environ.get("BENCH_KEEP") == "1", db_name=os.environ.get("BENCH_DB_NAME", "wallet_bench"))
     log(f"setting up in {env.tmp} (PKI, database {env.db_name}, migrations, agencies)")
     state: dict[str, Any] = {}
     try:
@@ -166,6 +180,13 @@ def main() -> int:
             log(f"generating and signing {n_docs} documents (not timed)")
             documents = bench_docs.make_documents(agencies, n_docs, seed=1,
                                                    suffixes=tuple(f"-R{r}" for r in range(rounds)))
+        batch_docs = []
+        n_batch = int(os.environ.get("BENCH_BATCH_DOCS", "100" if QUICK else "1000"))
+        if "batches" in wanted:
+            log(f"generating and signing {n_batch} school reports for one batch (not timed)")
+            men = [a for a in agencies if a["code"] == "MEN"]
+            batch_docs = bench_docs.make_documents(men, n_batch, seed=3, prefix="BATCH", suffixes=("-B0", "-B1"),
+                                                   kinds=(("MEN", "school_report"),))
         own_docs = bench_docs.make_documents(agencies, 3, seed=2, holder_id=citizen["national_id"], prefix="OWN",
                                              processes=1)
         env.start_server()
@@ -178,6 +199,14 @@ def main() -> int:
                            worker_rss=env.worker_rss)
 
         section("issuance", issuance)
+
+        # ---- 7. batch issuance on 1 then 2 Celery workers
+        def batches() -> Section:
+            return bat.run(env.base_url, env.env, env.tmp, batch_docs, api_keys["MEN"], trust_roots=roots,
+                           agency_ca_pems=ca_pems, log=log)
+
+        section("batches", batches, None if redis_reachable(env.env.get("REDIS_URL", "")) else
+                "Redis is not reachable (REDIS_URL): the Celery workers need their broker")
 
         # the demo citizen's own documents (for sharing and the phone pages), pushed like any other
 
