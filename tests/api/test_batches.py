@@ -389,3 +389,21 @@ def test_the_embedded_thread_backend_runs_the_same_jobs(make_app: Any, settings:
     out = get_batch(client, key, batch_id).json
     assert (out["status"], out["accepted"]) == ("done", 3)
     assert blobs(settings) == []
+
+
+def test_fsck_keeps_a_pending_items_file_and_resume_removes_a_decided_items_leftover(
+        client: Any, app: Any, agencies: Any, signed_pdf: Any, held: Any, settings: Any) -> None:
+    """A file waiting for its worker is referenced (fsck --repair must not delete it); one left behind by a decided
+    item (a worker killed between its commit and the deletion) is an orphan that `batches resume` removes."""
+    from wallet.storage import open_store
+
+    pdf = signed_pdf("MJ")
+    post_batch(client, agencies["MJ"]["key"], body_of([("a", pdf, dict(pdf.meta))]))
+    result = app.test_cli_runner().invoke(args=["fsck", "--repair", "--grace", "0"])
+    assert "orphan_blob" not in result.output, result.output
+    assert len(blobs(settings)) == 1
+    store = open_store(settings.storage_url)
+    store.put("batches/" + "0" * 32 + "/" + "1" * 32, b"left behind")
+    result = app.test_cli_runner().invoke(args=["batches", "resume", "--older-than", "0"])
+    assert result.exit_code == 0 and "1 leftover files deleted" in result.output, result.output
+    assert len(blobs(settings)) == 1
