@@ -407,3 +407,21 @@ def test_fsck_keeps_a_pending_items_file_and_resume_removes_a_decided_items_left
     result = app.test_cli_runner().invoke(args=["batches", "resume", "--older-than", "0"])
     assert result.exit_code == 0 and "1 leftover files deleted" in result.output, result.output
     assert len(blobs(settings)) == 1
+
+
+def test_a_thousand_file_parts_need_one_file_descriptor(client: Any, agencies: Any, held: Any, settings: Any) -> None:
+    """The parts of an upload share one temporary file: 1,000 parts under a limit of 256 open files."""
+    import resource
+
+    meta = {"holder_id": "AB123456", "type": "criminal_record", "issued_at": "2026-11-30T10:00:00+00:00"}
+    entries = [(f"p{i}", b"%PDF-1.7 tiny " + str(i).encode(), {**meta, "reference": f"FD-{i}"}) for i in range(1000)]
+    data = body_of(entries)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+    try:
+        resp = post_batch(client, agencies["MJ"]["key"], data)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert resp.status_code == 202, resp.json
+    assert resp.json["total"] == 1000 and len(held) == 1000
+    assert len(blobs(settings)) == 1000

@@ -89,14 +89,18 @@ class Budget:
 
 
 class Spool:
-    """One file part on disk (an unnamed temporary file, gone when closed), kept to ``cap`` + 1 bytes: a file
-    larger than a single push allows is known to be so without being stored whole."""
+    """One file part, kept on disk in its upload's temporary file (one descriptor per upload, not per part: a
+    batch has up to 1,000), to ``cap`` + 1 bytes: a file larger than a single push allows is known to be so
+    without being stored whole. Parts arrive one after the other, so each one's bytes are contiguous."""
 
-    def __init__(self, cap: int, budget: Budget) -> None:
-        self.file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the upload's owner
+    def __init__(self, file: IO[bytes], cap: int, budget: Budget) -> None:
+        self.file = file
+        self.start = file.seek(0, 2)
         self.cap = cap
         self.budget = budget
-        self.size = 0
+        self.size = 0  # bytes received
+        self.stored = 0  # bytes kept (at most cap + 1)
+        self.pos = 0
 
     @property
     def too_large(self) -> bool:
@@ -104,49 +108,40 @@ class Spool:
 
     def write(self, data: bytes) -> int:
         self.budget.spend(len(data))
-        room = self.cap + 1 - self.size
+        room = self.cap + 1 - self.stored
         if room > 0:
-            self.file.write(data[:room])
+            chunk = data[:room]
+            self.file.seek(self.start + self.stored)
+            self.file.write(chunk)
+            self.stored += len(chunk)
         self.size += len(data)
         return len(data)
 
+    def seek(self, pos: int) -> None:
+        self.pos = pos
+
     def read(self, n: int = -1) -> bytes:
-        return self.file.read(n)
-
-    def seek(self, pos: int, whence: int = 0) -> int:
-        return self.file.seek(pos, whence)
-
-    def tell(self) -> int:
-        return self.file.tell()
-
-    def flush(self) -> None:
-        self.file.flush()
-
-    def close(self) -> None:
-        self.file.close()
-
-    @property
-    def closed(self) -> bool:
-        return self.file.closed
+        left = self.stored - self.pos
+        n = left if n < 0 else min(n, left)
+        self.file.seek(self.start + self.pos)
+        data = self.file.read(n)
+        self.pos += len(data)
+        return data
 
 
 class Upload:
-    """The spools of one request's file parts: every temporary file is closed (deleted) by :meth:`close`."""
+    """The file parts of one request, in one unnamed temporary file (gone once closed by :meth:`close`)."""
 
     def __init__(self, file_cap: int, max_bytes: int) -> None:
         self.budget = Budget(max_bytes)
         self.file_cap = file_cap
-        self.spools: list[Spool] = []
+        self.file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
 
     def new_spool(self) -> Spool:
-        spool = Spool(self.file_cap, self.budget)
-        self.spools.append(spool)
-        return spool
+        return Spool(self.file, self.file_cap, self.budget)
 
     def close(self) -> None:
-        for spool in self.spools:
-            spool.close()
-        self.spools = []
+        self.file.close()
 
 
 def read_multipart(read: Callable[[int], bytes], boundary: bytes, upload: Upload, manifest_max: int,
