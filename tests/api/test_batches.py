@@ -425,3 +425,19 @@ def test_a_thousand_file_parts_need_one_file_descriptor(client: Any, agencies: A
     assert resp.status_code == 202, resp.json
     assert resp.json["total"] == 1000 and len(held) == 1000
     assert len(blobs(settings)) == 1000
+
+
+def test_an_unexpected_fault_rejects_the_item_internal_error_and_the_batch_still_ends(
+        client: Any, app: Any, agencies: Any, signed_pdf: Any, held: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    pdf = signed_pdf("MJ")
+    batch_id = post_batch(client, agencies["MJ"]["key"], body_of([("a", pdf, dict(pdf.meta))])).json["id"]
+    rt = app.extensions["wallet.runtime"]
+
+    def broken(*_a: Any, **_k: Any) -> bytes:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(rt.envelope, "decrypt", broken)
+    jobs.run(app, *held[0])
+    out = get_batch(client, agencies["MJ"]["key"], batch_id).json
+    assert out["status"] == "done" and out["items"][0]["error"]["code"] == "internal_error"
+    assert "a bug" not in json.dumps(out)

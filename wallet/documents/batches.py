@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
+from flask import g
 from marshmallow import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -328,6 +329,7 @@ def process_item(item_id: str) -> None:
         batch = sess.get_one(Batch, item.batch_id)
         agency = sess.get_one(Agency, batch.agency_id)
         blob_key, meta_raw, batch_id = item.blob_key, dict(item.meta), batch.id
+        request_id = g.get("request_id") or batch.request_id  # the job's (the upload's, handed over)
         if blob_key is None or item.wrapped_key is None:
             raise _Broken("the item's file is gone")
         sealed = Sealed(item.wrapped_key, rt.store.get(blob_key))
@@ -344,13 +346,12 @@ def process_item(item_id: str) -> None:
     except _Broken as exc:
         _reject(item_id, "internal_error", str(exc))
         return
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - transient: later; anything else: the item's answer (500)
         db.rollback()
-        if is_transient(exc):
-            raise jobs.TryLater(f"{type(exc).__name__}: {exc}") from exc
-        raise
+        _unexpected(item_id, exc)
+        return
     try:
-        result = service.push(rt, sess, agency, data, meta, g_request_id(batch), batch_id=batch_id)
+        result = service.push(rt, sess, agency, data, meta, request_id, batch_id=batch_id)
         _decide(sess, item_id, batch_id, "accepted" if result.created else "replayed", document_id=result.document.id)
         db.commit()
     except _Decided:
@@ -363,18 +364,20 @@ def process_item(item_id: str) -> None:
             raise jobs.TryLater(exc.detail, after=float(after) if after and after.isdigit() else None) from exc
         _reject(item_id, exc.code, exc.detail)
         return
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - transient: later; anything else: the item's answer (500)
         db.rollback()
-        if is_transient(exc):
-            raise jobs.TryLater(f"{type(exc).__name__}: {exc}") from exc
-        raise
+        _unexpected(item_id, exc)
+        return
     _delete_blob(rt, blob_key)
 
 
-def g_request_id(batch: Batch) -> str | None:
-    from flask import g  # noqa: PLC0415 - the job's context: its request id, else the upload's
-
-    return g.get("request_id") or batch.request_id
+def _unexpected(item_id: str, exc: Exception) -> None:
+    """A transient fault is tried again later; anything else is answered as a single push's 500 would be (the
+    item would otherwise stay pending for ever, and its batch never end)."""
+    if is_transient(exc):
+        raise jobs.TryLater(f"{type(exc).__name__}: {exc}") from exc
+    log.exception("batch item %s failed", item_id)
+    _reject(item_id, "internal_error", "the document could not be processed; the operator has been told")
 
 
 def _decide(sess: Session, item_id: str, batch_id: str, status: str, *, document_id: str | None = None,
