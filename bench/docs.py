@@ -174,12 +174,13 @@ def _make(args: tuple[int, str, str, str, str, int, int, tuple[str, ...]]) -> Be
 
 def make_documents(agencies: list[dict[str, Any]], n: int, *, target_bytes: int = 100_000, seed: int = 1,
                    holder_id: str | None = None, prefix: str = "BENCH", processes: int | None = None,
-                   suffixes: tuple[str, ...] = ()) -> list[BenchDoc]:
+                   suffixes: tuple[str, ...] = (),
+                   kinds: tuple[tuple[str, str], ...] = AGENCY_TYPES) -> list[BenchDoc]:
     """``n`` signed documents, round-robin over the demo agencies and their types; each also signed once per
     reference suffix (the signed document.json names the reference, so a round needs its own files)."""
     tasks = []
     for i in range(n):
-        code, doc_type = AGENCY_TYPES[i % len(AGENCY_TYPES)]
+        code, doc_type = kinds[i % len(kinds)]
         holder = holder_id or f"BK{(seed * 100_000 + i) % 1_000_000:06d}"
         tasks.append((i, code, doc_type, holder, f"{prefix}-{seed}-{i:06d}-{os.urandom(3).hex()}", target_bytes,
                       seed, suffixes))

@@ -129,6 +129,9 @@ class BenchEnv:
             # a prefix of this run's own
             "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
             "RATE_LIMIT_KEY_PREFIX": f"bench-{secrets.token_hex(4)}",
+            # the jobs (batch items) of this run on a queue of its own: other workers on the machine's Redis
+            # never take them
+            "JOBS_QUEUE": f"bench-{secrets.token_hex(4)}",
             "TRUST_ROOTS": str(self.pki["root"]),
             "SEAL_PKCS12": str(self.pki["platform"]["seal_pkcs12"]),
             "SEAL_PKCS12_PASSWORD": str(self.pki["platform"]["seal_pkcs12_password"]),

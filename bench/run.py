@@ -3,7 +3,8 @@
     python -m bench.run              full run (~20 min on the 2-core reference machine)
     BENCH_QUICK=1 python -m bench.run   fast pass: 100 documents, 100k rows, short wrk runs
     BENCH_SECTIONS=issuance,shares   run a subset (issuance, shares, verification, lighthouse, scale, memory, floor,
-                                     cluster)
+                                     cluster, batches)
+    BENCH_BATCH_DOCS=n               documents in the batch section's batch (default 1000, 100 with BENCH_QUICK)
     BENCH_OUTPUT=path                write elsewhere than docs/benchmarks.md
     BENCH_FLOOR_DBS=sqlite           the floor row on one database only (default: sqlite,postgresql)
 
@@ -25,6 +26,7 @@ from flask import url_for
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
+from bench import batches as bat
 from bench import cluster as cl
 from bench import docs as bench_docs
 from bench import issuance as iss
@@ -42,12 +44,13 @@ from bench.shares import create_share, login
 from wallet import create_app
 
 QUICK = os.environ.get("BENCH_QUICK", "0").lower() in {"1", "true", "yes", "on"}
-ALL = ("issuance", "shares", "verification", "lighthouse", "scale", "memory", "floor", "cluster")
-ORDER = ("issuance", "verification", "scale", "shares", "lighthouse", "memory", "floor", "cluster")
+ALL = ("issuance", "shares", "verification", "lighthouse", "scale", "memory", "floor", "cluster", "batches")
+ORDER = ("issuance", "verification", "scale", "shares", "lighthouse", "memory", "floor", "cluster", "batches")
 TITLES = {"issuance": "1. Issuance", "verification": "2. Verification", "scale": "3. Scale",
           "shares": "4. Share creation and the sealed copy",
           "lighthouse": "5. Phone pages (Lighthouse 12.8.2, mobile, simulated throttling)", "memory": "6. Memory",
-          "floor": "7. Counted look against its floor", "cluster": "8. Cluster (nginx, app nodes)"}
+          "floor": "7. Counted look against its floor", "cluster": "8. Cluster (nginx, app nodes)",
+          "batches": "9. Batch issuance on Celery workers"}
 
 
 def log(msg: str) -> None:
@@ -96,6 +99,16 @@ def phone_pages(routes: Routes, doc_id: str, token: str) -> dict[str, tuple[str,
                 pages[name] = (p, signed_in)
                 break
     return pages
+
+
+def redis_reachable(url: str) -> bool:
+    try:
+        import redis  # noqa: PLC0415 - the batch section only
+
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+        return True
+    except Exception:  # noqa: BLE001 - any failure: the section is skipped, saying why
+        return False
 
 
 def main() -> int:
@@ -162,7 +175,7 @@ def main() -> int:
         log(f"wrote {output} in {(time.monotonic() - t_start) / 60:.1f} min")
         return 0
     # BENCH_KEEP=1: keep the temp dir and database; BENCH_DB: the database's name (runs side by side on one server)
-    env = BenchEnv(keep=os.environ.get("BENCH_KEEP") == "1", db_name=os.environ.get("BENCH_DB", "wallet_bench"))
+    env = BenchEnv(keep=os.environ.get("BENCH_KEEP") == "1", db_name=os.environ.get("BENCH_DB") or os.environ.get("BENCH_DB_NAME", "wallet_bench"))
     log(f"setting up in {env.tmp} (PKI, database {env.db_name}, migrations, agencies)")
     state: dict[str, Any] = {}
     try:
@@ -183,6 +196,13 @@ def main() -> int:
             log(f"generating and signing {n_docs} documents (not timed)")
             documents = bench_docs.make_documents(agencies, n_docs, seed=1,
                                                    suffixes=tuple(f"-R{r}" for r in range(rounds)))
+        batch_docs = []
+        n_batch = int(os.environ.get("BENCH_BATCH_DOCS", "100" if QUICK else "1000"))
+        if "batches" in wanted:
+            log(f"generating and signing {n_batch} school reports for one batch (not timed)")
+            men = [a for a in agencies if a["code"] == "MEN"]
+            batch_docs = bench_docs.make_documents(men, n_batch, seed=3, prefix="BATCH", suffixes=("-B0", "-B1"),
+                                                   kinds=(("MEN", "school_report"),))
         own_docs = bench_docs.make_documents(agencies, 3, seed=2, holder_id=citizen["national_id"], prefix="OWN",
                                              processes=1)
         env.start_server()
@@ -195,6 +215,14 @@ def main() -> int:
                            worker_rss=env.worker_rss)
 
         section("issuance", issuance)
+
+        # ---- 7. batch issuance on 1 then 2 Celery workers
+        def batches() -> Section:
+            return bat.run(env.base_url, env.env, env.tmp, batch_docs, api_keys["MEN"], trust_roots=roots,
+                           agency_ca_pems=ca_pems, log=log)
+
+        section("batches", batches, None if redis_reachable(env.env.get("REDIS_URL", "")) else
+                "Redis is not reachable (REDIS_URL): the Celery workers need their broker")
 
         # the demo citizen's own documents (for sharing and the phone pages), pushed like any other
 

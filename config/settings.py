@@ -119,6 +119,9 @@ class Settings:
     vapid_subject: str = ""
     webpush_allowed_hosts: tuple[str, ...] = DEFAULT_WEBPUSH_HOSTS
     log_format: str = "text"  # text | json (LOG_FORMAT; wallet/logs.py: one JSON object a line, with the request id)
+    # batch issuance (POST /api/v1/batches): documents and bytes of one upload (each file within max_upload_bytes)
+    batch_max_documents: int = 1000
+    batch_max_bytes: int = 200 * 1024 * 1024
     extra: Mapping[str, Any] = field(default_factory=dict)
     # the service's official identity in the header: its name per page language and its emblem (a file under
     # frontend/static/, SVG or PNG); SERVICE_NAME_AR / _FR / _EN and SERVICE_EMBLEM
@@ -237,7 +240,9 @@ class Settings:
             raise SettingsError("JOBS_BACKEND=celery needs CELERY_BROKER_URL or REDIS_URL")
         values["jobs_backend"] = backend
         for key, name, low, high in (("jobs_threads", "JOBS_THREADS", 1, 64),
-                                     ("jobs_visibility_seconds", "JOBS_VISIBILITY_SECONDS", 5, 86400)):
+                                     ("jobs_visibility_seconds", "JOBS_VISIBILITY_SECONDS", 5, 86400),
+                                     ("batch_max_documents", "BATCH_MAX_DOCUMENTS", 1, 10000),
+                                     ("batch_max_bytes", "BATCH_MAX_BYTES", 1024, 4 * 1024 ** 3)):
             raw = (env.get(name) or "").strip()
             if raw:
                 if not raw.isdigit() or not low <= int(raw) <= high:

@@ -17,6 +17,7 @@ from wallet.citizens.passkey_views import bp as passkeys_bp
 from wallet.citizens.representation_views import bp as representation_bp
 from wallet.citizens.views import bp as citizen_bp
 from wallet.cli import register as register_cli
+from wallet.documents.batch_views import bp as batches_bp
 from wallet.documents.views import bp as documents_bp
 from wallet.errors import register_error_handlers as register_problem_handlers
 from wallet.extensions import Runtime, babel, install_request_gettext, limiter
@@ -128,8 +129,8 @@ def register_extensions(app: APIFlask, settings: Settings) -> None:
 
 
 def register_blueprints(app: APIFlask) -> None:
-    for bp in (ops_bp, documents_bp, webhooks_bp, citizen_bp, passkeys_bp, representation_bp, push_bp, web_bp,
-               proxies_web_bp, *share_views.blueprints, *verification_views.blueprints):
+    for bp in (ops_bp, documents_bp, batches_bp, webhooks_bp, citizen_bp, passkeys_bp, representation_bp, push_bp,
+               web_bp, proxies_web_bp, *share_views.blueprints, *verification_views.blueprints):
         app.register_blueprint(bp)
 
 

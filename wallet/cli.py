@@ -29,6 +29,7 @@ agency_cli = AppGroup("agency", help="Register agencies, their certificates and 
 audit_cli = AppGroup("audit", help="The hash-chained audit log.")
 agency_cli.add_command(set_webhook)
 agency_cli.add_command(remove_webhook)
+batches_cli = AppGroup("batches", help="Batch issuance (POST /api/v1/batches).")
 
 
 @db_cli.command("upgrade")
@@ -205,6 +206,27 @@ def audit_checkpoint() -> None:
     click.echo(f"checkpoint at seq {cp.seq} signed by {cp.key_id} ({where})")
 
 
+@batches_cli.command("resume")
+@click.option("--older-than", default=60, show_default=True, type=click.IntRange(0, None),
+              help="Only batches created at least this many seconds ago")
+def batches_resume(older_than: int) -> None:
+    """Hand the pending items of batches to the workers again (the embedded thread backend loses its queue when
+    the process stops; a Celery worker's lost job comes back by itself) and delete leftover batch files. An item
+    decided meanwhile is not pushed twice. With the thread backend the items run in this command."""
+    import datetime as dt  # noqa: PLC0415 - this command only
+
+    from flask import current_app  # noqa: PLC0415 - this command only
+
+    from wallet import jobs  # noqa: PLC0415 - this command only
+    from wallet.documents import batches  # noqa: PLC0415 - this command only
+
+    with db.transaction() as sess:
+        enqueued, deleted = batches.resume(sess, dt.timedelta(seconds=older_than))
+    jobs.drain(current_app._get_current_object())  # type: ignore[attr-defined] # thread backend: run them here
+    click.echo(f"{enqueued} pending items handed to the workers ({jobs.backend()}), {deleted} leftover files deleted")
+
+
 def register(app: APIFlask) -> None:
-    for cmd in (db_cli, agency_cli, audit_cli, webhooks_cli, *citizen_commands, *demo_commands, *maintenance_commands):
+    for cmd in (db_cli, agency_cli, audit_cli, webhooks_cli, batches_cli, *citizen_commands, *demo_commands,
+                *maintenance_commands):
         app.cli.add_command(cmd)

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from wallet import audit, db
 from wallet.crypto import DecryptionError, Sealed
 from wallet.db import utcnow
+from wallet.documents.batch_models import BatchItem
 from wallet.documents.models import Document
 from wallet.documents.service import original_aad
 from wallet.extensions import Runtime
@@ -221,6 +222,8 @@ class _Fsck:
             referenced.update(sess.scalars(select(Document.blob_key).where(Document.blob_key.in_(keys))))
             referenced.update(k for k in sess.scalars(
                 select(ShareItem.copy_blob_key).where(ShareItem.copy_blob_key.in_(keys))) if k)
+            referenced.update(k for k in sess.scalars(  # the files of batch items not decided yet
+                select(BatchItem.blob_key).where(BatchItem.blob_key.in_(keys))) if k)
         if previews:
             docs.update(sess.scalars(select(Document.id).where(Document.id.in_({p[0] for p in previews.values()}))))
         sess.rollback()

@@ -4,6 +4,7 @@ from wallet.audit import AuditEvent, AuditHead
 from wallet.audit_checkpoints import AuditCheckpoint
 from wallet.citizens.models import Citizen, CitizenSession, Invite
 from wallet.db import Base
+from wallet.documents.batch_models import Batch, BatchItem
 from wallet.documents.models import Document
 from wallet.push.models import PushSubscription
 from wallet.shares.models import Share, ShareItem, ShareView
@@ -17,6 +18,8 @@ __all__ = [
            "AuditEvent",
            "AuditHead",
            "Base",
+           "Batch",
+           "BatchItem",
            "Citizen",
            "CitizenSession",
            "Document",

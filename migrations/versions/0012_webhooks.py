@@ -1,7 +1,7 @@
 """agencies' webhooks: the endpoint and its signing secret (under the master key), and the deliveries outbox
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import wallet.db
 
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

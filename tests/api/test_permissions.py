@@ -65,6 +65,9 @@ ROUTES: dict[str, Route] = {
     "documents_api.push_document": agency("/api/v1/documents", scope="documents:push", method="POST"),
     "documents_api.get_document": agency("/api/v1/documents/<doc_id>", f"/api/v1/documents/{NO_ID}",
                                          scope="documents:read", method="GET"),
+    "batches_api.create_batch": agency("/api/v1/batches", scope="documents:push", method="POST"),
+    "batches_api.get_batch": agency("/api/v1/batches/<batch_id>", f"/api/v1/batches/{NO_ID}",
+                                    scope="documents:read", method="GET"),
     "documents_api.revoke_document": agency("/api/v1/documents/<doc_id>/revoke",
                                             f"/api/v1/documents/{NO_ID}/revoke", scope="documents:revoke",
                                             method="POST"),
@@ -369,6 +372,33 @@ def test_revoke_document(actor: str, client: Any, push: Any, signed_pdf: Any, ag
     assert resp.status_code == REVOKE[actor]
     owner = client.get(f"/api/v1/documents/{doc_id}", headers=headers("owner", agencies)).get_json()
     assert owner["status"] == ("revoked" if actor == "owner" else "valid")
+
+
+BATCH_POST = {"owner": 202, "not_allowed_type": 202, "other_agency": 202, "bad_key": 401, "no_key": 401}
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_batch(actor: str, client: Any, signed_pdf: Any, agencies: Any) -> None:
+    """Any agency may send a batch (each item's type is checked as a single push's: type_not_allowed); only the
+    agency that sent it reads it."""
+    import io
+    import json
+
+    pdf = signed_pdf("MJ")
+    data = {"manifest": json.dumps({"documents": [{"file": "a", "metadata": pdf.meta}]}),
+            "a": (io.BytesIO(pdf), "a.pdf", "application/pdf")}
+    resp = client.post("/api/v1/batches", headers=headers(actor, agencies), content_type="multipart/form-data",
+                       data=data)
+    assert resp.status_code == BATCH_POST[actor], resp.get_json()
+    if resp.status_code == 401:
+        assert resp.get_json()["code"] == "unauthorized"
+        return
+    out = client.get(f"/api/v1/batches/{resp.get_json()['id']}", headers=headers(actor, agencies)).get_json()
+    [item] = out["items"]
+    assert (item["status"], (item["error"] or {}).get("code")) == \
+        (("accepted", None) if actor == "owner" else ("rejected", "type_not_allowed"))
+    owner = client.get(f"/api/v1/batches/{out['id']}", headers=headers("owner", agencies))
+    assert owner.status_code == (200 if actor == "owner" else 404)
 
 
 @pytest.mark.parametrize("actor", ACTORS)

@@ -9,7 +9,7 @@ import io
 import json
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +59,22 @@ class AgencyClient:
                                  files={"file": ("document.pdf", pdf, "application/pdf")},
                                  data={"metadata": json.dumps(metadata)}, timeout=120)
 
+    def push_batch(self, entries: list[tuple[str, bytes, dict[str, Any]]]) -> requests.Response:
+        """POST /api/v1/batches: the manifest part first, then one file part per entry (part name, PDF, metadata)."""
+        manifest = {"documents": [{"file": part, "metadata": meta} for part, _, meta in entries]}
+        files: list[tuple[str, tuple[str | None, bytes | str, str]]] = [
+            ("manifest", (None, json.dumps(manifest), "application/json"))]
+        files += [(part, (f"{part}.pdf", pdf, "application/pdf")) for part, pdf, _ in entries]
+        return self.session.post(f"{self.base_url}/api/v1/batches", headers={"Authorization": f"Bearer {self.api_key}"},
+                                 files=files, timeout=600)
+
+    def batch(self, batch_id: str) -> dict[str, Any]:
+        resp = self.session.get(f"{self.base_url}/api/v1/batches/{batch_id}",
+                                headers={"Authorization": f"Bearer {self.api_key}"}, timeout=60)
+        resp.raise_for_status()
+        out: dict[str, Any] = resp.json()
+        return out
+
 
 def build_document(code: str, doc_type: str, holder_id: str, holder_name: str, reference: str,
                    issued_at: dt.datetime, rng: random.Random) -> tuple[bytes, dict[str, Any]]:
@@ -88,3 +104,35 @@ def generate(client: AgencyClient, holder_id: str, holder_name: str, doc_type: s
         issued = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=rng.randint(0, 20))
         pdf, meta = build_document(client.code, doc_type, holder_id, holder_name, reference, issued, rng)
         yield client.push(client.sign(pdf, meta), meta)
+
+
+BAD_KINDS = ("unsigned", "not_a_pdf", "metadata_mismatch")
+
+
+def build_batch(client: AgencyClient, count: int, doc_type: str, holder_id: str | None, holder_name: str,
+                seed: int | None = None, bad: int = 0, progress: Callable[[], None] | None = None,
+                ) -> list[tuple[str, bytes, dict[str, Any]]]:
+    """``count`` signed documents (a term's school reports: one pupil each unless ``holder_id`` is given), then
+    ``bad`` bad ones in turn unsigned, not a PDF, and signed with other metadata than the manifest says."""
+    rng = random.Random(seed)  # noqa: S311 - demo content, not secrets
+    run = uuid.uuid4().hex[:6].upper()
+    entries = []
+    for i in range(count + bad):
+        reference = f"{client.code}-{dt.date.today():%Y%m%d}-{run}-{i + 1:04d}"
+        holder = holder_id or f"S{rng.randrange(10 ** 8, 10 ** 9)}"
+        issued = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=rng.randint(0, 20))
+        pdf, meta = build_document(client.code, doc_type, holder, holder_name, reference, issued, rng)
+        kind = BAD_KINDS[(i - count) % len(BAD_KINDS)] if i >= count else None
+        if kind == "unsigned":
+            data = pdf
+        elif kind == "not_a_pdf":
+            data = b"GIF89a" + pdf[:64]
+        elif kind == "metadata_mismatch":
+            data = client.sign(pdf, meta)
+            meta = {**meta, "title": "Autre titre"}
+        else:
+            data = client.sign(pdf, meta)
+        entries.append((f"doc{i + 1:04d}", data, meta))
+        if progress is not None:
+            progress()
+    return entries

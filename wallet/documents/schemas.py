@@ -132,3 +132,39 @@ class DocumentTypeOut(Schema):
 
 class DocumentTypesOut(Schema):
     document_types = fields.List(fields.Nested(DocumentTypeOut))
+
+
+class BatchCreatedOut(Schema):
+    id = fields.String()
+    status = fields.String(metadata={"description": "queued | running | done"})
+    total = fields.Integer(metadata={"description": "documents in the batch"})
+
+
+class BatchItemError(Schema):
+    code = fields.String(metadata={"description": "the problem code a single push of this document would answer"})
+    detail = fields.String()
+
+
+class BatchItemOut(Schema):
+    reference = fields.String()
+    status = fields.String(metadata={"description": "pending | accepted | replayed | rejected"})
+    document_id = fields.String(allow_none=True)
+    error = fields.Nested(BatchItemError, allow_none=True)
+
+
+class BatchOut(Schema):
+    id = fields.String()
+    status = fields.String(metadata={"description": "queued | running | done"})
+    total = fields.Integer()
+    accepted = fields.Integer(metadata={"description": "items accepted or replayed"})
+    rejected = fields.Integer()
+    items = fields.List(fields.Nested(BatchItemOut), metadata={"description": "in the manifest's order"})
+
+
+BATCH_MANIFEST_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["documents"], "additionalProperties": False,
+    "properties": {"documents": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
+        "type": "object", "required": ["file", "metadata"], "additionalProperties": False,
+        "properties": {"file": {"type": "string", "description": "name of the multipart part holding the PDF"},
+                       "metadata": {"$ref": "#/components/schemas/DocumentMetadata"}}}}},
+}
