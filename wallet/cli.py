@@ -226,7 +226,35 @@ def batches_resume(older_than: int) -> None:
     click.echo(f"{enqueued} pending items handed to the workers ({jobs.backend()}), {deleted} leftover files deleted")
 
 
+jobs_cli = AppGroup("jobs", help="Background jobs (wallet/jobs.py).")
+
+
+@jobs_cli.command("sweep")
+@click.option("--older-than", default=60, show_default=True, type=click.IntRange(0, None),
+              help="Batch items waiting at least this many seconds")
+def jobs_sweep(older_than: int) -> None:
+    """Hand over again what a stopped process lost (the thread backend keeps no queue; a Celery job whose worker
+    died mid-delivery waits for this): pending batch items and due webhook deliveries. Run it at start-up and
+    from cron (every minute in production); a job already done is never done twice."""
+    import datetime as dt  # noqa: PLC0415 - this command only
+
+    from flask import current_app  # noqa: PLC0415 - this command only
+
+    from wallet import jobs  # noqa: PLC0415 - this command only
+    from wallet.documents import batches  # noqa: PLC0415 - this command only
+    from wallet.webhooks import service as webhooks  # noqa: PLC0415 - this command only
+
+    with db.transaction() as sess:
+        items, deleted = batches.resume(sess, dt.timedelta(seconds=older_than))
+    with db.transaction() as sess:
+        deliveries = webhooks.resend_due(sess)
+    if jobs.backend() != "celery":
+        jobs.drain(current_app._get_current_object())  # type: ignore[attr-defined] # thread backend: run them here
+    click.echo(f"{items} batch items and {deliveries} webhook deliveries handed to the workers ({jobs.backend()}); "
+               f"{deleted} leftover batch files deleted")
+
+
 def register(app: APIFlask) -> None:
-    for cmd in (db_cli, agency_cli, audit_cli, webhooks_cli, batches_cli, *citizen_commands, *demo_commands,
+    for cmd in (db_cli, agency_cli, audit_cli, webhooks_cli, batches_cli, jobs_cli, *citizen_commands, *demo_commands,
                 *maintenance_commands):
         app.cli.add_command(cmd)

@@ -5,7 +5,7 @@
   and the Redis transport's visibility timeout), retries with exponential back-off.
 - ``thread`` (the embedded default of ``make run``: nothing more to install): a small pool of threads in the web
   process, retries on timers. Jobs still queued when the process stops are lost: each kind of job keeps its state
-  in the database, so its sweeper (``flask --app wallet jobs sweep``) hands them over again.
+  in the database, so ``flask --app wallet jobs sweep`` (batch items, webhook deliveries) hands them over again.
 - ``eager`` (the tests' default): run in this process right after the commit, in an app context of their own.
 
 A task is a function of JSON-able positional arguments, registered with :func:`task`. It runs in an app context

@@ -120,3 +120,9 @@ def test_celery_worker_runs_jobs_and_takes_over_a_killed_workers_job(make_app: A
                     proc.wait(15)
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_jobs_sweep_hands_over_batch_items_and_webhook_deliveries(app: Any) -> None:
+    result = app.test_cli_runner().invoke(args=["jobs", "sweep", "--older-than", "0"])
+    assert result.exit_code == 0, result.output
+    assert "0 batch items and 0 webhook deliveries handed to the workers (eager)" in result.output
