@@ -113,6 +113,8 @@ class BenchEnv:
         blobs.mkdir(exist_ok=True)
         verify_key = self.tmp / "verify_key.pem"  # the platform's verification key (issue 15): a throwaway one
         write_private(verify_key, new_private_pem())
+        vapid_key = self.tmp / "vapid_key.pem"  # Web Push (issue 16): production requires it; a throwaway one
+        write_private(vapid_key, new_private_pem())
         env = dict(os.environ)
         env.update({
             "WALLET_ENV": os.environ.get("BENCH_WALLET_ENV", "production"),
@@ -125,6 +127,7 @@ class BenchEnv:
             "AUDIT_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="),
             "AUDIT_CHECKPOINT_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="),
             "VERIFY_KEY_PEM": str(verify_key),
+            "VAPID_PRIVATE_KEY_PEM": str(vapid_key),
             # several workers in production share their limits and sign-in counters: the machine's Redis, under
             # a prefix of this run's own
             "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),

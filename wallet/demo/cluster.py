@@ -272,6 +272,9 @@ def cluster_secrets() -> dict[str, str]:
     from wallet.private_files import make_private_dirs, write_private  # noqa: PLC0415
 
     make_private_dirs(INSTANCE)
+    for name in ("verify_key.pem", "vapid_key.pem"):  # QR payloads and status lists; Web Push (VAPID): P-256
+        if not (INSTANCE / name).exists():
+            write_private(INSTANCE / name, new_private_pem().decode())
     path = INSTANCE / "secrets.json"
     if path.exists():
         return json.loads(path.read_text())  # type: ignore[no-any-return]
@@ -281,9 +284,6 @@ def cluster_secrets() -> dict[str, str]:
 
     values = {"SECRET_KEY": secrets.token_urlsafe(48), "MASTER_KEY": key32(), "AUDIT_KEY": key32(),
               "AUDIT_CHECKPOINT_KEY": key32(), "db_password": secrets.token_hex(16)}
-    verify = INSTANCE / "verify_key.pem"
-    if not verify.exists():
-        write_private(verify, new_private_pem().decode())
     write_private(path, json.dumps(values))
     return values
 
@@ -440,6 +440,7 @@ def _up(c: Cluster, nodes_count: int, workers: int, t0: float, write_private: Ca
         "WALLET_ENV": "production", "WALLET_INSTANCE": str(INSTANCE), "PUBLIC_BASE_URL": base,
         "SECRET_KEY": sec["SECRET_KEY"], "MASTER_KEY": sec["MASTER_KEY"], "AUDIT_KEY": sec["AUDIT_KEY"],
         "AUDIT_CHECKPOINT_KEY": sec["AUDIT_CHECKPOINT_KEY"], "VERIFY_KEY_PEM": str(INSTANCE / "verify_key.pem"),
+        "VAPID_PRIVATE_KEY_PEM": str(INSTANCE / "vapid_key.pem"),
         "DATABASE_URL": database_url, "STORAGE_URL": f"s3://wallet-cluster-{c.port}",
         "TRUST_ROOTS": str(Path(pki["root"]).resolve()),
         "SEAL_PKCS12": str(Path(pki["platform"]["seal_pkcs12"]).resolve()),

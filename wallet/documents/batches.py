@@ -351,9 +351,10 @@ def process_item(item_id: str) -> None:
         _unexpected(item_id, exc)
         return
     try:
-        result = service.push(rt, sess, agency, data, meta, request_id, batch_id=batch_id)
-        _decide(sess, item_id, batch_id, "accepted" if result.created else "replayed", document_id=result.document.id)
-        db.commit()
+        with db.transaction():  # the push and the item's outcome: one commit, or neither
+            result = service.push(rt, sess, agency, data, meta, request_id, batch_id=batch_id)
+            _decide(sess, item_id, batch_id, "accepted" if result.created else "replayed",
+                    document_id=result.document.id)
     except _Decided:
         db.rollback()  # another run of this item decided it first: its outcome stands, this one's undone
         return
@@ -413,10 +414,10 @@ def _reject(item_id: str, code: str, detail: str) -> None:
     batch = sess.get_one(Batch, item.batch_id)
     blob_key, agency_id, reference, batch_id = item.blob_key, batch.agency_id, item.reference, batch.id
     try:
-        _decide(sess, item_id, batch_id, "rejected", code=code, detail=detail)
-        events.publish(sess, "document.rejected", agency_id=agency_id, reference=reference, code=code,
-                       detail=detail, batch_id=batch_id)
-        db.commit()
+        with db.transaction():
+            _decide(sess, item_id, batch_id, "rejected", code=code, detail=detail)
+            events.publish(sess, "document.rejected", agency_id=agency_id, reference=reference, code=code,
+                           detail=detail, batch_id=batch_id)
     except _Decided:
         db.rollback()
         return
