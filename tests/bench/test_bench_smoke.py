@@ -6,6 +6,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:5000/healthz
   2 threads and 16 connections
   Thread Stats   Avg      Stdev     Max   +/- Stdev
@@ -62,34 +64,43 @@ def test_issuance_section_and_report(app: Any, agencies: dict[str, Any], pki: di
     assert "Not run: not selected" in written and "cores" in written
 
 
-def test_floor_app_counts_each_look_durably(database_url: str, monkeypatch: Any) -> None:
-    """bench/floor.py: `/look` writes one row per request, `/read` and `/healthz` write none."""
-    import pytest
-    from sqlalchemy import create_engine, text
+@pytest.mark.committed_db
+def test_floor_app_counts_each_look_durably(app: Any, holder: Any, issue: Any, database_url: str,
+                                           monkeypatch: Any) -> None:
+    """bench/floor.py on the wallet's own tables: `/look` makes one share_views row durable per request, `/read`
+    and `/healthz` write none, an unknown token is a 404 (both databases)."""
+    from sqlalchemy import func, select
 
-    if not database_url.startswith("postgresql"):
-        pytest.skip(reason="the floor app is PostgreSQL-only (the bench's production shape): "
-                           "it runs in the PostgreSQL pass of make test")
-    from bench.floor import TABLE, create_app
+    from bench.floor import create_app
+    from tests.support.shares import token_of
+    from wallet import db
+    from wallet.shares.models import ShareView
+
+    share = holder.share([issue()["id"]]).get_json()
+    token = token_of(share)
+
+    def views() -> int:
+        with app.app_context():
+            n = db.session().scalar(select(func.count()).select_from(ShareView)
+                                    .where(ShareView.share_id == share["id"]))
+            db.rollback()
+            return int(n or 0)
 
     monkeypatch.setenv("DATABASE_URL", database_url)
     client = create_app().test_client()
-    engine = create_engine(database_url)
-    try:
-        assert client.get("/healthz").get_json() == {"status": "ok"}
-        assert client.get("/read/abc").get_json() == {"result": "valid"}
-        for _ in range(3):
-            assert client.get("/look/abc").get_json() == {"result": "valid"}
-        with engine.connect() as c:
-            rows = c.execute(text(f"SELECT token_hash FROM {TABLE}")).scalars().all()
-        assert rows == [hashlib.sha256(b"abc").hexdigest()] * 3
+    before = views()
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get(f"/read/{token}").get_json() == {"result": "valid"}
+    assert views() == before
+    for _ in range(3):
+        assert client.get(f"/look/{token}").get_json() == {"result": "valid"}
+    assert views() == before + 3
+    assert client.get("/look/not-a-token").status_code == 404
+    assert views() == before + 3
+    if database_url.startswith("postgresql"):
         from bench.stats import postgres_cpu_seconds
 
         assert postgres_cpu_seconds() > 0  # the server these requests just used is counted
-    finally:
-        with engine.begin() as c:
-            c.execute(text(f"DROP TABLE IF EXISTS {TABLE}"))
-        engine.dispose()
 
 
 def test_floor_rows_render() -> None:
