@@ -25,6 +25,7 @@ from typing import Any
 from flask import Flask, current_app, g, has_app_context
 
 from wallet import db
+from wallet.errors import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,16 @@ def run(app: Flask, name: str, args: tuple[Any, ...] | list[Any], request_id: st
     with app.app_context():
         if request_id:
             g.request_id = request_id
-        job.fn(*args)
+        try:
+            job.fn(*args)
+        except TryLater:
+            raise
+        except Exception as exc:
+            # a backing service down (the database restarting, the blob store unreachable): the job is not at
+            # fault; it runs again after its back-off, as a request would answer 503 + Retry-After
+            if is_transient(exc):
+                raise TryLater(f"{type(exc).__name__}: {exc}") from exc
+            raise
 
 
 def give_up(app: Flask, name: str, args: tuple[Any, ...] | list[Any], request_id: str | None, why: str) -> None:
@@ -127,6 +137,7 @@ def _run_local(app: Flask, name: str, args: tuple[Any, ...], request_id: str | N
             give_up(app, name, args, request_id, str(exc))
             return
         delay = exc.after if exc.after is not None else job.delay(retries)
+        log.warning("job %s will run again in %.0f s: %s", name, delay, exc)
         _local_pool(app).schedule(lambda: _run_local(app, name, args, request_id, retries + 1), delay)
     except Exception:
         log.exception("job %s%r failed", name, args)

@@ -33,3 +33,16 @@ def slow(path: str) -> None:
     with open(path + ".ends", "a") as f:
         f.write(f"{os.getpid()}\n")
 
+
+
+@task("test.backing_service_down", max_retries=3, backoff=0.2)
+def backing_service_down(path: str) -> None:
+    """The blob store is unreachable the first time (a transient fault the job does not name), then it works."""
+    from wallet.storage import StorageUnavailable
+
+    p = Path(path)
+    n = int(p.read_text()) + 1 if p.exists() else 1
+    p.write_text(str(n))
+    if n < 2:
+        raise StorageUnavailable("the blob store is restarting")
+    Path(path + ".done").write_text(str(n))

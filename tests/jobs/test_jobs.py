@@ -126,3 +126,15 @@ def test_jobs_sweep_hands_over_batch_items_and_webhook_deliveries(app: Any) -> N
     result = app.test_cli_runner().invoke(args=["jobs", "sweep", "--older-than", "0"])
     assert result.exit_code == 0, result.output
     assert "0 batch items and 0 webhook deliveries handed to the workers (eager)" in result.output
+
+
+def test_a_backing_service_down_is_tried_again_not_logged_as_a_crash(make_app: Any, tmp_path: Path,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    app = make_app(jobs_backend="thread")
+    path = tmp_path / "down"
+    with app.app_context():
+        jobs.enqueue("test.backing_service_down", str(path))
+    wait_for(lambda: Path(str(path) + ".done").exists(), 20)
+    jobs.drain(app)
+    assert Path(str(path) + ".done").read_text() == "2"
+    assert not [r for r in caplog.records if r.exc_info]  # a warning that it runs again, no traceback
