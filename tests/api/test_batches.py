@@ -247,6 +247,19 @@ def test_a_bad_manifest_is_refused_whole_and_nothing_is_stored(client: Any, app:
         assert db.session().scalar(select(func.count()).select_from(Batch)) == 0
 
 
+@pytest.mark.parametrize("disposition", ['form-data; filename="a.pdf"', "form-data", 'form-data; name=""'])
+def test_parts_without_a_name_are_refused_400_not_500(client: Any, agencies: Any, settings: Any,
+                                                     disposition: str) -> None:
+    """Found by schemathesis: a part whose Content-Disposition names nothing (twice) was a 500."""
+    part = f'--B\r\nContent-Disposition: {disposition}\r\nContent-Type: application/pdf\r\n\r\n%PDF-\r\n'
+    body = (part * 2 + "--B--\r\n").encode()
+    resp = client.post("/api/v1/batches", data=body, content_type="multipart/form-data; boundary=B",
+                       headers={"Authorization": f"Bearer {agencies['MJ']['key']}"})
+    assert resp.status_code == 400, resp.data
+    assert resp.content_type == "application/problem+json" and resp.json["code"] == "bad_manifest"
+    assert blobs(settings) == []
+
+
 def test_not_multipart_is_refused(client: Any, agencies: Any) -> None:
     resp = client.post("/api/v1/batches", headers={"Authorization": f"Bearer {agencies['MJ']['key']}"},
                        json={"documents": []})

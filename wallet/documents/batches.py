@@ -165,6 +165,8 @@ def read_multipart(read: Callable[[int], bytes], boundary: bytes, upload: Upload
                     ended = True
                     break
                 if isinstance(event, (Field, File)):
+                    if not event.name:  # Content-Disposition without a name: nothing can refer to it
+                        raise BadManifest("every part needs a name (Content-Disposition: form-data; name=...)")
                     if event.name == "manifest" and isinstance(event, Field):
                         if manifest is not None:
                             raise BadManifest("the `manifest` part appears twice")
