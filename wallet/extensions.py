@@ -28,7 +28,8 @@ from wallet.crypto import Envelope
 from wallet.db import Database
 from wallet.private_files import make_private_dirs, write_private
 from wallet.storage import BlobStore, open_store
-from wallet.throttle import LoginThrottle
+from wallet.push.gate import NoticeGate
+from wallet.throttle import LoginThrottle, shared_storage
 
 if TYPE_CHECKING:
     from signing import TrustStore
@@ -83,9 +84,11 @@ class Runtime:
         self._lock = threading.Lock()
         self._trust: TrustStore | None = None
         self._trust_key: tuple[Any, ...] | None = None
-        # sign-in budgets on the rate-limit storage (Redis in production: shared by every worker and node)
-        self.login_throttle = LoginThrottle(settings.rate_limit_storage, settings.rate_limit_key_prefix,
-                                            settings.secret_key)
+        # the rate-limit storage (Redis in production: shared by every worker and node) holds the sign-in
+        # budgets and the windows of "your share was viewed" notices
+        self.shared_store = shared_storage(settings.rate_limit_storage, settings.rate_limit_key_prefix)
+        self.login_throttle = LoginThrottle(self.shared_store, settings.secret_key)
+        self.view_notices = NoticeGate(self.shared_store)
 
     @property
     def sign_in_throttle(self) -> LoginThrottle | None:

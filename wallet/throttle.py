@@ -24,11 +24,12 @@ import hmac
 import ipaddress
 import math
 import time
+from typing import cast
 
 from flask import has_request_context, request
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
-from limits.storage import storage_from_string
+from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from wallet.errors import RateLimited, Unavailable
@@ -65,8 +66,8 @@ def too_many(seconds: float) -> RateLimited:
 class LoginThrottle:
     """The three sign-in budgets on one storage (one instance per app; shared state lives in the storage)."""
 
-    def __init__(self, storage_uri: str, prefix: str, secret: str) -> None:
-        self.storage = storage_from_string(storage_uri, wrap_exceptions=True, **storage_options(storage_uri, prefix))
+    def __init__(self, storage: Storage, secret: str) -> None:
+        self.storage = storage
         self.windows = MovingWindowRateLimiter(self.storage)
         self.prefix = "login"
         self._secret = secret.encode()
@@ -144,6 +145,11 @@ class LoginThrottle:
             self.storage.incr(self._generation_key(self._id_token(nid)), GENERATION_TTL)
         except StorageError as exc:
             raise _storage_down() from exc
+
+
+def shared_storage(storage_uri: str, prefix: str) -> Storage:
+    """The rate-limit storage (``memory://`` or Redis) under the service's prefix; its errors as ``StorageError``."""
+    return cast(Storage, storage_from_string(storage_uri, wrap_exceptions=True, **storage_options(storage_uri, prefix)))
 
 
 def storage_options(storage_uri: str, prefix: str) -> dict[str, str]:

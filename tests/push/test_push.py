@@ -121,6 +121,29 @@ def test_a_counted_view_of_a_share_tells_its_maker(app: Any, client: Any, holder
     assert receiver.received[0].headers["ttl"] == "86400"
 
 
+def test_a_share_viewed_again_and_again_tells_its_maker_once_per_window(app: Any, client: Any, holder: Any,
+                                                                      issue: Any, receiver: Receiver) -> None:
+    """Five looks in a row: one notice (wallet.push.gate), five views counted and logged; another share of the
+    same holder still tells at once; once the window is over (another process: its memo empty, the shared
+    window expired) the next look tells again."""
+    doc = issue(HOLDER)
+    browser = Browser(f"{receiver.base}/p")
+    assert subscribe(holder, browser, lang="en").status_code == 201
+    first, second = (holder.share([doc["id"]]).get_json() for _ in range(2))
+    for _ in range(5):
+        assert client.get(f"/api/v1/verify/{token_of(first)}").status_code == 200
+    assert len(receiver.received) == 1
+    assert client.get(f"/api/v1/verify/{token_of(second)}").status_code == 200
+    assert len(receiver.received) == 2
+    listed = {s["id"]: s["views_used"] for s in holder.client.get("/api/v1/me/shares").get_json()["shares"]}
+    assert listed[first["id"]] == 5 and listed[second["id"]] == 1
+    gate = app.extensions["wallet.runtime"].view_notices
+    gate.forget()
+    gate.storage.clear(f"notice/{first['id']}")
+    assert client.get(f"/api/v1/verify/{token_of(first)}").status_code == 200
+    assert len(receiver.received) == 3
+
+
 def test_a_guardian_is_told_of_a_minor_s_document(app: Any, client: Any, citizen: Any, agencies: Any, issue: Any,
                                                   receiver: Receiver) -> None:
     guardian = citizen(GUARDIAN, "Fatima Zahra")

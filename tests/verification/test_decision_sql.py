@@ -21,13 +21,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, event, select, text, update
+from sqlalchemy import bindparam, event, func, select, text, update
 
 from wallet import db, jobs
 from wallet.db import UTCDateTime
 from wallet.documents.models import Document
 from wallet.extensions import runtime
-from wallet.shares.models import Share
+from wallet.shares.models import Share, ShareView
 from wallet.shares.states import (
     DECISION,
     SHOWS_DOCUMENTS,
@@ -115,9 +115,22 @@ def test_sql_and_python_give_the_same_answer_for_every_state(app: Any, two_docum
     assert len(seen) == 11  # 5 reasons and valid, counted; views_exhausted never when not counted
 
 
+def _counted(sid: str) -> tuple[int, int]:
+    """(the share's row counter, the views its log counts): an unlimited share counts in its log only."""
+    sess = db.session()
+    used = sess.execute(select(Share.views_used).where(Share.id == sid)).scalar_one()
+    logged = sess.execute(select(func.count()).select_from(ShareView)
+                          .where(ShareView.share_id == sid, ShareView.counts_view)).scalar_one()
+    db.rollback()
+    return used, logged
+
+
 def _assert_the_look_agrees(sid: str, token: str, want: LookResult | None, counted: bool, used_before: int,
                             case: Any) -> None:
-    """The real look path (as the views run it) answers as the table said and counts only a valid counted look."""
+    """The real look path (as the views run it) answers as the table said and counts only a valid counted look:
+    on the share's row when it has a view limit, in its log when it has none."""
+    row_before, log_before = _counted(sid)
+    assert row_before == used_before, case
     conn, own = look_connection(runtime().db.engine, db.session)
     try:
         got = look_token(conn, token, "json" if counted else "page", ip="203.0.113.9", user_agent="pytest",
@@ -128,9 +141,11 @@ def _assert_the_look_agrees(sid: str, token: str, want: LookResult | None, count
     db.commit()
     assert got.result == (want or LookResult.VALID), case
     assert (got.holder_name is not None) is (got.result in SHOWS_DOCUMENTS), case
-    used = db.session().execute(select(Share.views_used).where(Share.id == sid)).scalar_one()
-    db.rollback()
-    assert used == used_before + (want is None and counted), case
+    row_after, log_after = _counted(sid)
+    took = want is None and counted
+    assert got.counted is took, case
+    limited = case[3] != "unlimited"
+    assert (row_after - row_before, log_after - log_before) == ((took, 0) if limited else (0, took)), case
 
 
 # ------------------------------------------------------------------------------------------- the hot path
@@ -153,26 +168,31 @@ def _statements() -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", spy)
 
 
-def test_a_look_is_one_statement_on_postgresql_three_on_sqlite(app: Any, holder: Any, issue: Any,
+@pytest.mark.parametrize("max_views", [None, 10])
+def test_a_look_is_one_statement_on_postgresql_three_on_sqlite(app: Any, holder: Any, issue: Any, max_views: Any,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The QR look's budget, measured before the decision table replaced the hand-written rules: PostgreSQL one
-    statement per look (two for a copy: its read comes first), SQLite a read, the UPDATE and the log INSERT.
+    statement per look (two for a copy: its read comes first); SQLite a read, the UPDATE and the log INSERT for a
+    share with a view limit, the read and the log INSERT for an unlimited one (its views are counted in the log).
     A counted look also hands one job to the workers (``share.viewed``: Web Push), run after the commit and
-    not by the look: it is counted here as a job, not run (the tests' eager backend would run it inline)."""
-    share = holder.share([issue()["id"]]).get_json()
+    not by the look: it is counted here as a job, not run (the tests' eager backend would run it inline); the
+    first counted look of the share only (one notice per share per window: wallet.push.gate)."""
+    share = holder.share([issue()["id"]], max_views=max_views).get_json()
     queued: list[str] = []
     monkeypatch.setattr(jobs, "enqueue", lambda name, *args, **kw: queued.append(name))
     token = _token(share)
     anon = app.test_client()
     with app.app_context():
         pg = runtime().db.engine.dialect.name == "postgresql"
-        for path, want in (("/api/v1/verify/{t}", ["WITH"] if pg else ["SELECT", "UPDATE", "INSERT"]),
-                           ("/v/{t}", ["WITH"] if pg else ["SELECT", "UPDATE", "INSERT"]),
-                           ("/v/{t}/copy.pdf?item=0", ["SELECT", "WITH"] if pg else ["SELECT", "UPDATE", "INSERT"]),
+        lite = ["SELECT", "INSERT"] if max_views is None else ["SELECT", "UPDATE", "INSERT"]
+        copy = (["SELECT", "INSERT"] if max_views is None else ["SELECT", "WITH"]) if pg else lite
+        for path, want in (("/api/v1/verify/{t}", ["WITH"] if pg else lite),
+                           ("/v/{t}", ["WITH"] if pg else lite),
+                           ("/v/{t}/copy.pdf?item=0", copy),
                            ("/api/v1/verify/" + "A" * 22, ["WITH"] if pg else ["SELECT"])):
             queued.clear()
             with _statements() as seen:
                 r = anon.get(path.format(t=token))
             assert r.status_code in (200, 404), path
             assert seen == want, path
-            assert queued == ([] if r.status_code == 404 else ["push.share_viewed"]), path
+            assert queued == (["push.share_viewed"] if path == "/api/v1/verify/{t}" else []), path

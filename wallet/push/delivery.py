@@ -1,10 +1,10 @@
 """Notifications to citizens' browsers: event listeners that enqueue, jobs that fan out and send.
 
 ``document.accepted`` (kind ``document.arrived``, or ``document.replaced`` when it replaces one),
-``document.revoked`` and ``share.viewed`` each enqueue ONE job (``push.document`` / ``push.share_viewed``) that
-finds the browsers to tell after the commit, in a worker; that job enqueues one ``push.send`` per browser, so
-each is retried on its own. Nothing is read or written in the publisher's unit of work (the QR look and the
-push are hot paths).
+``document.revoked`` and ``share.viewed`` each enqueue ONE job (``push.document`` / ``push.share_viewed``: a
+share's views at most once per share per five minutes, ``wallet.push.gate``) that finds the browsers to tell
+after the commit, in a worker; that job enqueues one ``push.send`` per browser, so each is retried on its own.
+Nothing is read or written in the publisher's unit of work (the QR look and the push are hot paths).
 
 The payload (JSON, encrypted for the browser, RFC 8291 ``aes128gcm``; VAPID JWT, RFC 8292) carries no national
 ID, name or document content: ``{"kind", "type" (a document type code), "url" (a path of the PWA), "lang"}``
@@ -64,6 +64,8 @@ def _revoked(_sess: Any, *, document: Any, **_: Any) -> None:
 @events.listen("share.viewed")
 def _viewed(_sess: Any, *, share_id: str, holder_id: str, document_types: list[str] | tuple[str, ...],
             **_: Any) -> None:
+    if not current_app.extensions["wallet.runtime"].view_notices.first(share_id):
+        return  # told of this share's views a moment ago (wallet.push.gate)
     jobs.enqueue("push.share_viewed", share_id, holder_id, document_types[0] if document_types else "")
 
 

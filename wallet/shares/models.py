@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, false, func, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from wallet.db import Base, str_id, timestamp
 from wallet.documents.models import Document
@@ -26,6 +26,10 @@ class Share(Base):
     label: Mapped[str | None] = mapped_column(String(120))
     allow_download: Mapped[bool] = mapped_column(default=False)
     max_views: Mapped[int | None]
+    # views counted on the row: every view of a share with a view limit (the UPDATE that takes one re-checks the
+    # limit under the row's lock), and those of an unlimited share made before migration 0015. An unlimited
+    # share's later views are counted in its log (``ShareView.counts_view``) and never lock this row: a share
+    # scanned by a queue of clerks is not a queue itself. ``views`` is the sum the holder sees.
     views_used: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[timestamp]
     expires_at: Mapped[dt.datetime]
@@ -43,6 +47,14 @@ class Share(Base):
 
     items: Mapped[list[ShareItem]] = relationship(back_populates="share", lazy="selectin",
                                                     order_by="ShareItem.position")
+
+    if TYPE_CHECKING:
+        views_logged: int  # a column_property, mapped below ShareView
+
+    @property
+    def views(self) -> int:
+        """Every view counted, as the holder sees it (see ``views_used``)."""
+        return self.views_used + (self.views_logged or 0)
 
 
 class ShareItem(Base):
@@ -79,3 +91,11 @@ class ShareView(Base):
     result: Mapped[str] = mapped_column(String(24))
     ip_prefix: Mapped[str | None] = mapped_column(String(64))  # truncated: /24 or /48
     browser: Mapped[str | None] = mapped_column(String(40))  # family only
+    # a view consumed by this look that ``shares.views_used`` does not hold (an unlimited share's: see Share)
+    counts_view: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+# the holder's count of a share's views (loaded with the share; one indexed count)
+Share.views_logged = column_property(  # type: ignore[assignment]
+    select(func.count(ShareView.id)).where(ShareView.share_id == Share.id, ShareView.counts_view)
+    .correlate_except(ShareView).scalar_subquery(), deferred=True)

@@ -21,7 +21,7 @@ def share_resource(share: Share, lang: str = "fr", now: dt.datetime | None = Non
     return {
         "id": share.id, "label": share.label, "status": share_status(share, now), "created_at": share.created_at,
         "expires_at": share.expires_at, "revoked_at": share.revoked_at, "max_views": share.max_views,
-        "views_used": share.views_used, "views_left": views_left, "allow_download": share.allow_download,
+        "views_used": share.views, "views_left": views_left, "allow_download": share.allow_download,
         "documents": [item_resource(item, lang) for item in share.items],
         "sheet": any(item.copy_kind == "sheet" for item in share.items),
         "presented_by": presented_by(share), "holder": holder(share),

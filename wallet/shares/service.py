@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from qrcode import QRCode
 from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer, lazyload
+from sqlalchemy.orm import Session, defer, lazyload, undefer
 
 from signing.seal import SealingError, SealText, qr_code
 from wallet import audit, db
@@ -276,7 +276,7 @@ def mine(citizen: Citizen) -> Any:
 
 
 def list_shares(sess: Session, citizen: Citizen, limit: int = 200) -> list[Share]:
-    return list(sess.execute(select(Share).where(mine(citizen))
+    return list(sess.execute(select(Share).where(mine(citizen)).options(undefer(cast(Any, Share.views_logged)))
                              .order_by(Share.created_at.desc(), Share.id).limit(limit)).scalars())
 
 

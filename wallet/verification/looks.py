@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Integer, String, Table, bindparam, column, func, insert, select, text, update
+from sqlalchemy import Boolean, Connection, Engine, Integer, String, Table, bindparam, column, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from wallet.agencies.models import Agency
@@ -252,10 +252,13 @@ def look(conn: Connection, share: SharedLink | None, channel: Channel, *, ip: st
          count: bool = True) -> Look:
     """One look at a share, counted and logged. ``count=False``: a follow-up covered by an earlier view.
 
-    The view is consumed by one conditional UPDATE whose WHERE clause re-checks everything that could
-    have changed since the share was read (revoked, expired, views left): the row lock (PostgreSQL) or the
-    write lock taken at BEGIN IMMEDIATE (SQLite) makes "one view left" give exactly one more view. On
-    PostgreSQL the UPDATE and the view's INSERT are one statement (a data-modifying CTE): atomic, one round trip.
+    A share with a view limit: the view is consumed by one conditional UPDATE whose WHERE clause re-checks
+    everything that could have changed since the share was read (revoked, expired, views left): the row lock
+    (PostgreSQL) or the write lock taken at BEGIN IMMEDIATE (SQLite) makes "one view left" give exactly one more
+    view. On PostgreSQL the UPDATE and the view's INSERT are one statement (a data-modifying CTE): atomic, one
+    round trip. An unlimited share: the view is counted by its log row alone (``ShareView.counts_view``); the
+    answer is decided on the share as read an instant before (a revocation committed after that read orders
+    after this look, as it would after a look that took the row lock first).
     """
     if share is None:
         return Look(LookResult.UNKNOWN)
@@ -264,17 +267,22 @@ def look(conn: Connection, share: SharedLink | None, channel: Channel, *, ip: st
     view: dict[str, Any] = {"vid": new_id(), "sid": share.id, "cid": share.citizen_id, "now": now, "channel": channel,
                             "ip": truncate_ip(ip), "browser": browser_family(user_agent)}
     counted = False
-    with _writing(conn):
-        if result is None and count:
-            used = _consume_and_log(conn, view)
-            if used is not None:
-                result, counted = LookResult.VALID, True
-                share.views_used = used
+    if result is None and count and share.max_views is None:
+        # an unlimited share: the view is counted in its log (one INSERT, atomic by itself; no lock on the share)
+        _log_view(conn, view, LookResult.VALID, counts_view=True)
+        result, counted = LookResult.VALID, True
+    else:
+        with _writing(conn):
+            if result is None and count:
+                used = _consume_and_log(conn, view)
+                if used is not None:
+                    result, counted = LookResult.VALID, True
+                    share.views_used = used
+                else:
+                    result = _recheck(conn, share, now, view["vid"])
             else:
-                result = _recheck(conn, share, now, view["vid"])
-        else:
-            result = result or LookResult.VALID
-            _log_view(conn, view, result)
+                result = result or LookResult.VALID
+                _log_view(conn, view, result)
     return Look(result, share, share.items, share.holder_name if result in SHOWS_DOCUMENTS else None, view["vid"],
                 counted)
 
@@ -305,10 +313,10 @@ def _consume_and_log(conn: Connection, view: dict[str, Any]) -> int | None:
     return used
 
 
-def _log_view(conn: Connection, view: dict[str, Any], result: LookResult) -> None:
+def _log_view(conn: Connection, view: dict[str, Any], result: LookResult, *, counts_view: bool = False) -> None:
     conn.execute(_LOG_VIEW, {"id": view["vid"], "share_id": view["sid"], "citizen_id": view["cid"], "at": view["now"],
                              "channel": view["channel"], "result": result.value, "ip_prefix": view["ip"],
-                             "browser": view["browser"]})
+                             "browser": view["browser"], "counts_view": counts_view})
 
 
 def _select_list() -> str:
@@ -326,7 +334,7 @@ def _typed_columns() -> list[Any]:
                                                                            _C.c.national_id.type)]
     cols += [column(f"i_{c.name}", c.type) for c in _ITEM_COLS] + [column(f"d_{c.name}", c.type) for c in _DOC_COLS]
     cols += [column(f"a_{c.name}", c.type) for c in _AGENCY_COLS]
-    return [*cols, column("look_result", String()), column("look_used", Integer())]
+    return [*cols, column("look_result", String()), column("look_used", Integer()), column("look_logged", Boolean())]
 
 
 # The whole QR scan on PostgreSQL as ONE statement (autocommit: atomic by itself, one round trip). It decides
@@ -347,18 +355,21 @@ WITH target AS (
 ), used AS (
     UPDATE shares SET views_used = shares.views_used + 1
     FROM decided
-    WHERE shares.id = decided.id AND decided.blocked IS NULL AND decided.counts AND {share_open_sql("shares")}
+    WHERE shares.id = decided.id AND decided.blocked IS NULL AND decided.counts AND decided.max_views IS NOT NULL
+          AND {share_open_sql("shares")}
     RETURNING shares.views_used
 ), logged AS (
-    INSERT INTO share_views (id, share_id, citizen_id, at, channel, result, ip_prefix, browser)
+    INSERT INTO share_views (id, share_id, citizen_id, at, channel, result, ip_prefix, browser, counts_view)
     SELECT :vid, decided.id, decided.citizen_id, :now, :channel,
-           COALESCE(decided.blocked, CASE WHEN NOT decided.counts OR EXISTS (SELECT 1 FROM used)
+           COALESCE(decided.blocked, CASE WHEN NOT decided.counts OR decided.max_views IS NULL
+                                               OR EXISTS (SELECT 1 FROM used)
                                           THEN '{LookResult.VALID}' ELSE '{LookResult.VIEWS_EXHAUSTED}' END),
-           :ip, :browser
+           :ip, :browser, decided.blocked IS NULL AND decided.counts AND decided.max_views IS NULL
     FROM decided
-    RETURNING result
+    RETURNING result, counts_view
 )
-SELECT {{select_list}}, (SELECT result FROM logged) AS look_result, (SELECT views_used FROM used) AS look_used
+SELECT {{select_list}}, (SELECT result FROM logged) AS look_result, (SELECT views_used FROM used) AS look_used,
+       (SELECT counts_view FROM logged) AS look_logged
 FROM shares s JOIN citizens c ON c.id = s.citizen_id JOIN share_items i ON i.share_id = s.id
      JOIN documents d ON d.id = i.document_id JOIN agencies a ON a.id = d.agency_id
 WHERE s.token_hash = :digest
@@ -395,5 +406,5 @@ def look_token(conn: Connection, token: str, channel: Channel, *, ip: str | None
                                                                                   grant_share_id)) is None:
         result = _recheck(conn, share, now, params["vid"])
     shows = result in SHOWS_DOCUMENTS
-    return Look(result, share, share.items, share.holder_name if shows else None, params["vid"],
-                used is not None and result == LookResult.VALID)
+    counted = result == LookResult.VALID and (used is not None or bool(rows[0]["look_logged"]))
+    return Look(result, share, share.items, share.holder_name if shows else None, params["vid"], counted)
