@@ -12,6 +12,8 @@ Events and their keyword arguments:
 - ``document.revoked``: ``document``, ``reason``
 - ``batch.completed``: ``batch`` (its row: id, agency_id, totals)
 - ``share.viewed``: ``share_id``, ``holder_id``, ``document_types``
+- ``sessions.ended``: ``citizen_id``, ``session_ids`` (the sessions signed out; None: every one of the citizen's),
+  ``successor`` (the citizen's new session on the same device, when they signed in again there; else None)
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
-EVENTS = ("document.accepted", "document.rejected", "document.revoked", "batch.completed", "share.viewed")
+EVENTS = ("document.accepted", "document.rejected", "document.revoked", "batch.completed", "share.viewed",
+          "sessions.ended")
 
 Listener = Callable[..., None]
 _LISTENERS: dict[str, list[Listener]] = {name: [] for name in EVENTS}

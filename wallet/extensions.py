@@ -27,8 +27,8 @@ from wallet.audit_checkpoints import CheckpointExport, CheckpointKeys, open_expo
 from wallet.crypto import Envelope
 from wallet.db import Database
 from wallet.private_files import make_private_dirs, write_private
-from wallet.storage import BlobStore, open_store
 from wallet.push.gate import NoticeGate
+from wallet.storage import BlobStore, open_store
 from wallet.throttle import LoginThrottle, shared_storage
 
 if TYPE_CHECKING:

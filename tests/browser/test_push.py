@@ -216,3 +216,34 @@ def test_arabic_box_and_blocked_notifications(app: Any, person: Any, live_server
     assert blocked.get_by_role("button", name="نبّهني").is_hidden()
     shot(blocked, "wallet-push-blocked-ar")
     blocked.context.close()
+
+
+@pytest.mark.parametrize("lang,notify,off", [("en", "Notify me", "Notifications are off on this device."),
+                                             ("ar", "نبّهني", "الإشعارات متوقفة على هذا الجهاز.")])
+def test_signed_out_everywhere_then_back_the_phone_says_off(app: Any, person: Any, live_server: str,
+                                                            receiver: Receiver, playwright_browser: Any,
+                                                            lang: str, notify: str, off: str) -> None:
+    """Notifications on, then "sign out everywhere" (say from another phone): the server stops them. Signed in
+    again on this phone, the page does not claim they are on: it ends the browser's subscription too and offers
+    "Notify me" again."""
+    _p, browser = playwright_browser
+    phone = Browser(f"{receiver.base}/push/phone-3")
+    page = open_wallet(browser, live_server, person, lang, phone.subscription())
+    page.get_by_role("button", name=notify).click()
+    page.locator("#push-box[data-state=on]").wait_for()
+    csrf = page.locator("#push-box").get_attribute("data-csrf")
+    r = page.request.post(f"{live_server}/api/v1/auth/logout", data={"everywhere": True},
+                          headers={"X-CSRF-Token": csrf or ""})
+    assert r.status == 204, r.text()
+    r = page.request.post(f"{live_server}/api/v1/auth/login", data={"national_id": NID, "password": PASSWORD,
+                                                                    "otp": person.code(1)})
+    assert r.ok, r.text()
+    page.goto(f"{live_server}/wallet")
+    page.locator("#push-box[data-state=off]").wait_for()
+    assert page.get_by_role("button", name=notify).is_visible()
+    assert page.locator("#push-status").inner_text() == ""
+    assert page.evaluate("localStorage.getItem('stub-push-subscription')") is None  # the browser's ended too
+    page.get_by_role("button", name=notify).click()  # and it can be turned on again
+    page.locator("#push-box[data-state=on]").wait_for()
+    assert off not in page.locator("#push-box").inner_text()
+    page.context.close()

@@ -316,3 +316,77 @@ def test_production_needs_its_vapid_key(settings: Settings, tmp_path: Any) -> No
     bad.write_text("not a key")
     with pytest.raises(SettingsError, match="VAPID_PRIVATE_KEY_PEM"):
         load_vapid(settings.with_(vapid_private_key_pem=str(bad)))
+
+
+def _endpoints(app: Any) -> set[str]:
+    with app.app_context():
+        return set(db.session().execute(select(PushSubscription.endpoint)).scalars())
+
+
+def _signed_in(app: Any, holder: Any, offset: int, client: Any = None) -> tuple[Any, dict[str, str]]:
+    """The holder signed in with the code ``offset`` steps away (client, CSRF headers). Each code works once and
+    never one older than the last used: the last step used is forgotten first (three sign-ins within a minute)."""
+    from sqlalchemy import update
+
+    from wallet.citizens.models import Citizen as CitizenRow
+
+    client = client or app.test_client()
+    person = holder.person
+    with app.app_context():
+        db.session().execute(update(CitizenRow).where(CitizenRow.national_id == person.national_id)
+                             .values(totp_last_step=0))
+        db.commit()
+    r = client.post("/api/v1/auth/login", json={"national_id": person.national_id, "password": person.password,
+                                                "otp": person.code(offset)})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    return client, {"X-CSRF-Token": r.get_json()["csrf_token"]}
+
+
+def test_signing_out_stops_the_notifications_turned_on_in_that_session(app: Any, holder: Any, issue: Any,
+                                                                       receiver: Receiver) -> None:
+    """A phone and a tablet, each signed in and notified. Signing out on the tablet stops the tablet's, not the
+    phone's; the holder signing in again on the phone keeps the phone's; "sign out everywhere" stops every one.
+    A document then tells nobody."""
+    phone, tablet = Browser(f"{receiver.base}/phone"), Browser(f"{receiver.base}/tablet")
+    assert subscribe(holder, phone).status_code == 201
+    tab, tab_headers = _signed_in(app, holder, 1)
+    assert tab.post(URL, json=tablet.subscription(), headers=tab_headers).status_code == 201
+    assert _endpoints(app) == {phone.endpoint, tablet.endpoint}
+
+    assert tab.post("/api/v1/auth/logout", json={}, headers=tab_headers).status_code == 204
+    assert _endpoints(app) == {phone.endpoint}
+
+    _, headers = _signed_in(app, holder, -1, client=holder.client)  # the phone's old cookie goes with it
+    assert _endpoints(app) == {phone.endpoint}
+    issue(HOLDER)
+    assert [m["kind"] for m in map(phone.decrypt, receiver.received)] == ["document.arrived"]
+
+    assert holder.client.post("/api/v1/auth/logout", json={"everywhere": True}, headers=headers).status_code == 204
+    assert _endpoints(app) == set()
+    issue(HOLDER)
+    assert len(receiver.received) == 1
+
+
+def test_another_citizen_signing_in_on_a_shared_browser_ends_the_first_one_s_notifications(
+        app: Any, holder: Any, receiver: Receiver) -> None:
+    from tests.support.people import enrol
+
+    shared = Browser(f"{receiver.base}/shared")
+    assert subscribe(holder, shared).status_code == 201
+    other = enrol(app, "ZZ900001", "Karim Idrissi")
+    r = holder.client.post("/api/v1/auth/login", json={"national_id": other.national_id, "password": other.password,
+                                                       "otp": other.code()})
+    assert r.status_code == 200
+    assert _endpoints(app) == set()
+
+
+def test_the_wallet_page_lists_the_browsers_the_server_still_notifies(app: Any, holder: Any,
+                                                                      receiver: Receiver) -> None:
+    import hashlib
+
+    phone = Browser(f"{receiver.base}/phone")
+    page = holder.client.get("/wallet").get_data(as_text=True)
+    assert 'data-known=""' in page
+    assert subscribe(holder, phone).status_code == 201
+    page = holder.client.get("/wallet").get_data(as_text=True)
+    assert f'data-known="{hashlib.sha256(phone.endpoint.encode()).hexdigest()}"' in page

@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from wallet import audit
+from wallet import audit, events
 from wallet.citizens.credentials import (
     PASSWORD_PROBLEMS,
     TOTP_STEP,
@@ -148,6 +148,7 @@ def enrol_confirm(sess: Session, envelope: Envelope, state: Enrolment, otp: str,
     else:  # re-enrolment (lost phone, forgotten password): every existing session ends
         sess.execute(update(CitizenSession).where(CitizenSession.citizen_id == citizen.id,
                                                   CitizenSession.ended_at.is_(None)).values(ended_at=utcnow()))
+        events.publish(sess, "sessions.ended", citizen_id=citizen.id, session_ids=None)
     citizen.password_hash = state.password_hash
     citizen.totp_secret_enc = envelope.encrypt_small(state.totp_secret.encode(), totp_aad(citizen.id))
     citizen.totp_last_step = step

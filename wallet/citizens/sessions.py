@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from wallet import audit
+from wallet import audit, events
 from wallet.citizens.models import Citizen, CitizenSession
 from wallet.db import utcnow
 from wallet.network import truncate_ip
@@ -27,16 +27,20 @@ def start_session(sess: Session, citizen: Citizen, user_agent: str | None,
                   previous_secret: str | None = None, ip: str | None = None) -> tuple[str, CitizenSession]:
     """A new session (new id: rotated at every login); the previous one on this device ends. Of the client's
     address only its network is kept (``ip_prefix``), for the holder's "where you are signed in" page."""
-    if previous_secret:
-        old = sess.get(CitizenSession, session_key(previous_secret))
-        if old is not None and old.ended_at is None:
-            old.ended_at = utcnow()
     secret = secrets.token_urlsafe(32)
     now = utcnow()
     row = CitizenSession(id=session_key(secret), citizen_id=citizen.id, csrf_token=secrets.token_urlsafe(32),
                          created_at=now, last_seen_at=now, authenticated_at=now,
                          user_agent=(user_agent or "")[:200] or None, ip_prefix=truncate_ip(ip))
     sess.add(row)
+    if previous_secret:
+        old = sess.get(CitizenSession, session_key(previous_secret))
+        if old is not None:
+            if old.ended_at is None:
+                old.ended_at = now
+            # the same citizen again on this device keeps what they turned on here; someone else ends it
+            events.publish(sess, "sessions.ended", citizen_id=old.citizen_id, session_ids=[old.id],
+                           successor=row.id if old.citizen_id == citizen.id else None)
     sess.flush()
     return secret, row
 
@@ -77,6 +81,7 @@ def session_expiry(row: CitizenSession, limits: SessionLimits) -> dt.datetime:
 def end_session(sess: Session, row: CitizenSession) -> None:
     if row.ended_at is None:
         row.ended_at = utcnow()
+        events.publish(sess, "sessions.ended", citizen_id=row.citizen_id, session_ids=[row.id])
     sess.flush()
 
 
@@ -86,6 +91,7 @@ def end_all_sessions(sess: Session, citizen_id: str, request_id: str | None = No
                         .values(ended_at=utcnow()).execution_options(synchronize_session="fetch"))
     audit.record(sess, actor=f"citizen:{citizen_id}", action="citizen.logout_everywhere",
                  target=f"citizen:{citizen_id}", request_id=request_id)
+    events.publish(sess, "sessions.ended", citizen_id=citizen_id, session_ids=None)
     return int(done.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -117,5 +123,6 @@ def end_own_session(sess: Session, citizen_id: str, handle: str, request_id: str
     row.ended_at = utcnow()
     audit.record(sess, actor=f"citizen:{citizen_id}", action="citizen.session_end", target=f"citizen:{citizen_id}",
                  request_id=request_id)
+    events.publish(sess, "sessions.ended", citizen_id=citizen_id, session_ids=[row.id])
     sess.flush()
     return True

@@ -69,6 +69,14 @@ def _viewed(_sess: Any, *, share_id: str, holder_id: str, document_types: list[s
     jobs.enqueue("push.share_viewed", share_id, holder_id, document_types[0] if document_types else "")
 
 
+@events.listen("sessions.ended")
+def _signed_out(sess: Any, *, citizen_id: str, session_ids: list[str] | None, successor: str | None = None,
+                **_: Any) -> None:
+    """Signing out stops the notifications turned on in that session (everywhere, or a reset: all of them); the
+    same citizen signing in again on that device keeps them (moved to the new session)."""
+    service.signed_out(sess, citizen_id, session_ids, successor)
+
+
 # ------------------------------------------------------------------------------------------- fan-out jobs
 
 def payload(kind: str, type_code: str, url: str, recipient: service.Recipient) -> str:

@@ -22,3 +22,6 @@ class PushSubscription(Base):
     lang: Mapped[str] = mapped_column(String(8), default="fr")  # the page language it was made in
     created_at: Mapped[timestamp]
     last_sent_at: Mapped[dt.datetime | None]
+    # the sign-in session it was made in: ending that session (sign out on this device, from the sessions page,
+    # everywhere, or an account reset) stops this browser's notifications (``wallet.push.delivery``)
+    session_id: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -18,7 +18,7 @@ import hashlib
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from wallet.citizens.models import Citizen, Guardianship
@@ -29,7 +29,8 @@ from wallet.present import DEFAULT_LANGUAGE, LANGUAGE_CODES
 from wallet.push import endpoints
 from wallet.push.models import PushSubscription
 
-__all__ = ["MAX_PER_CITIZEN", "Recipient", "subscribe", "unsubscribe", "document_recipients", "citizen_recipients"]
+__all__ = ["MAX_PER_CITIZEN", "Recipient", "subscribe", "unsubscribe", "signed_out", "known_endpoints",
+           "document_recipients", "citizen_recipients"]
 
 MAX_PER_CITIZEN = 10
 
@@ -61,7 +62,8 @@ def client_keys(p256dh: object, auth: object) -> tuple[bytes, bytes]:
 
 
 def subscribe(sess: Session, citizen: Citizen, endpoint: str, p256dh: object, auth: object, lang: str | None,
-              allowed: tuple[str, ...]) -> PushSubscription:
+              allowed: tuple[str, ...], session_id: str | None = None) -> PushSubscription:
+    """This browser tells ``citizen`` (until ``session_id``, the sign-in session it was turned on in, ends)."""
     endpoints.check(endpoint, allowed)
     point, secret = client_keys(p256dh, auth)
     lang = lang if lang in LANGUAGE_CODES else DEFAULT_LANGUAGE
@@ -75,12 +77,32 @@ def subscribe(sess: Session, citizen: Citizen, endpoint: str, p256dh: object, au
                            code="push_subscriptions_full")
     if row is None:
         row = PushSubscription(citizen_id=citizen.id, endpoint_hash=digest, endpoint=endpoint, p256dh=point,
-                               auth=secret, lang=lang, created_at=utcnow())
+                               auth=secret, lang=lang, created_at=utcnow(), session_id=session_id)
         sess.add(row)
     else:  # the same browser again (new keys, another language), or another citizen's browser now
         row.citizen_id, row.p256dh, row.auth, row.lang = citizen.id, point, secret, lang
+        row.session_id = session_id
     sess.flush()
     return row
+
+
+def signed_out(sess: Session, citizen_id: str, session_ids: list[str] | None, successor: str | None = None) -> None:
+    """Forget the browsers turned on in these sessions (None: every browser of the citizen), or hand them to
+    ``successor`` (the same citizen signed in again on that device)."""
+    where = [PushSubscription.citizen_id == citizen_id]
+    if session_ids is not None:
+        where.append(PushSubscription.session_id.in_(session_ids))
+    if successor is not None and session_ids is not None:
+        sess.execute(update(PushSubscription).where(*where).values(session_id=successor),
+                     execution_options={"synchronize_session": False})
+        return
+    sess.execute(delete(PushSubscription).where(*where), execution_options={"synchronize_session": False})
+
+
+def known_endpoints(sess: Session, citizen_id: str) -> list[str]:
+    """The endpoint hashes of the citizen's browsers (the wallet page tells its own browser whether it is one)."""
+    return list(sess.execute(select(PushSubscription.endpoint_hash)
+                             .where(PushSubscription.citizen_id == citizen_id)).scalars())
 
 
 def unsubscribe(sess: Session, citizen: Citizen, endpoint: str) -> None:

@@ -86,10 +86,10 @@ def vapid_public_key() -> Any:
             201: {"description": "Subscribed (or updated)",
                   "content": {"application/json": {"schema": SubscriptionOut}}}}))
 def subscribe(body: dict[str, Any]) -> Response:
-    citizen = auth.current_citizen()
-    assert citizen is not None
+    citizen, signed_in = auth.current_citizen(), auth.current_session()
+    assert citizen is not None and signed_in is not None
     row = service.subscribe(db.session(), citizen, body["endpoint"], body["keys"]["p256dh"], body["keys"]["auth"],
-                            body.get("lang") or lang(), runtime().settings.webpush_allowed_hosts)
+                            body.get("lang") or lang(), runtime().settings.webpush_allowed_hosts, signed_in.id)
     out = SubscriptionOut().dump({"id": row.id, "created_at": row.created_at, "lang": row.lang})
     resp = Response(json.dumps(out), status=201, mimetype="application/json")
     resp.headers["Cache-Control"] = "no-store"

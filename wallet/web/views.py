@@ -28,6 +28,7 @@ from wallet.citizens.views import pdf_response
 from wallet.errors import RateLimited, WalletError
 from wallet.extensions import runtime
 from wallet.present import LANGUAGE_CODES, lang, page_language, text_dir
+from wallet.push import service as push_service
 from wallet.push.texts import push_texts
 from wallet.shares.service import activity as share_activity
 from wallet.throttle import ENROL_LIMIT
@@ -305,7 +306,9 @@ def wallet() -> Response:
         else:
             groups.setdefault(h.holder_national_id, {"name": h.holder_name, "national_id": h.holder_national_id,
                                                      "access": h.access, "documents": []})["documents"].append(view)
-    return personal(render_template("wallet.html", documents=docs, groups=list(groups.values()), holder=citizen.name))
+    known = push_service.known_endpoints(db.session(), citizen.id)  # this browser's own "on" is checked against them
+    return personal(render_template("wallet.html", documents=docs, groups=list(groups.values()), holder=citizen.name,
+                                    push_known=" ".join(known)))
 
 
 @bp.get("/documents/<doc_id>")

@@ -69,10 +69,26 @@
       .then(function () { show("off", t("off")); }, function () { show("off", t("off")); });
   });
 
+  /* Is this browser's subscription still one the server sends to? Signing out (here, from another device, or
+     everywhere) ends it on the server; the page then ends it in the browser too and says "off". The server lists
+     the SHA-256 of its endpoints (data-known); without WebCrypto (not a secure context) the browser's word is kept. */
+  var known = (box.getAttribute("data-known") || "").split(" ");
+  function stillKnown(sub) {
+    if (!window.crypto || !crypto.subtle || !window.TextEncoder) { return Promise.resolve(true); }
+    return crypto.subtle.digest("SHA-256", new TextEncoder().encode(sub.endpoint)).then(function (d) {
+      var hex = Array.prototype.map.call(new Uint8Array(d), function (b) { return ("0" + b.toString(16)).slice(-2); });
+      return known.indexOf(hex.join("")) >= 0;
+    });
+  }
+
   if (Notification.permission === "denied") { show("blocked", t("blocked")); return; }
   navigator.serviceWorker.getRegistration("/").then(function (reg) {
     return reg ? reg.pushManager.getSubscription() : null;
   }).then(function (sub) {
-    if (sub && Notification.permission === "granted") { show("on", t("on")); } else { show("off", ""); }
-  }, function () { show("off", ""); });
+    if (!sub || Notification.permission !== "granted") { show("off", ""); return null; }
+    return stillKnown(sub).then(function (yes) {
+      if (yes) { show("on", t("on")); return null; }
+      return sub.unsubscribe().catch(function () {}).then(function () { show("off", ""); });
+    });
+  }).catch(function () { show("off", ""); });
 })();
