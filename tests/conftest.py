@@ -362,3 +362,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 any(node == t or node.startswith(t + "::") for t in COMMITTED_DB_TESTS) or \
                 any(f in getattr(item, "fixturenames", ()) for f in COMMITTED_DB_FIXTURES):
             item.add_marker(pytest.mark.committed_db)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The machine's Redis (the Celery broker of the job tests), or a skip naming what is missing."""
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(TEST_REDIS, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"Redis is not reachable at {TEST_REDIS} (.ci/run starts it): {exc}")
+    return TEST_REDIS

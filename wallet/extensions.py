@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -26,7 +25,7 @@ from wallet.audit import SESSION_INFO_KEY, AuditKeyring, parse_previous_keys
 from wallet.audit_checkpoints import CheckpointExport, CheckpointKeys, open_export, parse_public_keys
 from wallet.crypto import Envelope
 from wallet.db import Database
-from wallet.private_files import make_private_dirs, write_private
+from wallet.private_files import instance_key_file
 from wallet.push.gate import NoticeGate
 from wallet.storage import BlobStore, open_store
 from wallet.throttle import LoginThrottle, shared_storage
@@ -177,32 +176,14 @@ def _key_or_instance_key(s: Settings, configured: bytes | None, setting: str, fi
 
 def _offline_signer(s: Settings) -> OfflineSigner:
     """VERIFY_KEY_PEM (+ VERIFY_KEYS_PREVIOUS); in the embedded default, instance/verify_key.pem made once."""
-    if s.verify_key_pem:
-        pem = Path(s.verify_key_pem)
-    elif s.production:
+    pem = instance_key_file(s.verify_key_pem, None if s.production else s.instance_path, "verify_key.pem",
+                            new_private_pem)
+    if pem is None:
         raise SettingsError("production refuses to start without: VERIFY_KEY_PEM")
-    else:
-        pem = s.instance_path / "verify_key.pem"
-        if not pem.exists():
-            _new_verify_key(pem)
     try:
         return OfflineSigner(pem.read_bytes(), [Path(p).read_bytes() for p in s.verify_keys_previous])
     except (OSError, ValueError, TypeError) as exc:
         raise SettingsError(f"VERIFY_KEY_PEM / VERIFY_KEYS_PREVIOUS: {exc}") from exc
-
-
-def _new_verify_key(path: Path) -> None:
-    """A new P-256 key, 0600; when another process made one first, theirs is kept (hard link: never replaced)."""
-    key = new_private_pem()
-    make_private_dirs(path.parent)
-    tmp = path.with_name(f".{path.name}.new.{id(key)}")
-    write_private(tmp, key)
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _audit_keyring(s: Settings) -> AuditKeyring:

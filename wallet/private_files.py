@@ -7,6 +7,7 @@ embedded default's processes run with a 077 umask so what a library creates on i
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 FILE_MODE = 0o600
@@ -88,3 +89,32 @@ def tighten_sqlite_files(path: Path) -> None:
                 os.chmod(side, FILE_MODE)
         except OSError:
             continue  # absent, or not ours: nothing to do
+
+
+def instance_key_file(configured: str | None, instance: Path | None, name: str,
+                      make: Callable[[], bytes]) -> Path | None:
+    """Where a key lives: the file its setting names (``configured``); else, in the embedded default (an
+    ``instance`` folder; None in production), ``instance/<name>``, made once by ``make`` (0600). None when
+    neither: production refuses to start then (the caller names the missing setting)."""
+    if configured:
+        return Path(configured)
+    if instance is None:
+        return None
+    path = instance / name
+    if not path.exists():
+        create_once(path, make())
+    return path
+
+
+def create_once(path: Path, data: bytes) -> None:
+    """``path`` with ``data`` (0600) unless it exists; when another process made it first, theirs is kept (a hard
+    link from a private temporary file: the file is never seen half-written, never replaced)."""
+    make_private_dirs(path.parent)
+    tmp = path.with_name(f".{path.name}.new.{os.getpid()}.{id(data)}")
+    write_private(tmp, data)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -7,8 +7,6 @@ import json
 import os
 import pickle
 import signal
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,33 +14,17 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.jobs.test_jobs import ROOT, redis_url, wait_for  # noqa: F401 - the fixture, shared
+from tests.jobs.support import ROOT, start_worker, stop_worker, wait_for
 from wallet import db
 from wallet.documents.batch_models import BatchItem
 from wallet.documents.models import Document
 
-
-def _worker(env: dict[str, str], tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
-    log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "tests.jobs.batch_worker_app:celery", "worker",
-                             "--pool", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                             "-n", f"{name}@%h", "--loglevel", "INFO"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is not None and proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+APP = "tests.jobs.batch_worker_app:celery"
 
 
 @pytest.mark.committed_db
 def test_a_worker_killed_mid_batch_leaves_every_reference_stored_exactly_once(
-        make_app: Any, settings: Any, tmp_path: Path, redis_url: str, signed_pdf: Any,  # noqa: F811
+        make_app: Any, settings: Any, tmp_path: Path, redis_url: str, signed_pdf: Any,
         pki: Any) -> None:
     queue = f"test-batch-{uuid.uuid4().hex[:12]}"
     pickled = tmp_path / "settings.pickle"
@@ -68,7 +50,7 @@ def test_a_worker_killed_mid_batch_leaves_every_reference_stored_exactly_once(
     for i, pdf in enumerate(pdfs):
         data[f"f{i}"] = (io.BytesIO(pdf), f"f{i}.pdf", "application/pdf")
 
-    first = _worker({**env, "TEST_DECIDE_SLEEP": "30"}, tmp_path, "first")
+    first = start_worker(APP, {**env, "TEST_DECIDE_SLEEP": "30"}, tmp_path, "first")
     second = None
     try:
         resp = client.post("/api/v1/batches", headers={"Authorization": f"Bearer {key}"},
@@ -86,7 +68,7 @@ def test_a_worker_killed_mid_batch_leaves_every_reference_stored_exactly_once(
             return client.get(f"/api/v1/batches/{batch_id}", headers={"Authorization": f"Bearer {key}"}).json
 
         assert status()["status"] == "queued"  # the killed item's outcome was never committed
-        second = _worker(env, tmp_path, "second")
+        second = start_worker(APP, env, tmp_path, "second")
         wait_for(lambda: status()["status"] == "done", 120)
         out = status()
         assert (out["accepted"], out["rejected"]) == (count, 0), out
@@ -110,8 +92,8 @@ def test_a_worker_killed_mid_batch_leaves_every_reference_stored_exactly_once(
 
         assert list(open_store(settings.storage_url).iter_blobs("batches/")) == []
     finally:
-        _stop(first)
-        _stop(second)
+        stop_worker(first)
+        stop_worker(second)
 
 
 def _item_ids(app: Any, batch_id: str) -> list[str]:

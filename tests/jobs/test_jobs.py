@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,19 +11,8 @@ from typing import Any
 import pytest
 
 from tests.jobs import sample_jobs  # noqa: F401 - registers the test jobs in this process too
+from tests.jobs.support import ROOT, start_worker, stop_worker, wait_for
 from wallet import db, jobs
-
-ROOT = Path(__file__).resolve().parents[2]
-REDIS = os.environ.get("WALLET_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def wait_for(check: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout} s")
 
 
 def test_eager_job_runs_after_the_commit_and_never_after_a_rollback(app: Any, tmp_path: Path) -> None:
@@ -63,24 +49,6 @@ def test_back_off_doubles_up_to_its_cap() -> None:
     assert [job.delay(n) for n in range(7)] == [2, 4, 8, 16, 32, 60, 60]
 
 
-@pytest.fixture
-def redis_url() -> str:
-    redis = pytest.importorskip("redis")
-    try:
-        redis.Redis.from_url(REDIS, socket_connect_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"Redis is not reachable at {REDIS} (.ci/run starts it): {exc}")
-    return REDIS
-
-
-def _worker(env: dict[str, str], tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
-    log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "tests.jobs.worker_app:celery", "worker",
-                             "--pool", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                             "-n", f"{name}@%h", "--loglevel", "INFO"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
 @pytest.mark.committed_db
 def test_celery_worker_runs_jobs_and_takes_over_a_killed_workers_job(make_app: Any, settings: Any,
                                                                      tmp_path: Path, redis_url: str,
@@ -90,7 +58,7 @@ def test_celery_worker_runs_jobs_and_takes_over_a_killed_workers_job(make_app: A
                JOBS_VISIBILITY_SECONDS="5", TEST_SLOW_SECONDS="4", DATABASE_URL=database_url,
                WALLET_INSTANCE=str(settings.instance_path), PYTHONPATH=str(ROOT))
     app = make_app(jobs_backend="celery", broker_url=redis_url, jobs_queue=queue, jobs_visibility_seconds=5)
-    first = _worker(env, tmp_path, "first")
+    first = start_worker("tests.jobs.worker_app:celery", env, tmp_path, "first")
     second = None
     try:
         touched, flaky, slow = tmp_path / "touched", tmp_path / "flaky", tmp_path / "slow"
@@ -108,18 +76,13 @@ def test_celery_worker_runs_jobs_and_takes_over_a_killed_workers_job(make_app: A
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(10)
         assert not Path(str(slow) + ".ends").exists()
-        second = _worker(env, tmp_path, "second")
+        second = start_worker("tests.jobs.worker_app:celery", env, tmp_path, "second")
         wait_for(lambda: Path(str(slow) + ".ends").exists(), 60)
         assert len(starts.read_text().split()) == 2
         assert Path(str(slow) + ".ends").read_text().split() == [str(second.pid)]
     finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
+        stop_worker(first)
+        stop_worker(second)
 
 
 def test_jobs_sweep_hands_over_batch_items_and_webhook_deliveries(app: Any) -> None:

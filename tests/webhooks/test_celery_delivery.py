@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import base64
 import os
-import signal
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.jobs.test_jobs import ROOT, _worker, redis_url, wait_for  # noqa: F401 - redis_url is a fixture
+from tests.jobs.support import ROOT, start_worker, stop_worker, wait_for
 from tests.webhooks.conftest import Receiver
 from tests.webhooks.test_webhooks import publish, rows, secret_of, set_webhook, verify
 
 
 @pytest.mark.committed_db
 def test_a_celery_worker_delivers(make_app: Any, settings: Any, agencies: Any, receiver: Receiver,
-                                  tmp_path: Path, redis_url: str, database_url: str) -> None:  # noqa: F811
+                                  tmp_path: Path, redis_url: str, database_url: str) -> None:
     queue = f"test-webhooks-{uuid.uuid4().hex[:12]}"
     env = dict(os.environ, JOBS_BACKEND="celery", CELERY_BROKER_URL=redis_url, JOBS_QUEUE=queue,
                DATABASE_URL=database_url, WALLET_INSTANCE=str(settings.instance_path), PYTHONPATH=str(ROOT),
@@ -28,7 +26,7 @@ def test_a_celery_worker_delivers(make_app: Any, settings: Any, agencies: Any, r
     app = make_app(jobs_backend="celery", broker_url=redis_url, jobs_queue=queue)
     secret = secret_of(set_webhook(app, "MJ", receiver.url))
     receiver.answer(500)
-    worker = _worker(env, tmp_path, "webhooks")
+    worker = start_worker("tests.jobs.worker_app:celery", env, tmp_path, "webhooks")
     try:
         publish(app, "document.rejected", agency_id=agencies["MJ"]["id"], reference="R-9", code="unsigned",
                 detail="", batch_id=None)
@@ -44,9 +42,4 @@ def test_a_celery_worker_delivers(make_app: Any, settings: Any, agencies: Any, r
         got = receiver.requests[-1]
         assert got.body == delivered.body and verify(secret, got.headers["wallet-signature"], got.body)
     finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
+        stop_worker(worker)

@@ -9,9 +9,7 @@ only through the push services' per-key quotas (rotate by replacing the file: br
 from __future__ import annotations
 
 import base64
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 
 from config.settings import Settings, SettingsError
-from wallet.private_files import make_private_dirs, write_private
+from signing.offline import new_private_pem
+from wallet.private_files import instance_key_file
 
 __all__ = ["VapidKey", "load_vapid", "b64u"]
 
@@ -37,14 +36,10 @@ class VapidKey:
 
 
 def load_vapid(settings: Settings) -> VapidKey:
-    if settings.vapid_private_key_pem:
-        path = Path(settings.vapid_private_key_pem)
-    elif settings.production:
+    path = instance_key_file(settings.vapid_private_key_pem, None if settings.production else settings.instance_path,
+                             "vapid_key.pem", new_private_pem)
+    if path is None:
         raise SettingsError("production refuses to start without: VAPID_PRIVATE_KEY_PEM (the Web Push key)")
-    else:
-        path = settings.instance_path / "vapid_key.pem"
-        if not path.exists():
-            _new_key(path)
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as exc:
@@ -61,18 +56,3 @@ def default_subject(settings: Settings) -> str:
     if url.scheme == "https" and url.hostname and url.port is None:
         return f"https://{url.hostname}"
     return "mailto:webpush@localhost"
-
-
-def _new_key(path: Path) -> None:
-    """A new P-256 key, 0600; when another process made one first, theirs is kept (hard link: never replaced)."""
-    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    make_private_dirs(path.parent)
-    tmp = path.with_name(f".{path.name}.new.{os.getpid()}.{id(pem)}")
-    write_private(tmp, pem)
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
