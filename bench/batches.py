@@ -22,7 +22,7 @@ import requests
 
 from bench import issuance as iss
 from bench.docs import BenchDoc
-from bench.report import Section
+from bench.report import TITLES, Section
 from bench.stats import CLK_TCK, children, proc_cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +124,7 @@ def issue(base_url: str, api_key: str, entries: list[tuple[str, bytes, dict[str,
 def run(base_url: str, server_env: dict[str, str], tmp: Path, docs: list[BenchDoc], api_key: str, *,
         trust_roots: list[str], agency_ca_pems: list[str], worker_counts: tuple[int, ...] = (1, 2),
         log: Callable[[str], None] = print) -> Section:
-    sec = Section("batches", "7. Batch issuance on Celery workers")
+    sec = Section("batches", TITLES["batches"])
     n = len(docs)
     env = dict(server_env, JOBS_BACKEND="celery")
     if not env.get("CELERY_BROKER_URL") and not env.get("REDIS_URL"):

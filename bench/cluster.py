@@ -28,7 +28,7 @@ import requests
 
 from bench import wrk
 from bench.env import ROOT
-from bench.report import Section
+from bench.report import TITLES, Section
 from bench.stats import fmt_ms
 
 
@@ -96,7 +96,7 @@ class BenchCluster:
 
 
 def run(*, runs: int, duration: float, log: Callable[[str], None]) -> Section:
-    sec = Section("cluster", "7. Cluster (nginx, app nodes)")
+    sec = Section("cluster", TITLES["cluster"])
     with BenchCluster() as c:
         base = c.desc["base_url"]
         token = c.share_token()

@@ -20,7 +20,7 @@ from bench import docs as bench_docs
 from bench import wrk
 from bench.env import BenchEnv
 from bench.floor import FloorServer
-from bench.report import Section
+from bench.report import TITLES, Section
 from bench.shares import create_share, login
 from bench.stats import median, postgres_cpu_seconds
 
@@ -87,7 +87,7 @@ def measure(db: str, *, runs: int, duration: float, log: Callable[[str], None] =
 
 def run(*, runs: int, duration: float, log: Callable[[str], None] = print,
         databases: tuple[str, ...] = DATABASES) -> Section:
-    sec = Section("floor", "7. Counted look against its floor")
+    sec = Section("floor", TITLES["floor"])
     for db in databases:
         m = measure(db, runs=runs, duration=duration, log=log)
         ws, fs = wrk.summarize(m["wallet"]), wrk.summarize(m["floor"])

@@ -10,6 +10,13 @@ from typing import Any
 
 from bench.stats import machine
 
+# every section's heading, in one place (bench/run.py orders them; each section module names its own)
+TITLES = {"issuance": "1. Issuance", "verification": "2. Verification", "scale": "3. Scale",
+          "shares": "4. Share creation and the sealed copy",
+          "lighthouse": "5. Phone pages (Lighthouse 12.8.2, mobile, simulated throttling)", "memory": "6. Memory",
+          "floor": "7. Counted look against its floor", "cluster": "8. Cluster (nginx, app nodes)",
+          "batches": "9. Batch issuance on Celery workers"}
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

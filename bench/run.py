@@ -39,20 +39,13 @@ from bench import verification as ver
 from bench import wrk as wrk_mod
 from bench.env import ROOT, BenchEnv, pg_reachable
 from bench.issuance import http_pusher
-from bench.report import Section, render, write
+from bench.report import TITLES, Section, render, write
 from bench.shares import create_share, login
 from wallet import create_app
 
 QUICK = os.environ.get("BENCH_QUICK", "0").lower() in {"1", "true", "yes", "on"}
 ALL = ("issuance", "shares", "verification", "lighthouse", "scale", "memory", "floor", "cluster", "batches")
 ORDER = ("issuance", "verification", "scale", "shares", "lighthouse", "memory", "floor", "cluster", "batches")
-TITLES = {"issuance": "1. Issuance", "verification": "2. Verification", "scale": "3. Scale",
-          "shares": "4. Share creation and the sealed copy",
-          "lighthouse": "5. Phone pages (Lighthouse 12.8.2, mobile, simulated throttling)", "memory": "6. Memory",
-          "floor": "7. Counted look against its floor", "cluster": "8. Cluster (nginx, app nodes)",
-          "batches": "9. Batch issuance on Celery workers"}
-
-
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
