@@ -72,7 +72,9 @@ def run(base_url: str, token: str, *, runs: int, duration: float, server_cpu: Ca
         sec.add(f"{name} req/s", f"{s['rps']:.0f}/s")
         sec.add(f"{name} latency (p99 target)", fmt_ms(s["p50"]), fmt_ms(s["p99"]), target="p99 ≤ 30 ms",
                 met=s["p99"] <= P99_TARGET)
-        sec.add(f"{name} rate / `/healthz` rate", f"{ratio:.2f}×", target=f"≥ {RATIO_TARGET}×", met=ratio >= RATIO_TARGET)
+        # no target any more: issue 16 replaced "0.5× of /healthz" (which no durable look can reach: the bare
+        # INSERT itself does not) with row 7, the counted look against its floor
+        sec.add(f"{name} rate / `/healthz` rate", f"{ratio:.2f}×")
         if s["errors"]:
             sec.notes.append(f"{name}: {int(s['errors'])} of {int(s['requests'])} responses were errors (non-2xx/3xx "
                              "or socket errors): the figures are not valid.")
@@ -124,7 +126,9 @@ def _floor_rows(sec: Section, floor: dict[str, list[wrk.WrkResult]]) -> None:
         "and one autocommit INSERT of a `share_views` row (one row made durable by its commit), on the wallet's own "
         "tables: the least a counted, logged look must do (row 7 compares the look with it on both databases). Their rate against the "
         "bare `/healthz` bounds what any code on this stack can reach for the 0.5× target while each look is "
-        "recorded before it is answered.")
+        "recorded before it is answered. That target (a look at 0.5× the rate of `/healthz`) was replaced by issue 16 "
+        "with row 7's: the counted look at ≥ 0.5× its floor on both databases; the rate against `/healthz` is "
+        "reported here without a target.")
 
 
 def budget_note(cpu: dict[str, Cpu], floor_look_ratio: float | None) -> str | None:

@@ -38,6 +38,10 @@ def share_after_step_up(page: Any, base: str, doc_id: str, lang: str, confirm: A
     box = page.locator("#stepup")
     box.wait_for(state="visible")
     assert title in box.inner_text()
+    # the passkey is named in the text exactly when it is offered (the button)
+    offered = box.locator("[data-stepup-passkey]").is_visible()
+    assert box.locator('[data-stepup-text="passkey"]').is_visible() is offered
+    assert box.locator('[data-stepup-text="otp"]').is_visible() is not offered
     shot(page, f"stepup-{lang}")
     confirm(box)
     page.locator("#share-result").wait_for(state="visible")

@@ -83,6 +83,8 @@ def test_grant_with_inline_step_up_list_and_end(app: Any, live_server: str, play
         box = page.locator("#stepup")
         box.wait_for(state="visible")
         assert "Confirm it's you" in box.inner_text() and page.locator("#grant-error").is_hidden()
+        # no passkey of hers: the code of her authenticator app is the one way offered, and the only one named
+        assert "authenticator app." in box.inner_text() and "passkey" not in box.inner_text().lower()
         box.get_by_label("One-time code").fill("000000")
         box.get_by_role("button", name="Confirm", exact=True).click()
         box.locator("[data-stepup-error]").wait_for(state="visible")  # a wrong code: asked again

@@ -67,6 +67,8 @@
           cancel = box.querySelector("[data-stepup-cancel]"), t = function (k) { return box.getAttribute("data-t-" + k) || ""; };
       box.hidden = false;
       pkButton.hidden = !(supported() && methods && methods.indexOf("passkey") >= 0);
+      box.querySelector('[data-stepup-text="otp"]').hidden = !pkButton.hidden;
+      box.querySelector('[data-stepup-text="passkey"]').hidden = pkButton.hidden;
       show(err, "");
       otp.value = "";
       otp.focus();
