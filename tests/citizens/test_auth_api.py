@@ -30,6 +30,7 @@ def test_wrong_password_and_wrong_code_answered_alike(client: Any, alice: Person
     answers = [
         login(alice, password="wrong password!!"),
         login(alice, otp="000000" if alice.code() != "000000" else "111111"),
+        login(alice, otp="¹²³⁴⁵⁶"),  # digits to str.isdigit(), not to the code check (was a 500)
         login(Person("ZZ999999", alice.password, alice.totp_secret)),
         login(Person("ZZ999998", "anything at all", pyotp.random_base32())),
     ]
@@ -210,3 +211,11 @@ def test_bad_input_is_400_not_500(client: Any) -> None:
 
 def test_slow_is_fine_time_moves(alice: Person) -> None:  # sanity of the helper used everywhere
     assert alice.code(0) == pyotp.TOTP(alice.totp_secret).at(time.time())
+
+
+def test_a_code_typed_in_arabic_indic_digits_signs_in(client: Any, alice: Person, login: Any) -> None:
+    """An Arabic keyboard types ٠-٩ (or the Persian ۰-۹): the same code, read as 0-9."""
+    arabic = alice.code().translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    r = login(alice, otp=arabic[:3] + " " + arabic[3:])
+    assert r.status_code == 200, r.json
+    assert session_cookie(client)

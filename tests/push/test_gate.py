@@ -65,3 +65,12 @@ def test_the_memo_is_bounded() -> None:
     clock.now += 61
     gate.first("fresh")
     assert list(gate._memo) == ["fresh"]
+
+
+def test_retry_after_headers_with_unicode_digits_are_ignored_not_a_crash() -> None:
+    """A push service's or an agency receiver's Retry-After is hostile: "²" is str.isdigit() but not a number."""
+    from wallet.push.delivery import _retry_after
+    from wallet.webhooks.sender import retry_after
+
+    assert _retry_after({"Retry-After": "²"}) is None and _retry_after({"Retry-After": "7"}) == 7.0
+    assert retry_after("²", now=0.0) is None and retry_after("7", now=0.0) == 7.0

@@ -78,10 +78,14 @@ PASSWORD_PROBLEMS = {  # the detail of a weak_password refusal, by password_prob
 }
 
 
+# a code typed on an Arabic keyboard: Arabic-Indic and Extended (Persian) Arabic-Indic digits read as 0-9
+_ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
 def matching_step(secret: str, code: str, last_step: int, now: dt.datetime) -> int | None:
     """The TOTP time step ``code`` belongs to (±1 step of clock drift), if later than ``last_step``."""
-    code = "".join(code.split())
-    if len(code) != 6 or not code.isdigit():
+    code = "".join(code.split()).translate(_ARABIC_DIGITS)
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):  # "¹²³⁴⁵⁶" is isdigit(); compare_digest refuses it
         return None
     totp = pyotp.TOTP(secret, interval=TOTP_STEP)
     current = int(now.timestamp()) // TOTP_STEP

@@ -364,7 +364,7 @@ def process_item(item_id: str) -> None:
         db.rollback()  # the push's own compensations (its blob), then the audit of its rejection
         if exc.status == 503:
             after = exc.headers.get("Retry-After")
-            raise jobs.TryLater(exc.detail, after=float(after) if after and after.isdigit() else None) from exc
+            raise jobs.TryLater(exc.detail, after=float(after) if after and after.isascii() and after.isdigit() else None) from exc
         _reject(item_id, exc.code, exc.detail)
         return
     except Exception as exc:  # noqa: BLE001 - transient: later; anything else: the item's answer (500)

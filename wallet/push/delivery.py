@@ -150,7 +150,7 @@ class PinnedConnection:
 
 def _retry_after(headers: Any) -> float | None:
     value = (headers or {}).get("Retry-After") if headers is not None else None
-    if value and str(value).strip().isdigit():
+    if value and str(value).strip().isascii() and str(value).strip().isdigit():
         return min(MAX_RETRY_AFTER, float(str(value).strip()))
     return None
 

@@ -63,7 +63,7 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(int(value[:9]))
     try:
         when = email.utils.parsedate_to_datetime(value)
