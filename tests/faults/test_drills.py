@@ -261,7 +261,11 @@ def test_rgw_stopped_during_pushes(pki: dict[str, Any], database: str, ceph: Pri
         ids = settle_pushes(g.base, svc.agency_key, load)
         assert_log_clean(g)
     check_documents(env, ids)
-    assert_fsck_clean(env, allow_orphan_blobs=False)
+    # A PUT the RGW stored just as it was killed, whose answer never came back: the push answers 503 and rolls
+    # back, and its compensating DELETE cannot reach the stopped RGW either. That orphan (encrypted, no row) is
+    # the same leftover as a write cut by kill -9 (seen once in CI): `fsck --repair` removes it, then fsck is
+    # clean; a row without its blob is still never acceptable.
+    assert_fsck_clean(env, allow_orphan_blobs=True)
 
 
 # ------------------------------------------------------------------------------------ PostgreSQL restart
